@@ -1,0 +1,174 @@
+"""Experiment A1: the attribution benchmark (Erion et al. Table 1, supplement Fig. 1).
+
+One function per pipeline step; each reads files, calls the library and writes its outputs atomically.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from scipy.stats import binomtest
+
+from .. import plots
+from ..attributions import attribute
+from ..data.synthetic_benchmark import make_benchmark_dataset
+from ..evaluation import BENCHMARK_METRICS, attribution_convergence, benchmark_metrics
+from ..io import load_npz, read_table, save_npz, save_table
+from ..models import build_model, load_model, model_checkpoint_info
+from ..training import FitConfig, derive_seed, fit, predict, seed_everything, select_device
+
+log = logging.getLogger("attrpriors.benchmark")
+
+DATA_KEYS = ("X_train", "y_train", "X_val", "y_val", "X_test", "y_test", "beta")
+
+
+def split_indices(n: int, test: float, val: float, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Random train/validation/test indices; ``val`` is a fraction of what remains after the test split."""
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(n)
+    n_test = int(round(test * n))
+    n_val = int(round(val * (n - n_test)))
+    return perm[n_test + n_val :], perm[n_test : n_test + n_val], perm[:n_test]
+
+
+def make_data(dataset: str, params: Mapping, seed: int, out: str) -> None:
+    """Generate one benchmark dataset and its train/val/test split."""
+    params = dict(params)
+    split = params.pop("split")
+    data = make_benchmark_dataset(dataset, seed=derive_seed(seed, dataset, "data"), **params)
+    tr, va, te = split_indices(len(data["y"]), split["test"], split["val"], derive_seed(seed, dataset, "split"))
+    save_npz(
+        out,
+        X_train=data["X"][tr], y_train=data["y"][tr],
+        X_val=data["X"][va], y_val=data["y"][va],
+        X_test=data["X"][te], y_test=data["y"][te],
+        beta=data["beta"],
+    )
+    log.info("%s: %d train / %d val / %d test, %d features", dataset, len(tr), len(va), len(te), data["X"].shape[1])
+
+
+def train_model(data: str, model_spec: Mapping, training: Mapping, seed: int, device: str, dataset: str,
+                out_model: str, out_history: str) -> None:
+    """Fit the benchmark MLP (regression) with early stopping on the validation split."""
+    d = load_npz(data, DATA_KEYS)
+    job_seed = derive_seed(seed, dataset, "train")
+    seed_everything(job_seed)
+    n_inputs = d["X_train"].shape[1]
+    model = build_model(model_spec, n_inputs, 1)
+    cfg = FitConfig.from_mapping(training, seed=job_seed, device=device)
+    res = fit(model, d["X_train"], d["y_train"], d["X_val"], d["y_val"], task="regression", config=cfg,
+              checkpoint=out_model, checkpoint_extra=model_checkpoint_info(model_spec, n_inputs, 1),
+              description=f"train {dataset}")
+    pred = predict(res.model, d["X_test"])
+    r2 = 1 - np.mean((pred - d["y_test"]) ** 2) / np.var(d["y_test"])
+    hist = res.history.assign(dataset=dataset, test_r2=r2)
+    save_table(hist, out_history)
+    log.info("%s: best epoch %d, val MSE %.4g, test R² %.4f", dataset, res.best_epoch, res.best_val_loss, r2)
+
+
+def _baseline(option: str | float | None, X_train: np.ndarray) -> torch.Tensor | float | None:
+    if option is None or option == "zero":
+        return None
+    if option == "mean":
+        return torch.as_tensor(X_train.mean(0), dtype=torch.float32)
+    if isinstance(option, (int, float)):
+        return float(option)
+    raise ValueError(f"unknown IG baseline {option!r}; use zero, mean or a number")
+
+
+def explain(data: str, model: str, method: str, options: Mapping, n_explain: int, seed: int, device: str,
+            dataset: str, out: str) -> None:
+    """Attributions of the first ``n_explain`` test samples with ``method`` (options from config)."""
+    d = load_npz(data, DATA_KEYS)
+    dev = select_device(device)
+    net = load_model(model).to(dev)
+    X = torch.as_tensor(d["X_test"][:n_explain]).to(dev)
+    options = dict(options or {})
+    gen = torch.Generator().manual_seed(derive_seed(seed, dataset, method, "explain"))
+    if method == "expected_gradients":
+        baselines = torch.as_tensor(d["X_train"]).to(dev)
+        options["generator"] = gen
+    elif method == "integrated_gradients":
+        baselines = _baseline(options.pop("baseline", "zero"), d["X_train"])
+    else:
+        baselines = None
+        if method == "random":
+            options["generator"] = gen
+    phi = attribute(method, net, X, None, baselines, **options).detach().cpu().numpy()
+    save_npz(out, attributions=phi, X=d["X_test"][:n_explain], y=d["y_test"][:n_explain])
+    log.info("%s/%s: attributions %s, mean |φ| %.4g", dataset, method, phi.shape, np.abs(phi).mean())
+
+
+def score(data: str, model: str, attributions: str, params: Mapping, seed: int, dataset: str, method: str,
+          out_scores: str, out_curves: str) -> None:
+    """The 18 keep/remove metrics of one method on one dataset (long format)."""
+    d = load_npz(data, DATA_KEYS)
+    a = load_npz(attributions, ("attributions", "X", "y"))
+    net = load_model(model)
+    scores, curves = benchmark_metrics(
+        lambda Z: predict(net, Z), d["X_train"], a["X"], a["y"], a["attributions"],
+        n_points=params["n_points"], n_resample=params["n_resample"], seed=derive_seed(seed, dataset, "metrics"),
+    )
+    ids = {"experiment": "attribution_benchmark", "dataset": dataset, "method": method}
+    save_table(scores.assign(**ids)[["experiment", "dataset", "method", "metric", "value"]], out_scores)
+    save_table(curves.assign(**ids), out_curves)
+
+
+def make_table(scores: Sequence[str], dataset: str, out_csv: str, out_md: str, out_png: str) -> None:
+    """Table 1 for one dataset: rows = the 18 metrics, columns = methods, the best per row in bold (Markdown)."""
+    df = pd.concat([read_table(p, ("method", "metric", "value")) for p in scores], ignore_index=True)
+    wide = df.pivot_table(index="metric", columns="method", values="value").reindex(list(BENCHMARK_METRICS))
+    methods = [m for m in plots.METHOD_LABELS if m in wide.columns]
+    wide = wide[methods]
+    winners = wide.idxmax(axis=1)
+    table = wide.reset_index()
+    table.insert(1, "best", winners.values)
+    save_table(table, out_csv)
+    md = wide.copy().astype(object)
+    for metric, row in wide.iterrows():
+        for m in methods:
+            md.loc[metric, m] = f"**{row[m]:.3f}**" if m == winners[metric] else f"{row[m]:.3f}"
+    md.columns = [plots.METHOD_LABELS[m] for m in methods]
+    wins = winners.value_counts()
+    md_df = md.reset_index().rename(columns={"metric": "Metric"})
+    n_rows = len(wide)
+    footer = pd.DataFrame(
+        [
+            {"Metric": f"wins (of {n_rows})", **{plots.METHOD_LABELS[m]: int(wins.get(m, 0)) for m in methods}},
+            {
+                "Metric": "binomial p (wins vs chance)",
+                **{
+                    plots.METHOD_LABELS[m]: f"{binomtest(int(wins.get(m, 0)), n_rows, 1 / len(methods), alternative='greater').pvalue:.2g}"
+                    for m in methods
+                },
+            },
+        ]
+    )
+    save_table(pd.concat([md_df, footer], ignore_index=True), out_md)
+    plots.benchmark_heatmap_figure(df, out_png, title=f"Attribution benchmark — {dataset}")
+
+
+def convergence(data: str, model: str, params: Mapping, seed: int, device: str, dataset: str, out: str) -> None:
+    """Mean |EG_k − EG_truth| over test samples as the number of references k grows."""
+    d = load_npz(data, DATA_KEYS)
+    dev = select_device(device)
+    net = load_model(model).to(dev)
+    X = torch.as_tensor(d["X_test"][: params["n_explain"]]).to(dev)
+    bg = torch.as_tensor(d["X_train"]).to(dev)
+
+    def eg(k: int, s: int) -> np.ndarray:
+        gen = torch.Generator().manual_seed(derive_seed(seed, dataset, "convergence", s))
+        return attribute("expected_gradients", net, X, None, bg, n_samples=k, generator=gen).cpu().numpy()
+
+    df = attribution_convergence(eg, list(params["n_references"]), params["truth"], params["repeats"])
+    save_table(df.assign(experiment="attribution_benchmark", dataset=dataset), out)
+
+
+def convergence_figure(tables: Sequence[str], out: str) -> None:
+    df = pd.concat([read_table(p, ("dataset", "n_references", "mean_abs_diff")) for p in tables], ignore_index=True)
+    plots.eg_convergence_figure(df, out)

@@ -1,0 +1,129 @@
+"""End to end: the whole rule graph on the tiny config in a temp dir, and the failure modes of bad input."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = REPO / "tests" / "configs" / "tiny.yaml"
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+pytestmark = pytest.mark.pipeline
+
+
+def snakemake(workdir: Path, *args: str, configfile: Path = TINY) -> subprocess.CompletedProcess:
+    cmd = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--directory", str(workdir), "--configfile", str(configfile),
+           "--cores", "2", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=workdir, timeout=1800)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory) -> Path:
+    work = tmp_path_factory.mktemp("pipeline")
+    proc = snakemake(work)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    return work
+
+
+def _tiny_config(tmp_path: Path, **changes) -> Path:
+    cfg = yaml.safe_load(TINY.read_text())
+    for dotted, value in changes.items():
+        node = cfg
+        *parents, leaf = dotted.split(".")
+        for p in parents:
+            node = node[p]
+        node[leaf] = value
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def test_every_expected_output_exists_and_is_sane(tiny_run: Path):
+    cfg = yaml.safe_load(TINY.read_text())["benchmark"]
+    for dataset in cfg["datasets"]:
+        table = pd.read_csv(tiny_run / f"results/tables/erion_table1_benchmark_{dataset}.csv")
+        assert len(table) == 18
+        assert set(cfg["methods"]) <= set(table.columns)
+        values = table[cfg["methods"]].to_numpy()
+        assert np.isfinite(values).all()
+        # EG beats random on most rows even at this tiny scale
+        assert (table["expected_gradients"] > table["random"]).sum() >= 15
+        md = (tiny_run / f"results/tables/erion_table1_benchmark_{dataset}.md").read_text()
+        assert "Expected gradients" in md and "**" in md
+        png = tiny_run / f"results/figures/erion_table1_benchmark_{dataset}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert (tiny_run / f"results/logs/train_benchmark_mlp/{dataset}.log").stat().st_size > 0
+        assert (tiny_run / f"results/benchmarks/train_benchmark_mlp/{dataset}.tsv").exists()
+        conv = pd.read_csv(tiny_run / f"results/benchmark/metrics/{dataset}_eg_convergence.csv")
+        m = conv.groupby("n_references")["mean_abs_diff"].mean()
+        assert m.iloc[-1] < m.iloc[0]
+    assert (tiny_run / "results/figures/erion_supfig1_eg_convergence.png").stat().st_size > 10_000
+
+
+def test_second_run_has_nothing_to_do(tiny_run: Path):
+    proc = snakemake(tiny_run, "-n")
+    assert proc.returncode == 0
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_report_is_built(tiny_run: Path):
+    proc = snakemake(tiny_run, "--report", "results/report.html")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    html = (tiny_run / "results/report.html").read_text(errors="ignore")
+    assert "erion_table1_benchmark" in html
+
+
+def test_unknown_config_key_is_named(tmp_path: Path):
+    bad = _tiny_config(tmp_path, **{"benchmark.learning_rate": 0.1})
+    proc = snakemake(tmp_path, "-n", configfile=bad)
+    assert proc.returncode != 0
+    assert "learning_rate" in proc.stdout + proc.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_wrong_type_is_named(tmp_path: Path):
+    bad = _tiny_config(tmp_path, **{"benchmark.n_explain": "many"})
+    proc = snakemake(tmp_path, "-n", configfile=bad)
+    assert proc.returncode != 0
+    assert "n_explain" in proc.stdout + proc.stderr and "many" in proc.stdout + proc.stderr
+
+
+def test_unknown_attribution_method_is_named(tmp_path: Path):
+    bad = _tiny_config(tmp_path, **{"benchmark.methods": ["expected_gradients", "deeplift"]})
+    proc = snakemake(tmp_path, "-n", configfile=bad)
+    assert proc.returncode != 0
+    assert "deeplift" in proc.stdout + proc.stderr
+
+
+def test_bad_input_file_is_named_and_leaves_no_output(tiny_run: Path, tmp_path: Path):
+    """A corrupt model checkpoint: the failing job names the file and writes nothing."""
+    work = tmp_path / "copy"
+    shutil.copytree(tiny_run, work, ignore=shutil.ignore_patterns("report.html"))
+    model = work / "results/benchmark/models/independent_linear60.pt"
+    target = "results/benchmark/attributions/independent_linear60/gradients.npz"
+    model.write_bytes(b"not a checkpoint")
+    (work / target).unlink()
+    proc = snakemake(work, target, "--allowed-rules", "benchmark_attributions")
+    assert proc.returncode != 0
+    log = (work / "results/logs/benchmark_attributions/independent_linear60/gradients.log").read_text()
+    assert "independent_linear60.pt" in log
+    assert not (work / target).exists()
+    leftovers = [p for p in (work / target).parent.iterdir() if p.name.startswith(".")]
+    assert leftovers == []
+
+
+def test_missing_input_file_is_named(tmp_path: Path):
+    from attrpriors.experiments.benchmark import explain
+
+    with pytest.raises(FileNotFoundError, match="missing.npz"):
+        explain(str(tmp_path / "missing.npz"), "m.pt", "gradients", {}, 5, 0, "cpu", "x", str(tmp_path / "o.npz"))
+    assert not (tmp_path / "o.npz").exists()

@@ -1,0 +1,159 @@
+# A1 — attribution benchmark (Erion et al. Table 1; supplement Fig. 1).
+BM = f"{RESULTS}/benchmark"
+BM_CFG = config["benchmark"]
+
+
+
+wildcard_constraints:
+    dataset="|".join(BM_CFG["datasets"]),
+    method="[a-z_]+",
+
+
+rule benchmark_data:
+    output:
+        f"{BM}/data/{{dataset}}.npz",
+    params:
+        data=BM_CFG["data"],
+        seed=config["seed"],
+    log:
+        f"{LOGS}/benchmark_data/{{dataset}}.log",
+    conda:
+        "../../envs/torch.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/benchmark_data.py"
+
+
+rule train_benchmark_mlp:
+    input:
+        data=rules.benchmark_data.output[0],
+    output:
+        model=f"{BM}/models/{{dataset}}.pt",
+        history=f"{BM}/models/{{dataset}}_history.csv",
+    params:
+        model=BM_CFG["model"],
+        training={**BM_CFG["training"], "progress": config["progress"]},
+        seed=config["seed"],
+        device=config["device"],
+    log:
+        f"{LOGS}/train_benchmark_mlp/{{dataset}}.log",
+    benchmark:
+        f"{BENCH}/train_benchmark_mlp/{{dataset}}.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    resources:
+        **train_resources(),
+    script:
+        "../scripts/train_benchmark_mlp.py"
+
+
+rule benchmark_attributions:
+    input:
+        data=rules.benchmark_data.output[0],
+        model=rules.train_benchmark_mlp.output.model,
+    output:
+        f"{BM}/attributions/{{dataset}}/{{method}}.npz",
+    params:
+        options=lambda wc: BM_CFG["method_options"].get(wc.method, {}),
+        n_explain=BM_CFG["n_explain"],
+        seed=config["seed"],
+        device=config["device"],
+    log:
+        f"{LOGS}/benchmark_attributions/{{dataset}}/{{method}}.log",
+    conda:
+        "../../envs/torch.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    script:
+        "../scripts/benchmark_attributions.py"
+
+
+rule benchmark_metrics:
+    input:
+        data=rules.benchmark_data.output[0],
+        model=rules.train_benchmark_mlp.output.model,
+        attributions=rules.benchmark_attributions.output[0],
+    output:
+        scores=f"{BM}/metrics/{{dataset}}/{{method}}.csv",
+        curves=f"{BM}/metrics/{{dataset}}/{{method}}_curves.csv",
+    params:
+        metrics=BM_CFG["metrics"],
+        seed=config["seed"],
+    log:
+        f"{LOGS}/benchmark_metrics/{{dataset}}/{{method}}.log",
+    conda:
+        "../../envs/torch.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    script:
+        "../scripts/benchmark_metrics.py"
+
+
+rule table_benchmark:
+    input:
+        expand(f"{BM}/metrics/{{{{dataset}}}}/{{method}}.csv", method=BM_CFG["methods"]),
+    output:
+        csv="results/tables/erion_table1_benchmark_{dataset}.csv",
+        md=report(
+            "results/tables/erion_table1_benchmark_{dataset}.md",
+            caption="../report/erion_table1_benchmark.rst",
+            category="Erion et al.: attribution benchmark",
+            labels={"table": "Table 1 (markdown)", "dataset": "{dataset}"},
+        ),
+        png=report(
+            "results/figures/erion_table1_benchmark_{dataset}.png",
+            caption="../report/erion_table1_benchmark.rst",
+            category="Erion et al.: attribution benchmark",
+            labels={"table": "Table 1 (heatmap)", "dataset": "{dataset}"},
+        ),
+    log:
+        f"{LOGS}/table_benchmark/{{dataset}}.log",
+    conda:
+        "../../envs/torch.yaml"
+    localrule: True
+    script:
+        "../scripts/table_benchmark.py"
+
+
+rule benchmark_eg_convergence:
+    input:
+        data=rules.benchmark_data.output[0],
+        model=rules.train_benchmark_mlp.output.model,
+    output:
+        f"{BM}/metrics/{{dataset}}_eg_convergence.csv",
+    params:
+        convergence=BM_CFG["convergence"],
+        seed=config["seed"],
+        device=config["device"],
+    log:
+        f"{LOGS}/benchmark_eg_convergence/{{dataset}}.log",
+    conda:
+        "../../envs/torch.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    script:
+        "../scripts/benchmark_eg_convergence.py"
+
+
+rule figure_eg_convergence:
+    input:
+        expand(rules.benchmark_eg_convergence.output[0], dataset=BM_CFG["datasets"]),
+    output:
+        report(
+            "results/figures/erion_supfig1_eg_convergence.png",
+            caption="../report/erion_supfig1_eg_convergence.rst",
+            category="Erion et al.: attribution benchmark",
+            labels={"figure": "Supp. Fig. 1: EG convergence"},
+        ),
+    log:
+        f"{LOGS}/figure_eg_convergence.log",
+    conda:
+        "../../envs/torch.yaml"
+    localrule: True
+    script:
+        "../scripts/figure_eg_convergence.py"
