@@ -7,7 +7,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-__all__ = ["MLP", "build_model"]
+__all__ = ["MLP", "MODEL_TYPES", "build_model", "load_model", "model_checkpoint_info"]
 
 _ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU, "softplus": nn.Softplus}
 
@@ -49,13 +49,20 @@ class MLP(nn.Module):
         return self.net[0]
 
 
+#: Model classes by their config ``type``; each is called as ``cls(n_inputs, n_outputs=..., **rest_of_spec)``.
+#: Architectures defined further down register themselves here.
+MODEL_TYPES: dict[str, type[nn.Module]] = {"mlp": MLP}
+
+
 def build_model(spec: dict, n_inputs: int, n_outputs: int) -> nn.Module:
-    """Build a model from a config mapping ``{"type": "mlp", "hidden": [...], ...}``."""
+    """Build a model from a config mapping ``{"type": "mlp", "hidden": [...], ...}`` (see :data:`MODEL_TYPES`)."""
     spec = dict(spec)
     kind = spec.pop("type", "mlp")
-    if kind == "mlp":
-        return MLP(n_inputs, n_outputs=n_outputs, **spec)
-    raise ValueError(f"unknown model type {kind!r}; known: ['mlp']")
+    try:
+        cls = MODEL_TYPES[kind]
+    except KeyError:
+        raise ValueError(f"unknown model type {kind!r}; known: {sorted(MODEL_TYPES)}") from None
+    return cls(n_inputs, n_outputs=n_outputs, **spec)
 
 
 def load_model(path, map_location: str = "cpu") -> nn.Module:
