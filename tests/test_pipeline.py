@@ -108,3 +108,18 @@ def test_missing_input_file_is_named(tmp_path: Path):
     with pytest.raises(FileNotFoundError, match="missing.npz"):
         explain(str(tmp_path / "missing.npz"), "m.pt", "gradients", {}, 5, 0, "cpu", "x", str(tmp_path / "o.npz"))
     assert not (tmp_path / "o.npz").exists()
+
+
+def _planned_rules(proc) -> set[str]:
+    """Rule names in the 'Job stats' table of a dry-run."""
+    text = proc.stdout + proc.stderr
+    assert "Job stats" in text, text[-3000:]
+    block = text.split("Job stats:")[1].split("total")[0]
+    return {line.split()[0] for line in block.strip().splitlines()[2:] if line.strip()}
+
+
+def test_changing_one_experiment_reruns_only_that_experiment(tiny_run: Path, tmp_path: Path):
+    cfg = _tiny_config(tmp_path, **{"benchmark.n_explain": 25})
+    proc = snakemake(tiny_run, "-n", configfile=cfg)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert _planned_rules(proc) == {"benchmark_attributions", "benchmark_metrics", "table_benchmark", "all"}
