@@ -15,9 +15,23 @@ report: "workflow/report/workflow.rst"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/benchmark.smk"
+include: "workflow/rules/pixel_prior.smk"
+include: "workflow/rules/sparsity_prior.smk"
+include: "workflow/rules/ig_limits.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/graph_prior.smk"
+include: "workflow/rules/dna_consistency.smk"
+include: "workflow/rules/dapr.smk"
 
 
 rule all:
     input:
         benchmark_outputs(),
+        pixel_prior_outputs(),
+        sparsity_prior_outputs(),
+        ig_limits_outputs(),
+        rnaseq_outputs(),
+        graph_prior_outputs(),
+        dna_consistency_outputs(),
+        dapr_outputs(),
     default_target: True

@@ -192,3 +192,456 @@ def attribution_convergence(
             diff = float(np.mean(np.abs(est - truth)))
             rows.append({"n_references": k, "repeat": r, "mean_abs_diff": diff, "relative_diff": diff / scale})
     return pd.DataFrame(rows)
+
+
+def lorenz_curve(values) -> tuple[np.ndarray, np.ndarray]:
+    """Lorenz curve of non-negative ``values`` (e.g. global attributions φ̄): features sorted increasingly,
+    ``x = q / p`` and ``y`` = cumulative share of the total held by the lowest ``q`` features, ``q = 0..p``.
+
+    Its trapezoid area ``A`` gives the Gini coefficient ``1 − 2A`` (= :func:`attrpriors.priors.gini`,
+    ``Σᵢ Σⱼ |vᵢ − vⱼ| / (2 p Σᵢ vᵢ)``); an all-zero vector gives the diagonal.
+    """
+    v = np.sort(np.abs(np.asarray(values, dtype=np.float64).reshape(-1)))
+    if v.size == 0:
+        raise ValueError("lorenz_curve needs at least one value")
+    total = v.sum()
+    cum = np.concatenate([[0.0], np.cumsum(v) / total]) if total > 0 else np.linspace(0.0, 1.0, v.size + 1)
+    return np.linspace(0.0, 1.0, v.size + 1), cum
+
+
+def lorenz_gini(values) -> float:
+    """``1 − 2 ×`` the trapezoid area under :func:`lorenz_curve` (the same number as ``priors.gini``)."""
+    x, y = lorenz_curve(values)
+    return float(1.0 - 2.0 * np.sum(np.diff(x) * (y[1:] + y[:-1]) / 2.0))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Limits of integrated gradients for gene expression (arXiv 2303.11336) and attribution trust across models:
+# feature agreement with a ground truth, prediction gaps, top-K accuracy curves, top-K overlap across
+# retrainings, and pathway-level consistency. All take plain arrays / tidy tables and are deterministic.
+# ---------------------------------------------------------------------------------------------------------
+def l2_normalize(attributions) -> np.ndarray:
+    """Divide each row (one sample's attributions) by its L2 norm; all-zero rows stay zero."""
+    a = np.asarray(attributions, dtype=np.float64)
+    if a.ndim != 2:
+        raise ValueError(f"attributions must be samples × features, got shape {a.shape}")
+    norm = np.linalg.norm(a, axis=1, keepdims=True)
+    return np.divide(a, norm, out=np.zeros_like(a), where=norm > 0)
+
+
+def rank_features(scores) -> np.ndarray:
+    """Feature indices by decreasing score along the last axis; ties keep the lower index first (stable)."""
+    s = np.asarray(scores, dtype=np.float64)
+    return np.argsort(-s, axis=-1, kind="stable")
+
+
+def feature_agreement(attributions, labels, ground_truth, *, absolute: bool = False) -> pd.DataFrame:
+    """Local and global feature agreement (FA) of attributions with a per-class ground truth (arXiv 2303.11336).
+
+    For class c with ground-truth genes G_c (K_c = |G_c|) and its samples' attribution rows:
+
+    * **local FA** — the fraction of each sample's top-K_c features that lie in G_c, averaged over the samples;
+    * **global FA** — the K_c features that occur most often in the per-sample top-K_c lists (ties broken by
+      the summed score, then by index), and the fraction of them in G_c.
+
+    Features are ranked by the signed attribution (evidence *for* the explained class, as the paper's public
+    code does) or, with ``absolute=True``, by its magnitude. Pass attributions of correctly classified
+    samples only, L2-normalised (:func:`l2_normalize`) as in the paper; FA is invariant to per-sample scaling.
+
+    Parameters
+    ----------
+    attributions : array_like, samples × features.
+    labels : array_like, class of each sample (the explained class).
+    ground_truth : array_like, classes × features boolean.
+    absolute : rank by |attribution| instead of the signed value.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per class with at least one sample: ``class, n_samples, k, local, global``. A perfect
+        attribution (the largest scores exactly on G_c) gives 1 for both; random scores give about K_c / p.
+    """
+    a = np.asarray(attributions, dtype=np.float64)
+    y = np.asarray(labels).reshape(-1)
+    gt = np.asarray(ground_truth).astype(bool)
+    if a.ndim != 2 or len(a) != len(y):
+        raise ValueError(f"attributions {a.shape} must be samples × features with one label per sample ({len(y)})")
+    if gt.ndim != 2 or gt.shape[1] != a.shape[1]:
+        raise ValueError(f"ground_truth must be classes × {a.shape[1]} features, got shape {gt.shape}")
+    if len(y) and (y.min() < 0 or y.max() >= len(gt)):
+        raise ValueError(f"labels must lie in 0..{len(gt) - 1} (rows of ground_truth)")
+    s = np.abs(a) if absolute else a
+    rows = []
+    for c in np.unique(y):
+        k = int(gt[c].sum())
+        if k == 0:
+            continue
+        sc = s[y == c]
+        top = rank_features(sc)[:, :k]
+        local = float(gt[c][top].mean())
+        counts = np.bincount(top.ravel(), minlength=a.shape[1]).astype(np.float64)
+        order = np.lexsort((np.arange(a.shape[1]), -sc.sum(axis=0), -counts))
+        glob = float(gt[c][order[:k]].mean())
+        rows.append({"class": int(c), "n_samples": int(len(sc)), "k": k, "local": local, "global": glob})
+    return pd.DataFrame(rows, columns=["class", "n_samples", "k", "local", "global"])
+
+
+def _target_output(predict: Callable[[np.ndarray], np.ndarray], X: np.ndarray, target: np.ndarray) -> np.ndarray:
+    out = np.asarray(predict(X), dtype=np.float64)
+    if out.ndim == 1:
+        return out
+    return out[np.arange(len(X)), target]
+
+
+def prediction_gaps(
+    predict: Callable[[np.ndarray], np.ndarray],
+    X,
+    target,
+    attributions,
+    *,
+    order: str = "important",
+    step: int = 10,
+    baseline: float | np.ndarray = 0.0,
+    seed: int = 0,
+) -> np.ndarray:
+    """Prediction gap of each sample when its features are replaced by the baseline ``step`` at a time.
+
+    Features are removed cumulatively in the given ``order`` — ``important`` (decreasing attribution: PGI),
+    ``unimportant`` (increasing attribution: PGU) or ``random`` (a random permutation per sample: PGR). After
+    each removal of ``step`` features the drop ``f(x) − f(x_removed)`` of the explained output is recorded;
+    the gap is the mean of the positive drops over the ⌈p / step⌉ removals (the paper's sum of drops × step / p).
+    For faithful attributions PGI is large and PGU small, with PGR in between.
+
+    Parameters
+    ----------
+    predict : ``f(X) -> (n, C)`` outputs (e.g. class probabilities) or ``(n,)`` for one output.
+    X : samples × features inputs.
+    target : class explained for each sample (ignored for a single-output ``predict``).
+    attributions : samples × features, signed (the ranking uses the signed value, as the paper).
+    order : ``important``, ``unimportant`` or ``random``.
+    step : features removed at a time (10 in the paper).
+    baseline : value(s) that replace a removed feature (scalar or one per feature; 0 = the IG baseline).
+    seed : seed of the random orders.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n,): the gap of every sample.
+    """
+    X = np.asarray(X, dtype=np.float32)
+    a = np.asarray(attributions, dtype=np.float64)
+    if a.shape != X.shape:
+        raise ValueError(f"attributions have shape {a.shape}, X {X.shape}")
+    if int(step) < 1:
+        raise ValueError(f"step must be >= 1, got {step}")
+    n, p = X.shape
+    target = np.asarray(target).reshape(-1) if target is not None else np.zeros(n, dtype=np.int64)
+    if order == "important":
+        idx = rank_features(a)
+    elif order == "unimportant":
+        idx = rank_features(-a)
+    elif order == "random":
+        rng = np.random.default_rng(seed)
+        idx = np.argsort(rng.random((n, p)), axis=1)
+    else:
+        raise ValueError(f"order must be 'important', 'unimportant' or 'random', got {order!r}")
+    base = np.broadcast_to(np.asarray(baseline, dtype=np.float32), (p,))
+    full = _target_output(predict, X, target)
+    cur = X.copy()
+    rows = np.arange(n)[:, None]
+    drops = []
+    for start in range(0, p, int(step)):
+        cols = idx[:, start : start + int(step)]
+        cur[rows, cols] = base[cols]
+        drops.append(np.maximum(full - _target_output(predict, cur, target), 0.0))
+    return np.mean(drops, axis=0)
+
+
+def topk_accuracy_curve(
+    predict: Callable[[np.ndarray], np.ndarray],
+    X,
+    y,
+    ranking,
+    ks,
+    *,
+    mode: str = "keep",
+    baseline: float | np.ndarray = 0.0,
+) -> pd.DataFrame:
+    """Accuracy when only the top-k ranked features are kept (the others set to the baseline), or removed.
+
+    Parameters
+    ----------
+    predict : ``f(X) -> (n, C)`` class scores.
+    X, y : samples × features inputs and their classes.
+    ranking : feature indices, most important first: one global ranking ``(p,)`` (e.g. :func:`rank_features`
+        of the mean |attribution|), or one ranking per class ``(C, p)``, in which case the union of every
+        class's top k is used (the paper's per-class curves).
+    ks : numbers of features (per class for a per-class ranking).
+    mode : ``keep`` (keep the top k) or ``remove`` (replace the top k by the baseline).
+
+    Returns
+    -------
+    pandas.DataFrame with columns ``k, n_features, accuracy`` (``n_features``: how many features the top-k
+    selection holds, k for a global ranking, the size of the union for per-class rankings).
+    """
+    if mode not in ("keep", "remove"):
+        raise ValueError(f"mode must be 'keep' or 'remove', got {mode!r}")
+    X = np.asarray(X, dtype=np.float32)
+    y = np.asarray(y).reshape(-1)
+    ranking = np.atleast_2d(np.asarray(ranking))
+    p = X.shape[1]
+    if ranking.shape[1] != p:
+        raise ValueError(f"ranking has {ranking.shape[1]} entries per row for {p} features")
+    base = np.broadcast_to(np.asarray(baseline, dtype=np.float32), (p,))
+    rows = []
+    for k in ks:
+        k = int(min(max(k, 0), p))
+        top = np.zeros(p, dtype=bool)
+        top[ranking[:, :k].ravel()] = True
+        visible = top if mode == "keep" else ~top
+        Z = np.where(visible[None, :], X, base[None, :])
+        acc = float(np.mean(np.asarray(predict(Z)).argmax(axis=1) == y))
+        rows.append({"k": k, "n_features": int(top.sum()), "accuracy": acc})
+    return pd.DataFrame(rows, columns=["k", "n_features", "accuracy"])
+
+
+def expected_random_jaccard(k: int, p: int) -> float:
+    """E[|A∩B| / |A∪B|] for two independent uniformly random k-subsets of p items (exact, hypergeometric)."""
+    from scipy.stats import hypergeom
+
+    k, p = int(k), int(p)
+    if not 0 < k <= p:
+        raise ValueError(f"need 0 < k <= p, got k={k}, p={p}")
+    i = np.arange(max(0, 2 * k - p), k + 1)
+    return float(np.sum(hypergeom.pmf(i, p, k, k) * i / (2 * k - i)))
+
+
+def topk_jaccard(rankings, ks) -> pd.DataFrame:
+    """Jaccard overlap of the top-k items of every pair of rankings (e.g. one per retraining seed).
+
+    Parameters
+    ----------
+    rankings : mapping name → sequence of items (gene indices or names), most important first.
+    ks : list sizes.
+
+    Returns
+    -------
+    pandas.DataFrame with columns ``a, b, k, jaccard`` (one row per unordered pair and k). Identical rankings
+    give 1; independent random rankings give :func:`expected_random_jaccard` on average.
+    """
+    names = list(rankings)
+    if len(names) < 2:
+        raise ValueError(f"topk_jaccard needs at least two rankings, got {len(names)}")
+    rows = []
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            ra, rb = list(rankings[a]), list(rankings[b])
+            for k in ks:
+                k = int(k)
+                sa, sb = set(ra[:k]), set(rb[:k])
+                union = len(sa | sb)
+                rows.append({"a": a, "b": b, "k": k, "jaccard": len(sa & sb) / union if union else np.nan})
+    return pd.DataFrame(rows, columns=["a", "b", "k", "jaccard"])
+
+
+def ranking_feature_agreement(scores, truth, k: int | None = None) -> float:
+    """Fraction of the top-k items of a global ranking that are true (k = number of true items by default).
+
+    Parameters
+    ----------
+    scores : pandas.Series item → importance (e.g. gene → mean |EG|); larger = more important.
+    truth : iterable of the true items (e.g. the genes that drive the response).
+    k : list size; default ``len(truth ∩ scores.index)``, which makes this the global FA of a single ranking.
+    """
+    if not isinstance(scores, pd.Series):
+        raise TypeError(f"scores must be a pandas Series indexed by item, got {type(scores).__name__}")
+    true = set(truth) & set(scores.index)
+    if not true:
+        raise ValueError("none of the true items is among the scored items")
+    k = len(true) if k is None else int(k)
+    ordered = scores.index.to_numpy()[rank_features(scores.to_numpy())]
+    return float(np.mean([g in true for g in ordered[:k]]))
+
+
+def pathway_attribution_kld(scores, pathways, *, top_frac: float = 0.1, pseudocount: float = 1e-9) -> float:
+    """Consistency of a gene ranking at the pathway level: KL divergence of its attribution mass over pathways
+    from what a uniform attribution would give (the idea of Majdandzic et al.'s k-mer metric, on gene sets).
+
+    The top ``top_frac`` of genes by score are kept (metric 1 keeps the top 10% positions); pathway P gets the
+    mass ``Σ_{g ∈ P, g kept} score_g`` and ``p`` is that mass normalised over pathways. The prior ``q`` is the
+    same mass for a uniform attribution over all scored genes (``q_P ∝ |P ∩ genes|``). The score is
+    ``KL(p || q)`` in nats: large when the important genes concentrate in few pathways, 0 when they are spread
+    like the pathway sizes. ``pseudocount`` is added to ``q`` (then renormalised) to keep it finite.
+
+    Parameters
+    ----------
+    scores : pandas.Series gene → non-negative importance (e.g. mean |EG|).
+    pathways : mapping pathway → genes.
+
+    Returns
+    -------
+    float (NaN when no kept gene is in any pathway).
+    """
+    if not isinstance(scores, pd.Series):
+        raise TypeError(f"scores must be a pandas Series indexed by gene, got {type(scores).__name__}")
+    if not 0 < top_frac <= 1:
+        raise ValueError(f"top_frac must be in (0, 1], got {top_frac}")
+    s = scores.astype(float).abs()
+    n_keep = max(1, int(round(top_frac * len(s))))
+    kept = s.iloc[rank_features(s.to_numpy())[:n_keep]]
+    genes = set(s.index)
+    mass, size = [], []
+    for members in pathways.values():
+        m = [g for g in dict.fromkeys(members) if g in genes]
+        size.append(len(m))
+        mass.append(float(kept.reindex(m).fillna(0.0).sum()))
+    p, q = np.asarray(mass), np.asarray(size, dtype=np.float64)
+    if p.sum() <= 0 or q.sum() <= 0:
+        return float("nan")
+    p, q = p / p.sum(), q / q.sum() + pseudocount
+    q = q / q.sum()
+    nz = p > 0
+    return float(np.sum(p[nz] * np.log(p[nz] / q[nz])))
+
+
+__all__ += [
+    "l2_normalize",
+    "rank_features",
+    "feature_agreement",
+    "prediction_gaps",
+    "topk_accuracy_curve",
+    "expected_random_jaccard",
+    "topk_jaccard",
+    "ranking_feature_agreement",
+    "pathway_attribution_kld",
+]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Attribution trust across model families (the cross-paper table): tidy (gene, model, seed, mean_abs_eg)
+# tables scored against a ground truth of driving genes and pathways.
+# ---------------------------------------------------------------------------------------------------------
+ATTRIBUTION_TABLE_COLUMNS = ("gene", "model", "seed", "mean_abs_eg")
+
+
+def check_attribution_table(df: pd.DataFrame, source: str = "attributions") -> pd.DataFrame:
+    """Validate a tidy ``gene, model, seed, mean_abs_eg`` table (one row per gene of each model and seed)."""
+    missing = [c for c in ATTRIBUTION_TABLE_COLUMNS if c not in df.columns]
+    if missing:
+        raise KeyError(f"{source}: missing column(s) {missing}; expected {list(ATTRIBUTION_TABLE_COLUMNS)}")
+    df = df.assign(gene=df["gene"].astype(str), model=df["model"].astype(str))
+    if df["mean_abs_eg"].isna().any() or (df["mean_abs_eg"] < 0).any():
+        raise ValueError(f"{source}: mean_abs_eg must be non-negative numbers without NaN")
+    dup = df.duplicated(["gene", "model", "seed"])
+    if dup.any():
+        raise ValueError(f"{source}: duplicate (gene, model, seed) rows, e.g. {df.loc[dup, ['gene', 'model', 'seed']].iloc[0].tolist()}")
+    return df
+
+
+def ranked_genes(scores: pd.Series, seed: int | tuple = 0) -> np.ndarray:
+    """Genes by decreasing score; exact ties (e.g. the zero weights of a LASSO) in a seeded random order.
+
+    Give every retraining its own ``seed`` (e.g. ``(base, retraining)``): the same tie order in all retrainings
+    would make the arbitrary part of their lists overlap perfectly."""
+    perm = np.random.default_rng(seed).permutation(len(scores))
+    order = rank_features(scores.to_numpy(dtype=np.float64)[perm])
+    return scores.index.to_numpy()[perm][order]
+
+
+def true_pathways_from_genes(gene_sets: dict, true_genes, genes) -> list[str]:
+    """Gene sets whose members (among ``genes``) are all true genes: the driving pathways when only the true
+    genes are known (in the drug-response simulator a pathway drives the response as a whole)."""
+    true, universe = set(true_genes), set(genes)
+    out = []
+    for term, members in gene_sets.items():
+        m = [g for g in members if g in universe]
+        if m and all(g in true for g in m):
+            out.append(term)
+    return out
+
+
+def attribution_trust_per_run(
+    attributions: pd.DataFrame,
+    true_genes,
+    gene_sets: dict,
+    true_pathways,
+    *,
+    top_frac: float = 0.1,
+    gsea_permutations: int = 1000,
+    gsea_min_size: int = 15,
+    gsea_max_size: int = 500,
+    fdr: float = 0.05,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Score every (model, seed) gene ranking of a tidy attribution table against the ground truth.
+
+    Metrics (tidy rows ``model, seed, metric, value``):
+
+    * ``feature_agreement`` — fraction of the top-K genes that are true driving genes, K = number of true genes
+      among the scored genes (:func:`ranking_feature_agreement`; chance level K / p is ``chance_feature_agreement``);
+    * ``pathway_kld`` — :func:`pathway_attribution_kld` of the scores over ``gene_sets`` (top ``top_frac`` genes);
+    * ``gsea_true_recovered`` — fraction of the true pathways (those GSEA could test) significantly enriched at
+      the top of the ranking (GSEA prerank on mean |EG|, BH-FDR < ``fdr``, NES > 0), and ``gsea_significant``,
+      the number of significant sets of any kind.
+
+    Ties are broken by a seeded random order (:func:`ranked_genes`), also for GSEA (a 1e-12 jitter).
+    """
+    from .enrichment import filter_gene_sets, gsea_prerank
+
+    df = check_attribution_table(attributions)
+    true = set(map(str, true_genes))
+    rows = []
+    for (model, s), g in df.groupby(["model", "seed"], sort=True):
+        scores = g.set_index("gene")["mean_abs_eg"].astype(float)
+        t = true & set(scores.index)
+        if not t:
+            raise ValueError(f"{model}, seed {s}: none of the true genes is among the {len(scores)} scored genes")
+        ranked = ranked_genes(scores, (seed, int(s)))
+        k = len(t)
+        values = {
+            "feature_agreement": float(np.mean([x in t for x in ranked[:k]])),
+            "chance_feature_agreement": k / len(scores),
+            "pathway_kld": pathway_attribution_kld(scores, gene_sets, top_frac=top_frac),
+        }
+        tested = filter_gene_sets(gene_sets, scores.index, min_size=gsea_min_size, max_size=gsea_max_size)
+        targets = [p for p in true_pathways if p in tested]
+        jitter = pd.Series(np.linspace(1e-12, 0.0, len(ranked)), index=ranked).reindex(scores.index)
+        res = gsea_prerank(scores + jitter, tested, permutations=gsea_permutations, seed=seed,
+                           min_size=gsea_min_size, max_size=gsea_max_size)
+        sig = res[(res["fdr_bh"] < fdr) & (res["nes"] > 0)]
+        values["gsea_significant"] = float(len(sig))
+        values["gsea_true_recovered"] = (float(np.mean([p in set(sig["term"]) for p in targets]))
+                                         if targets else float("nan"))
+        rows += [{"model": model, "seed": s, "metric": m, "value": v} for m, v in values.items()]
+    return pd.DataFrame(rows, columns=["model", "seed", "metric", "value"])
+
+
+def ranking_stability(attributions: pd.DataFrame, k: int, seed: int = 0) -> pd.DataFrame:
+    """Mean and s.d. over pairs of seeds of the Jaccard overlap of each model's top-k genes.
+
+    Returns one row per model: ``model, k, n_seeds, jaccard, jaccard_sd, random_expectation``.
+    """
+    df = check_attribution_table(attributions)
+    rows = []
+    for model, g in df.groupby("model", sort=True):
+        ranks = {s: ranked_genes(h.set_index("gene")["mean_abs_eg"].astype(float), (seed, int(s)))
+                 for s, h in g.groupby("seed", sort=True)}
+        p = g.groupby("seed")["gene"].size().min()
+        kk = int(min(k, p))
+        if len(ranks) < 2:
+            rows.append({"model": model, "k": kk, "n_seeds": len(ranks), "jaccard": np.nan, "jaccard_sd": np.nan,
+                         "random_expectation": expected_random_jaccard(kk, p)})
+            continue
+        j = topk_jaccard(ranks, [kk])["jaccard"]
+        rows.append({"model": model, "k": kk, "n_seeds": len(ranks), "jaccard": float(j.mean()),
+                     "jaccard_sd": float(j.std(ddof=1)) if len(j) > 1 else np.nan,
+                     "random_expectation": expected_random_jaccard(kk, p)})
+    return pd.DataFrame(rows, columns=["model", "k", "n_seeds", "jaccard", "jaccard_sd", "random_expectation"])
+
+
+__all__ += [
+    "check_attribution_table",
+    "ranked_genes",
+    "true_pathways_from_genes",
+    "attribution_trust_per_run",
+    "ranking_stability",
+]

@@ -88,3 +88,237 @@ def load_model(path, map_location: str = "cpu") -> nn.Module:
 def model_checkpoint_info(spec: dict, n_inputs: int, n_outputs: int) -> dict:
     """What :func:`load_model` needs to rebuild the architecture."""
     return {"model_spec": dict(spec), "n_inputs": int(n_inputs), "n_outputs": int(n_outputs)}
+
+
+class DNACNN(nn.Module):
+    """The CNN of Majdandzic et al. (2022) for one-hot DNA ``(B, 4, L)``.
+
+    ``conv 24 k19 → act₁ → conv 32 k7 → ReLU → maxpool 4 → conv 48 k5 → ReLU → maxpool 4 → conv 64 k5 → ReLU →
+    maxpool 3 → dense 96 → ReLU → head``; convolutions keep the length (``same`` padding), so the flattened
+    size follows the sequence length (``n_inputs`` = L; 200 nt → 64 × 4 = 256 features).
+
+    Parameters
+    ----------
+    n_inputs : sequence length L.
+    n_outputs : 2 gives a *binary head*: one logit ``z`` returned as the two-class logits ``(0, z)``, so the fit
+        loop's cross-entropy equals the paper's sigmoid binary cross-entropy and explaining class 1 explains
+        ``z``; 1 gives a regression output ``(B,)``; C > 2 gives ``(B, C)`` logits.
+    activation : first-layer activation, ``relu`` or ``exponential`` (Koo & Ploenzke 2021); later layers ReLU.
+    batch_norm : batch normalisation after every convolution and the dense layer (before the activation).
+    spectral_norm : spectral normalisation of every convolution and dense weight (Miyato et al. 2018).
+    dropout : dropout rate after every activation (0 = none).
+    filters, kernels, pools, dense : the architecture (defaults as above).
+    init : ``glorot`` (Glorot-uniform weights, zero biases: the Keras defaults of the paper's TensorFlow models;
+        PyTorch's smaller default scale leaves this deep, max-pooled stack on a long loss plateau) or ``torch``.
+    """
+
+    def __init__(
+        self,
+        n_inputs: int,
+        n_outputs: int = 2,
+        activation: str = "relu",
+        batch_norm: bool = False,
+        hidden_batch_norm: bool = False,
+        spectral_norm: bool = False,
+        dropout: float = 0.0,
+        filters: Sequence[int] = (24, 32, 48, 64),
+        kernels: Sequence[int] = (19, 7, 5, 5),
+        pools: Sequence[int] = (1, 4, 4, 3),
+        dense: int = 96,
+        init: str = "glorot",
+    ) -> None:
+        super().__init__()
+        if activation not in ("relu", "exponential"):
+            raise ValueError(f"first-layer activation must be 'relu' or 'exponential', got {activation!r}")
+        if not (len(filters) == len(kernels) == len(pools)):
+            raise ValueError(f"filters {filters}, kernels {kernels} and pools {pools} must have the same length")
+        sn = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda m: m)
+        layers: list[nn.Module] = []
+        channels, length = 4, int(n_inputs)
+        for i, (f, k, p) in enumerate(zip(filters, kernels, pools)):
+            bn = batch_norm if i == 0 else hidden_batch_norm
+            layers.append(sn(nn.Conv1d(channels, int(f), int(k), padding="same", bias=not bn)))
+            if bn:
+                layers.append(nn.BatchNorm1d(int(f)))
+            layers.append(_Exponential() if i == 0 and activation == "exponential" else nn.ReLU())
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+            if p > 1:
+                layers.append(nn.MaxPool1d(int(p)))
+                length //= int(p)
+            channels = int(f)
+        if length < 1:
+            raise ValueError(f"sequence length {n_inputs} is too short for pools {pools}")
+        layers += [nn.Flatten(), sn(nn.Linear(channels * length, int(dense), bias=not hidden_batch_norm))]
+        if hidden_batch_norm:
+            layers.append(nn.BatchNorm1d(int(dense)))
+        layers.append(nn.ReLU())
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
+        self.body = nn.Sequential(*layers)
+        self.n_outputs = int(n_outputs)
+        self.head = sn(nn.Linear(int(dense), 1 if self.n_outputs in (1, 2) else self.n_outputs))
+        if init == "glorot":
+            for m in self.modules():
+                if isinstance(m, (nn.Conv1d, nn.Linear)):
+                    w = m.parametrizations.weight.original if spectral_norm else m.weight
+                    nn.init.xavier_uniform_(w)
+                    if m.bias is not None:
+                        nn.init.zeros_(m.bias)
+        elif init != "torch":
+            raise ValueError(f"init must be 'glorot' or 'torch', got {init!r}")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.head(self.body(x))
+        if self.n_outputs == 1:
+            return out[:, 0]
+        if self.n_outputs == 2:  # binary head: logits (0, z), softmax = (1 − σ(z), σ(z))
+            return torch.cat([torch.zeros_like(out), out], dim=1)
+        return out
+
+    def first_layer(self) -> nn.Conv1d:
+        return self.body[0]
+
+
+class _Exponential(nn.Module):
+    """``exp(x)``: the exponential first-layer activation of Koo & Ploenzke (2021)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.exp(x)
+
+
+MODEL_TYPES["dna_cnn"] = DNACNN
+
+
+class GCN(nn.Module):
+    """Graph convolution over genes (Kipf & Welling 2017) followed by dense layers: Erion et al.'s GCN baseline.
+
+    The first ``n_genes`` input columns are graph nodes with one scalar feature each (the gene's expression);
+    the remaining columns (e.g. the drug one-hot) skip the graph layer and join the dense layers. One graph
+    convolution ``H = act(Â X W + b)`` with ``Â = D̃^{-1/2} (A + I) D̃^{-1/2}`` (self-loops added, weighted
+    degrees ``D̃``) maps each gene to ``channels`` features; ``H`` is flattened, concatenated with the other
+    inputs and passed through dense layers ``hidden`` (paper: 512, 256) to the output.
+
+    The graph lives in buffers (``edge_index`` 2 × E undirected edges, ``edge_weight`` E), so a checkpoint
+    rebuilds it: construct with ``n_genes`` and ``n_edges`` (``build_model`` passes them from the spec) and call
+    :meth:`set_graph` once before training.
+    """
+
+    def __init__(
+        self,
+        n_inputs: int,
+        n_outputs: int = 1,
+        n_genes: int | None = None,
+        n_edges: int = 0,
+        channels: int = 4,
+        hidden: Sequence[int] = (512, 256),
+        activation: str = "relu",
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        if activation not in _ACTIVATIONS:
+            raise ValueError(f"unknown activation {activation!r}; known: {sorted(_ACTIVATIONS)}")
+        n_genes = int(n_inputs if n_genes is None else n_genes)
+        if not 0 < n_genes <= n_inputs:
+            raise ValueError(f"n_genes must be in [1, n_inputs={n_inputs}], got {n_genes}")
+        self.n_genes, self.n_extra, self.channels = n_genes, int(n_inputs) - n_genes, int(channels)
+        self.register_buffer("edge_index", torch.zeros(2, int(n_edges), dtype=torch.long))
+        self.register_buffer("edge_weight", torch.zeros(int(n_edges)))
+        self.graph_weight = nn.Parameter(torch.empty(self.channels))
+        self.graph_bias = nn.Parameter(torch.zeros(self.channels))
+        nn.init.uniform_(self.graph_weight, -1.0, 1.0)
+        self.act = _ACTIVATIONS[activation]()
+        self.drop = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.head = MLP(n_genes * self.channels + self.n_extra, hidden=hidden, n_outputs=n_outputs,
+                        activation=activation, dropout=dropout)
+        self.n_outputs = n_outputs
+
+    def set_graph(self, edges, weights=None) -> "GCN":
+        """Store an undirected graph: ``edges`` (E × 2 gene indices), ``weights`` (E,) or None for 1."""
+        e = torch.as_tensor(edges, dtype=torch.long).reshape(-1, 2).T.contiguous()
+        if e.shape[1] != self.edge_index.shape[1]:
+            raise ValueError(f"GCN was built for {self.edge_index.shape[1]} edges, got {e.shape[1]}")
+        if e.numel() and (int(e.min()) < 0 or int(e.max()) >= self.n_genes):
+            raise ValueError(f"edge indices must be in [0, {self.n_genes})")
+        w = torch.ones(e.shape[1]) if weights is None else torch.as_tensor(weights, dtype=torch.float32)
+        self.edge_index.copy_(e)
+        self.edge_weight.copy_(w)
+        return self
+
+    def normalized_adjacency(self) -> torch.Tensor:
+        """``Â = D̃^{-1/2}(A + I)D̃^{-1/2}`` as a sparse (n_genes × n_genes) tensor."""
+        n, dev = self.n_genes, self.edge_weight.device
+        src, dst, w = self.edge_index[0], self.edge_index[1], self.edge_weight
+        loops = torch.arange(n, device=dev)
+        rows = torch.cat([src, dst, loops])
+        cols = torch.cat([dst, src, loops])
+        vals = torch.cat([w, w, torch.ones(n, device=dev)])
+        deg = torch.zeros(n, device=dev).index_add_(0, rows, vals)
+        dinv = deg.pow(-0.5)
+        return torch.sparse_coo_tensor(torch.stack([rows, cols]), dinv[rows] * vals * dinv[cols], (n, n),
+                                       check_invariants=False).coalesce()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        genes, extra = x[:, : self.n_genes], x[:, self.n_genes :]
+        z = torch.sparse.mm(self.normalized_adjacency(), genes.T).T  # (B, G): Â x
+        h = self.act(z[:, :, None] * self.graph_weight + self.graph_bias)  # (B, G, C)
+        h = self.drop(h.reshape(x.shape[0], -1))
+        return self.head(torch.cat([h, extra], dim=1))
+
+    def first_layer(self) -> nn.Linear:
+        return self.head.first_layer()
+
+
+MODEL_TYPES["gcn"] = GCN
+
+
+class ImageCNN(nn.Module):
+    """The image classifier of Erion et al.'s pixel prior, scaled to the image size.
+
+    ``[conv k×k (same padding) → ReLU → maxpool 2] × len(channels) → dense ``hidden`` → ReLU → dropout → C
+    logits``. The paper's MNIST model is ``channels=(32, 64), kernel_size=5, hidden=1024, dropout=0.5`` on
+    28 × 28 images; the 8 × 8 digits default uses ``channels=(16, 32), kernel_size=3, hidden=64``.
+
+    Parameters
+    ----------
+    n_inputs : number of input channels (1 for grey-scale); inputs are ``(B, n_inputs, image_size, image_size)``.
+    n_outputs : number of classes.
+    image_size : height = width of the input images; each pooling halves it (floor).
+    """
+
+    def __init__(
+        self,
+        n_inputs: int = 1,
+        n_outputs: int = 10,
+        image_size: int = 8,
+        channels: Sequence[int] = (16, 32),
+        kernel_size: int = 3,
+        hidden: int = 64,
+        dropout: float = 0.5,
+    ) -> None:
+        super().__init__()
+        if kernel_size % 2 != 1:
+            raise ValueError(f"kernel_size must be odd (same padding), got {kernel_size}")
+        layers: list[nn.Module] = []
+        width, size = int(n_inputs), int(image_size)
+        for c in channels:
+            layers += [nn.Conv2d(width, int(c), int(kernel_size), padding=int(kernel_size) // 2), nn.ReLU(),
+                       nn.MaxPool2d(2)]
+            width, size = int(c), size // 2
+        if size < 1:
+            raise ValueError(f"image_size {image_size} is too small for {len(channels)} pooling layers")
+        self.features = nn.Sequential(*layers)
+        self.classifier = nn.Sequential(
+            nn.Flatten(), nn.Linear(width * size * size, int(hidden)), nn.ReLU(), nn.Dropout(float(dropout)),
+            nn.Linear(int(hidden), int(n_outputs)),
+        )
+        self.image_size = int(image_size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x))
+
+    def first_layer(self) -> nn.Conv2d:
+        return self.features[0]
+
+
+MODEL_TYPES["image_cnn"] = ImageCNN

@@ -181,3 +181,204 @@ class GraphPrior(AttributionPrior):
 
     def _graph(self, phi: Tensor) -> Tensor:
         return graph_penalty(phi, self.lap.to(phi.device, phi.dtype))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Deep attribution priors (Weinberger et al. 2020) and meta-feature priors on weights (MERGE, Lee et al. 2018)
+# ---------------------------------------------------------------------------------------------------------
+def build_prior_model(spec: dict | None, n_meta: int) -> nn.Module:
+    """The prior model g: ``R^k → R`` (one predicted importance per feature) from a config mapping.
+
+    ``{"type": "linear"}`` is ``g(m) = βᵀm + β₀``; ``{"type": "mlp", "hidden": [5, 3], "activation": "relu"}``
+    an MLP (the paper's AML prior has hidden layers of 5 and 3 units, its AD prior one of 4).
+    Returns a module mapping ``(p, k) → (p,)``.
+    """
+    from .models import MLP
+
+    spec = dict(spec or {"type": "linear"})
+    kind = spec.pop("type", "linear")
+    if n_meta < 1:
+        raise ValueError(f"the prior model needs at least one meta-feature, got {n_meta}")
+    if kind == "linear":
+        if spec:
+            raise ValueError(f"a linear prior model takes no options, got {sorted(spec)}")
+        return MLP(n_meta, hidden=(), n_outputs=1)
+    if kind == "mlp":
+        unknown = sorted(set(spec) - {"hidden", "activation", "dropout"})
+        if unknown:
+            raise ValueError(f"unknown prior model option(s) {unknown}; known: activation, dropout, hidden")
+        return MLP(n_meta, n_outputs=1, **spec)
+    raise ValueError(f"unknown prior model type {kind!r}; use 'linear' or 'mlp'")
+
+
+def dapr_penalty(phi: Tensor, predicted: Tensor, absolute: bool = False) -> Tensor:
+    """``mean_{x, i} |φ_i(x) − ĝ_i|``: the DAPr penalty of attributions ``φ`` (B × p) against ``ĝ = G(M)`` (p).
+
+    ``absolute=True`` compares ``|φ|`` (the public AML / AD code); ``False`` the signed attributions (the public
+    two-moons code). The mean over samples and features is the public code's normalisation of the paper's
+    ``Σ_x ‖Φ(f, x) − G(M)‖₁``.
+    """
+    phi = phi.reshape(phi.shape[0], -1)
+    if phi.shape[1] != predicted.numel():
+        raise ValueError(f"attributions have {phi.shape[1]} features but the prior predicts {predicted.numel()}")
+    if absolute:
+        phi = phi.abs()
+    return (phi - predicted.reshape(1, -1)).abs().mean()
+
+
+class DAPrPrior(AttributionPrior):
+    """Deep attribution prior: ``Ω = mean |EG(f, x) − G(M)|`` with a learned prior model g.
+
+    ``M`` (p × k) holds k meta-features for each of the p attributed input features; ``G(M)`` applies g to
+    every row, giving one predicted global importance per feature. EG uses ``n_references`` (default 1)
+    batch-rolled references and ``create_graph=True``, so the penalty's gradient reaches both f (double
+    back-propagation) and g. g's parameters are returned by :meth:`extra_parameters`, so
+    :func:`attrpriors.training.fit` trains them with their own Adam (``FitConfig.prior_lr``): ``joint`` —
+    one backward pass of ``task + λΩ`` and both optimisers step (the public code); ``alternating`` — a task
+    step on f, then a step of both on ``λΩ`` (the paper's text). Early stopping restores g with f.
+
+    Parameters
+    ----------
+    meta_features : ``(p, k)`` array of meta-features (rows in the order of the attributed input columns).
+    prior_model : config mapping for :func:`build_prior_model` (default linear), or a ready ``nn.Module``
+        mapping ``(p, k) → (p,)``.
+    absolute : compare ``|EG|`` (True) or signed EG (False) with ``G(M)``.
+    **kwargs : :class:`AttributionPrior` options (``n_references``, ``background``, ``input_slice``, ``seed``).
+    """
+
+    def __init__(self, meta_features, prior_model: dict | nn.Module | None = None, absolute: bool = False,
+                 n_references: int = 1, **kwargs) -> None:
+        super().__init__(penalty=self._dapr, n_references=n_references, **kwargs)
+        meta = torch.as_tensor(meta_features, dtype=torch.float32)
+        if meta.ndim != 2:
+            raise ValueError(f"meta_features must be a (p, k) matrix, got shape {tuple(meta.shape)}")
+        if not torch.isfinite(meta).all():
+            raise ValueError("meta_features contain NaN or infinite values")
+        self.register_buffer("meta", meta)
+        self.g = prior_model if isinstance(prior_model, nn.Module) else build_prior_model(prior_model, meta.shape[1])
+        self.absolute = bool(absolute)
+
+    def predicted_importance(self, meta: Tensor | None = None) -> Tensor:
+        """``G(M)``: the prior model's predicted importance of every feature, shape ``(p,)``."""
+        m = self.meta if meta is None else torch.as_tensor(meta, dtype=self.meta.dtype, device=self.meta.device)
+        return self.g(m).reshape(-1)
+
+    def _dapr(self, phi: Tensor) -> Tensor:
+        return dapr_penalty(phi, self.predicted_importance().to(phi.dtype), self.absolute)
+
+
+def first_layer_weight(model: nn.Module) -> Tensor:
+    """The first layer's weight as ``(outputs, inputs)`` (``model.first_layer()`` if it has one)."""
+    layer = model.first_layer() if hasattr(model, "first_layer") else next(
+        m for m in model.modules() if isinstance(m, nn.Linear))
+    return layer.weight.reshape(layer.weight.shape[0], -1)
+
+
+class MetaWeightPrior(nn.Module):
+    """MERGE's prior on weights (Lee et al. 2018): ``Ω = mean_j (w_j − g(M_j))²`` with g linear in M.
+
+    ``w_j`` is the first-layer weight of input j (a linear f has one output; for several first-layer units every
+    unit's weight row is pulled toward the same ``G(M)``). g's parameters are learned jointly (returned by
+    :meth:`extra_parameters`); MERGE alternates the two least-squares problems to convergence, which minimises
+    the same objective. Called as ``prior(model, x, y, task)`` by the fit loop; ``x, y, task`` are unused.
+    """
+
+    def __init__(self, meta_features, prior_model: dict | nn.Module | None = None) -> None:
+        super().__init__()
+        meta = torch.as_tensor(meta_features, dtype=torch.float32)
+        if meta.ndim != 2:
+            raise ValueError(f"meta_features must be a (p, k) matrix, got shape {tuple(meta.shape)}")
+        self.register_buffer("meta", meta)
+        self.g = prior_model if isinstance(prior_model, nn.Module) else build_prior_model(prior_model, meta.shape[1])
+
+    def predicted_importance(self) -> Tensor:
+        return self.g(self.meta).reshape(-1)
+
+    def forward(self, model: nn.Module, x: Tensor | None = None, y: Tensor | None = None,
+                task: str = "regression") -> Tensor:
+        w = first_layer_weight(model)
+        if w.shape[1] != self.meta.shape[0]:
+            raise ValueError(f"the first layer has {w.shape[1]} inputs but there are {self.meta.shape[0]} "
+                             "meta-feature rows")
+        return (w - self.predicted_importance()[None, :]).pow(2).mean()
+
+    def extra_parameters(self) -> Iterable[nn.Parameter]:
+        return [p for p in self.parameters() if p.requires_grad]
+
+
+def weight_l1(model: nn.Module) -> Tensor:
+    """Σ |w| over the weight matrices (not biases) of every linear / convolutional layer."""
+    return sum(m.weight.abs().sum() for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d)))
+
+
+def weight_l2(model: nn.Module) -> Tensor:
+    """Σ w² over the weight matrices (not biases) of every linear / convolutional layer."""
+    return sum(m.weight.pow(2).sum() for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d)))
+
+
+__all__ += ["build_prior_model", "dapr_penalty", "DAPrPrior", "MetaWeightPrior", "first_layer_weight",
+            "weight_l1", "weight_l2"]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Pixel and sparsity priors (Erion et al. 2019, Figs. 1 and 3): eval-mode attributions, weight regularisers
+# ---------------------------------------------------------------------------------------------------------
+class EvalModeAttributionPrior(AttributionPrior):
+    """An :class:`AttributionPrior` whose EG is computed with the model in eval mode (dropout off).
+
+    Erion et al. (MNIST): "Dropout is turned off when calculating the gradients with respect to the
+    attributions." The model's train/eval state is restored afterwards; the penalty stays differentiable.
+    """
+
+    def attributions(self, model: nn.Module, x: Tensor, y: Tensor | None, task: str) -> Tensor:
+        was_training = model.training
+        model.eval()
+        try:
+            return super().attributions(model, x, y, task)
+        finally:
+            model.train(was_training)
+
+
+def l1_first_layer_penalty(model: nn.Module) -> Tensor:
+    """‖W₁‖₁: the L1 norm of the first layer's weight (no biases)."""
+    return first_layer_weight(model).abs().sum()
+
+
+def sparse_group_lasso(weight: Tensor) -> Tensor:
+    """Sparse group lasso of a first-layer weight ``(outputs, inputs)`` with one group per input feature:
+
+        SGL(W) = ‖W‖₁ + Σⱼ √gⱼ ‖W[:, j]‖₂,   gⱼ = number of weights in group j (= outputs),
+
+    the L1 and group terms with equal weight and the √(group size) factor of Scardapane et al. (2017). A group
+    is every weight leaving input feature j, so a whole feature can be switched off (the paper's text; its
+    public code groups the weights entering each hidden unit instead).
+    """
+    w = weight.reshape(weight.shape[0], -1)
+    return w.abs().sum() + (w.shape[0] ** 0.5) * w.norm(dim=0).sum()
+
+
+def sgl_first_layer_penalty(model: nn.Module) -> Tensor:
+    """:func:`sparse_group_lasso` of the model's first layer."""
+    return sparse_group_lasso(first_layer_weight(model))
+
+
+#: Weight regularisers by name, ``penalty(model) -> scalar`` (multiply by λ for the fit loop's ``weight_penalty``).
+WEIGHT_PENALTIES: dict[str, Callable[[nn.Module], Tensor]] = {
+    "l1_first": l1_first_layer_penalty,
+    "l1_all": weight_l1,
+    "sgl": sgl_first_layer_penalty,
+}
+
+
+def make_weight_penalty(kind: str, strength: float) -> Callable[[nn.Module], Tensor]:
+    """``model -> strength · WEIGHT_PENALTIES[kind](model)``, for :func:`attrpriors.training.fit`'s ``weight_penalty``."""
+    try:
+        fn = WEIGHT_PENALTIES[kind]
+    except KeyError:
+        raise ValueError(f"unknown weight penalty {kind!r}; known: {sorted(WEIGHT_PENALTIES)}") from None
+    strength = float(strength)
+    return lambda model: strength * fn(model)
+
+
+__all__ += ["EvalModeAttributionPrior", "l1_first_layer_penalty", "sparse_group_lasso", "sgl_first_layer_penalty",
+            "WEIGHT_PENALTIES", "make_weight_penalty"]

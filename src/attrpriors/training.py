@@ -157,6 +157,7 @@ def fit(
     checkpoint: str | os.PathLike | None = None,
     checkpoint_extra: Mapping | None = None,
     description: str = "fit",
+    batch_transform: Callable[[Tensor, Tensor, torch.Generator], tuple[Tensor, Tensor]] | None = None,
 ) -> FitResult:
     """Train ``model`` on ``(X_train, y_train)``; return the best model by validation task loss.
 
@@ -169,6 +170,9 @@ def fit(
     weight_penalty : ``penalty(model) -> scalar`` added to the task loss every step (e.g. L1 on weights).
     checkpoint : where to save ``{"state_dict", "prior_state_dict", "history", "config"}`` of the best epoch,
         plus ``checkpoint_extra`` (e.g. the model spec that :func:`attrpriors.models.load_model` rebuilds from).
+    batch_transform : ``f(xb, yb, generator) -> (xb, yb)`` applied to every training batch right after it is
+        drawn (data augmentation: input noise, mixup); ``generator`` is a CPU ``torch.Generator`` seeded from
+        ``config.seed``, separate from the one of the data order. Validation batches are never transformed.
 
     Without validation data the last epoch is kept. The data loader order is drawn from a generator seeded
     by ``config.seed``; call :func:`seed_everything` before building the model to seed its initialisation.
@@ -195,6 +199,8 @@ def fit(
         else None
     )
     gen = torch.Generator().manual_seed(config.seed)
+    aug_gen = None if batch_transform is None else torch.Generator().manual_seed(
+        derive_seed(config.seed, "batch_transform"))
 
     history = []
     best = {"loss": float("inf"), "epoch": -1, "state": None, "prior_state": None}
@@ -215,6 +221,8 @@ def fit(
         for i in range(0, len(Xtr), config.batch_size):
             idx = perm[i : i + config.batch_size]
             xb, yb = Xtr[idx], ytr[idx]
+            if batch_transform is not None:
+                xb, yb = batch_transform(xb, yb, aug_gen)
             loss = task_loss(model(xb), yb, task)
             if weight_penalty is not None:
                 loss = loss + weight_penalty(model)

@@ -28,3 +28,332 @@ def benchmark_outputs():
         ],
         dataset=config["benchmark"]["datasets"],
     ) + ["results/figures/erion_supfig1_eg_convergence.png"]
+
+
+def strength_grid(spec, baseline=False, num=None):
+    """Regularisation strengths of a sweep spec {scale: log|linear, min, max, num}; [0.0] + grid if baseline.
+
+    log: num values log-spaced from min to max (inclusive); linear: evenly spaced. num overrides spec["num"].
+    """
+    import math
+
+    n = int(num if num is not None else spec["num"])
+    lo, hi = float(spec["min"]), float(spec["max"])
+    if spec.get("scale", "log") == "log":
+        a, b = math.log10(lo), math.log10(hi)
+        grid = [10 ** (a + (b - a) * i / (n - 1)) if n > 1 else lo for i in range(n)]
+    else:
+        grid = [lo + (hi - lo) * i / (n - 1) if n > 1 else lo for i in range(n)]
+    return ([0.0] if baseline else []) + grid
+
+
+def pixel_prior_outputs():
+    """A2 (Erion et al. Fig. 1, supp. Figs. 3-5): per-λ summary table and the four figures."""
+    return [
+        "results/tables/erion_fig1_pixel_prior_summary.csv",
+        "results/tables/erion_fig1_pixel_prior_summary.md",
+        "results/figures/erion_fig1_pixel_prior_tv_error.png",
+        "results/figures/erion_fig1_pixel_prior_attribution_maps.png",
+        "results/figures/erion_supfig3_4_pixel_prior_all_classes.png",
+        "results/figures/erion_fig1_supfig5_pixel_prior_noise.png",
+    ]
+
+
+def sparsity_prior_outputs():
+    """A4 (Erion et al. Fig. 3, supp. Figs. 13-14): figures, best-model / t-test / failed-run tables."""
+    return [
+        "results/figures/erion_fig3_supfig14_sparsity_gini_vs_auc.png",
+        "results/figures/erion_fig3_sparsity_lorenz.png",
+        "results/figures/erion_supfig13_sparsity_sweep.png",
+        "results/figures/erion_fig3_sparsity_small_data.png",
+        "results/tables/erion_fig3_sparsity_small_data_ttests.csv",
+        "results/tables/erion_fig3_sparsity_small_data_ttests.md",
+        "results/tables/erion_fig3_sparsity_best_models.csv",
+        "results/tables/erion_fig3_sparsity_best_models.md",
+        "results/tables/erion_sparsity_failed_runs.csv",
+        "results/tables/erion_sparsity_failed_runs.md",
+    ]
+
+
+def ig_limits_datasets():
+    """D (arXiv 2303.11336): SIMU settings when ig_limits.source is simulated|both, TCGA when download|both."""
+    cfg = config["ig_limits"]
+    out = list(cfg["settings"]) if cfg["source"] in ("simulated", "both") else []
+    return out + (["TCGA"] if cfg["source"] in ("download", "both") else [])
+
+
+def ig_limits_run_keys():
+    """D: [model, seed] of every retraining of one dataset."""
+    cfg = config["ig_limits"]
+    return [[m, s] for m in cfg["models"] for s in range(cfg["seeds"])]
+
+
+def ig_limits_runs(pattern):
+    """D: ``pattern`` with {model} and {seed} filled for every retraining of one dataset."""
+    return [pattern.format(model=m, seed=s) for m, s in ig_limits_run_keys()]
+
+
+def ig_limits_all_runs(pattern):
+    """D: ``pattern`` with {dataset}, {model} and {seed} filled for every dataset and retraining."""
+    return [
+        pattern.format(dataset=d, model=m, seed=s)
+        for d in ig_limits_datasets()
+        for m, s in ig_limits_run_keys()
+    ]
+
+
+def ig_limits_outputs():
+    """D (arXiv 2303.11336): feature agreement, prediction gaps, IG steps and top-k overlap tables; figures."""
+    tables = [
+        "iglimits_table_feature_agreement",
+        "iglimits_table_prediction_gaps",
+        "iglimits_table_ig_steps",
+        "iglimits_table_topk_overlap",
+    ]
+    return (
+        [f"results/tables/{t}.{ext}" for t in tables for ext in ("csv", "md")]
+        + [
+            "results/figures/iglimits_fig_feature_agreement.png",
+            "results/figures/iglimits_fig_topk_accuracy.png",
+            "results/figures/iglimits_fig_topk_overlap.png",
+        ]
+        + crosspaper_outputs()
+    )
+
+
+def crosspaper_sources():
+    """The cross-paper table's sources that have a ground truth: graph_prior when the RNA-seq data layer is
+    simulated, dapr when its Table 1 drug-response data is simulated."""
+    wanted = config["ig_limits"]["crosspaper"]["sources"]
+    out = []
+    if (
+        "graph_prior" in wanted
+        and config.get("rnaseq", {}).get("source") == "simulated"
+    ):
+        out.append("graph_prior")
+    dapr_t1 = config.get("dapr", {}).get("table1", {})
+    if (
+        "dapr" in wanted
+        and dapr_t1.get("drug_response", {}).get("source") == "simulated"
+    ):
+        out.append("dapr")
+    return out
+
+
+def crosspaper_inputs(wildcards=None):
+    """Inputs of the cross-paper table: per source its tidy (gene, model, seed, mean_abs_eg) tables and truth.
+
+    graph_prior: results/graph_prior/attributions/{model}/seed{s}.csv (graph_prior.smk), the simulator's
+    results/rnaseq/data/genes.tsv (importance) and drug_pathways.tsv (data.smk). dapr:
+    results/dapr/table1/attributions/drug_response/{model}_{split}.csv (requested from dapr.smk) and
+    results/dapr/table1/data/drug_response.npz (genes, importance). Gene sets: results/rnaseq/gene_sets/KEGG.gmt.
+    """
+    sources = crosspaper_sources()
+    out = {"gene_sets": "results/rnaseq/gene_sets/KEGG.gmt"}
+    if "graph_prior" in sources:
+        out["gp_attributions"] = graph_prior_files(
+            "attributions/{model}/seed{seed}.csv"
+        )
+        out["gp_genes"] = "results/rnaseq/data/genes.tsv"
+        out["gp_drug_pathways"] = "results/rnaseq/data/drug_pathways.tsv"
+    if "dapr" in sources:
+        t1 = config["dapr"]["table1"]
+        out["dapr_attributions"] = [
+            f"results/dapr/table1/attributions/drug_response/{m}_{s}.csv"
+            for m in t1["models"]
+            for s in range(t1["n_splits"])
+        ]
+        out["dapr_data"] = "results/dapr/table1/data/drug_response.npz"
+    return out
+
+
+def crosspaper_outputs():
+    """The cross-paper table (ours) and its figure, when some source has a ground truth."""
+    if not crosspaper_sources():
+        return []
+    return [
+        "results/tables/crosspaper_attribution_trust.csv",
+        "results/tables/crosspaper_attribution_trust.md",
+        "results/figures/crosspaper_attribution_trust.png",
+    ]
+
+
+def dapr_outputs():
+    """B (Weinberger et al. Fig. 2, Table 1, Figs. 3-4): two-moons figure, Table 1, prior explanation, pathways."""
+    t1 = config["dapr"]["table1"]
+    out = [
+        "results/figures/weinberger_fig2_two_moons_accuracy.png",
+        "results/tables/weinberger_fig2_two_moons_accuracy.csv",
+        "results/tables/weinberger_table1_mse.csv",
+        "results/tables/weinberger_table1_mse.md",
+    ]
+    if {"dapr_informative", "dapr_noise"} <= set(t1["models"]):
+        out += expand(
+            [
+                "results/figures/weinberger_fig3_prior_explanation_{ds}.png",
+                "results/tables/weinberger_fig3_prior_contributions_{ds}.csv",
+                "results/tables/weinberger_fig3_prior_importance_{ds}.csv",
+                "results/figures/weinberger_fig4_prior_pathways_{ds}.png",
+                "results/tables/weinberger_fig4_prior_pathways_{ds}.md",
+                "results/tables/weinberger_fig4_prior_pathway_counts_{ds}.csv",
+            ],
+            ds=t1["datasets"],
+        )
+    return out
+
+
+def rnaseq_data_files():
+    """Files of results/rnaseq/data/ (see data.smk): every source's, plus the simulation's ground truth."""
+    core = [
+        "counts.npz",
+        "genes.tsv",
+        "samples.tsv",
+        "response.tsv",
+        "graph_edges.tsv",
+        "random_graph_edges.tsv",
+        "truth.json",
+    ]
+    truth = ["pathways.tsv", "drug_pathways.tsv", "meta_features.tsv", "pathway_expression.tsv"]
+    return core + (truth if config["rnaseq"]["source"] == "simulated" else [])
+
+
+def rnaseq_outputs():
+    """Issue 3 data layer: preprocessed matrix and step table, patient splits, gene sets, pasilla ComBat figure."""
+    return [
+        "results/rnaseq/preprocessed/expression.npz",
+        "results/tables/rnaseq_preprocessing_steps.csv",
+        "results/rnaseq/gene_sets/KEGG.gmt",
+        "results/figures/rnaseq_pasilla_combat_pca.png",
+        "results/tables/rnaseq_pasilla_combat_pca.csv",
+    ] + [f"results/rnaseq/splits/split{i}.json" for i in range(config["rnaseq"]["splits"]["n"])]
+
+
+def graph_prior_split(wildcards):
+    """A3: the patient split of retraining gp_seed (split gp_seed mod rnaseq.splits.n)."""
+    n = config["rnaseq"]["splits"]["n"]
+    return f"results/rnaseq/splits/split{int(wildcards.gp_seed) % n}.json"
+
+
+def graph_prior_lasso_metrics(wildcards):
+    """A3: the graph LASSO takes the LASSO's α as its L1 strength (paper, supplement 7.3)."""
+    if wildcards.gp_net == "graph_lasso":
+        return [f"results/graph_prior/metrics/lasso/seed{wildcards.gp_seed}.csv"]
+    return []
+
+
+def graph_prior_files(pattern):
+    """A3: ``pattern`` under results/graph_prior/ with {model} and {seed} for every model and retraining."""
+    cfg = config["graph_prior"]
+    return [
+        f"results/graph_prior/{pattern.format(model=m, seed=s)}"
+        for m in cfg["models"]
+        for s in range(cfg["retrainings"])
+    ]
+
+
+def graph_prior_truth_outputs():
+    """A3 on simulated data: truth-recovery figure and table (no ground truth for Beat AML)."""
+    if config["rnaseq"]["source"] != "simulated":
+        return []
+    figure = report(
+        "results/figures/erion_graph_prior_truth_recovery.png",
+        caption="../report/erion_graph_prior_truth_recovery.rst",
+        category="Erion et al.: graph prior (drug response)",
+        labels={"figure": "Simulation: driving pathways and genes recovered"},
+    )
+    return [figure, "results/tables/erion_graph_prior_truth_recovery.csv"]
+
+
+def graph_prior_outputs():
+    """A3 (Erion et al. Fig. 2, supp. Figs. 10-12): R² figure, t-tests, graph penalty, GSEA tables, attributions."""
+    out = [
+        "results/tables/erion_fig2_graph_prior_metrics.csv",
+        "results/tables/erion_fig2_graph_prior_ttests.csv",
+        "results/tables/erion_fig2_graph_prior_ttests.md",
+        "results/figures/erion_fig2_graph_prior_r2.png",
+        "results/graph_prior/attributions/mean_abs_eg.csv",
+        "results/figures/erion_supfig12_graph_penalty.png",
+        "results/tables/erion_supfig12_graph_penalty.csv",
+        "results/tables/erion_supfig11_top_pathways.csv",
+        "results/tables/erion_supfig11_top_pathways.md",
+    ]
+    if config["rnaseq"]["source"] == "simulated":
+        out += [
+            "results/figures/erion_graph_prior_truth_recovery.png",
+            "results/tables/erion_graph_prior_truth_recovery.csv",
+        ]
+    return out
+
+
+# --- C. DNA attribution consistency (Majdandzic et al.; workflow/rules/dna_consistency.smk) -----------------
+def dna_consistency_models():
+    """Model variant names of the population: activation × first-layer batch norm × regularizer."""
+    pop = config["dna_consistency"]["population"]
+    return [
+        f"{a}_{'bn' if b else 'nobn'}_{r}"
+        for a in pop["activations"]
+        for b in pop["batch_norm"]
+        for r in pop["regularizers"]
+    ]
+
+
+def dna_consistency_files(pattern, methods=False):
+    """``pattern`` expanded over every (model, trial) of the population (and attribution method if asked)."""
+    cfg = config["dna_consistency"]
+    extra = {"method": cfg["attribution"]["methods"]} if methods else {}
+    return expand(
+        pattern,
+        model=dna_consistency_models(),
+        trial=range(cfg["population"]["trials"]),
+        **extra,
+    )
+
+
+def dna_consistency_archive():
+    """Where the downloaded archive of the paper's data goes (source: download)."""
+    return f"resources/dna_consistency/{config['dna_consistency']['data']['download']['registry']}.zip"
+
+
+def dna_consistency_data_input():
+    """The data rule reads the archive only when the source is the download."""
+    src = config["dna_consistency"]["data"]["source"]
+    return [dna_consistency_archive()] if src == "download" else []
+
+
+def dna_consistency_outputs():
+    """C: model selection table, population summary, consistency/generalization vs SNR, attribution logos."""
+    return [
+        "results/tables/majdandzic_model_selection.csv",
+        "results/tables/majdandzic_model_selection.md",
+        "results/tables/majdandzic_population_summary.csv",
+        "results/tables/majdandzic_population_summary.md",
+        "results/figures/majdandzic_consistency_vs_snr.png",
+        "results/figures/majdandzic_generalization_vs_snr.png",
+        "results/figures/majdandzic_logos_most_vs_least_consistent.png",
+    ]
+
+
+def dapr_table1_inputs(wildcards):
+    """Raw files of a DAPr Table 1 dataset: none for simulated / local sources; Beat AML + MERGE for download."""
+    if config["dapr"]["table1"][wildcards.da_table]["source"] != "download":
+        return {}
+    return {
+        "expression": "resources/rnaseq/beataml_expression",
+        "drug_response": "resources/rnaseq/beataml_drug_response",
+        "merge_features": "resources/dapr/merge_features.csv",
+    }
+
+
+def dapr_prior(kind):
+    """Input function: the prior checkpoint (every split) of one DAPr row of Table 1 for the dataset wildcard."""
+    return lambda wc: f"{RESULTS}/dapr/table1/priors/{wc.da_table}/{kind}.pt"
+
+
+def rnaseq_source_inputs(wildcards):
+    """Raw files of the RNA-seq data set: none for the simulation; the registry downloads for Beat AML."""
+    if config["rnaseq"]["source"] != "download":
+        return {}
+    dl = config["rnaseq"]["download"]
+    keys = {"counts": "counts", "drug_response": "drug_response", "clinical": "clinical", "network": "network",
+            "gtf": "gene_annotation", "hgnc": "id_map"}
+    return {k: f"resources/rnaseq/{dl[v]}" for k, v in keys.items()}

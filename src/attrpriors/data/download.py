@@ -179,6 +179,21 @@ REGISTRY: dict[str, dict[str, Any]] = {
         "dataset": "atac",
         "description": "Majdandzic et al. datasets.zip (Zenodo 10.5281/zenodo.7186054), incl. GM12878 ATAC-seq",
     },
+    # --- gene annotation for Beat AML (exon lengths for FPKM; Entrez ids of the HumanBase network) ---------
+    "ensembl_grch38_gtf": {
+        "url": "https://ftp.ensembl.org/pub/release-110/gtf/homo_sapiens/Homo_sapiens.GRCh38.110.gtf.gz",
+        "sha256": None,
+        "filename": "Homo_sapiens.GRCh38.110.gtf.gz",
+        "dataset": "beat_aml",
+        "description": "Ensembl 110 GRCh38 gene annotation (GTF): union exon length per gene for FPKM",
+    },
+    "hgnc_complete_set": {
+        "url": "https://storage.googleapis.com/public-download-files/hgnc/tsv/tsv/hgnc_complete_set.txt",
+        "sha256": None,
+        "filename": "hgnc_complete_set.txt",
+        "dataset": "humanbase_network",
+        "description": "HGNC complete set: symbol / Entrez / Ensembl ids (maps the HumanBase network to genes)",
+    },
 }
 
 _OFFLINE_HINT = (

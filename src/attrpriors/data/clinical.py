@@ -1,0 +1,92 @@
+"""Clinical tables for the sparsity attribution prior (Erion et al. 2019, Fig. 3).
+
+* :func:`load_breast_cancer_table` — scikit-learn's bundled Wisconsin breast cancer data (569 patients, 30
+  features, label 1 = benign), the offline embedded default;
+* :func:`load_nhanes` — NHANES I with mortality follow-up, as the CSVs published with shap (paper scale):
+  label 1 = alive ``horizon_years`` after the examination.
+
+Both return a feature DataFrame (numeric, NaN where missing) and an int64 label vector; :func:`standardize`
+mean-imputes and standardises with training statistics.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["load_breast_cancer_table", "load_nhanes", "standardize", "NHANES_SOURCES", "download_nhanes"]
+
+
+def load_breast_cancer_table() -> tuple[pd.DataFrame, np.ndarray]:
+    """scikit-learn's breast cancer table: 569 × 30 real-valued features; ``y`` = 1 benign, 0 malignant."""
+    from sklearn.datasets import load_breast_cancer
+
+    d = load_breast_cancer()
+    return pd.DataFrame(d.data, columns=list(d.feature_names)), d.target.astype(np.int64)
+
+
+def load_nhanes(x_csv: str | os.PathLike, y_csv: str | os.PathLike, horizon_years: float = 10.0
+                ) -> tuple[pd.DataFrame, np.ndarray]:
+    """NHANES I (shap's ``NHANESI_X.csv`` / ``NHANESI_y.csv``) as a binary task: alive after ``horizon_years``.
+
+    shap's ``y`` is the follow-up time in years, negative when the patient was censored (alive at last contact).
+    Label 1: alive at the horizon (death after it, or censored after it); 0: died before it. Patients censored
+    before the horizon have no label and are dropped. Non-numeric columns are one-hot encoded.
+    """
+    x_csv, y_csv = Path(x_csv), Path(y_csv)
+    for p in (x_csv, y_csv):
+        if not p.exists():
+            raise FileNotFoundError(f"NHANES file not found: {p}")
+    X = pd.read_csv(x_csv, index_col=0)
+    ydf = pd.read_csv(y_csv, index_col=0)
+    if "y" not in ydf.columns:
+        raise KeyError(f"{y_csv}: missing column 'y'; found {list(ydf.columns)}")
+    if len(X) != len(ydf):
+        raise ValueError(f"{x_csv} has {len(X)} rows but {y_csv} has {len(ydf)}")
+    t = ydf["y"].to_numpy(dtype=np.float64)
+    died = t > 0
+    time = np.abs(t)
+    known = died | (time >= horizon_years)
+    label = (~died | (time >= horizon_years)).astype(np.int64)
+    X = X.loc[known].copy()
+    bools = X.select_dtypes(include="bool").columns
+    X[bools] = X[bools].astype(np.float64)
+    X = pd.get_dummies(X, dummy_na=False, dtype=np.float64)
+    return X.astype(np.float64).reset_index(drop=True), label[known]
+
+
+def standardize(X_train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
+    """Mean-impute NaNs and standardise every array with the training means and standard deviations.
+
+    Constant training columns get a standard deviation of 1. Returns float32 arrays in the order given.
+    """
+    X_train = np.asarray(X_train, dtype=np.float64)
+    mean = np.nanmean(X_train, axis=0)
+    mean = np.where(np.isnan(mean), 0.0, mean)
+
+    def impute(A):
+        A = np.asarray(A, dtype=np.float64).copy()
+        rows, cols = np.where(np.isnan(A))
+        A[rows, cols] = mean[cols]
+        return A
+
+    Xt = impute(X_train)
+    sd = Xt.std(axis=0)
+    sd = np.where(sd > 0, sd, 1.0)
+    return [((impute(A) - mean) / sd).astype(np.float32) for A in (X_train, *others)]
+
+
+#: attrpriors.data.download registry names of the NHANES I files (features, follow-up times).
+NHANES_SOURCES = ("nhanes_i_X", "nhanes_i_y")
+
+
+def download_nhanes(destinations) -> list[Path]:
+    """Fetch shap's NHANES I CSVs to ``destinations`` through :func:`attrpriors.data.download.download`."""
+    from .download import download
+
+    if len(destinations) != len(NHANES_SOURCES):
+        raise ValueError(f"download_nhanes needs {len(NHANES_SOURCES)} destinations, got {len(destinations)}")
+    return [download(name, dest) for name, dest in zip(NHANES_SOURCES, destinations)]

@@ -1,0 +1,597 @@
+"""Experiment A3: the graph attribution prior on drug response (Erion et al. 2019, Fig. 2, supplement Figs. 10–12).
+
+A sample is a (patient, drug) pair: the patient's preprocessed expression (genes) plus a one-hot drug; the label
+is the drug response (standardised with the training mean and s.d.). Splits are by patient
+(``results/rnaseq/splits``). Models, each trained by :func:`attrpriors.training.fit` except the LASSO:
+
+* ``lasso`` — scikit-learn LASSO, α chosen on validation MSE over a grid;
+* ``graph_lasso`` — a linear model with ``MSE + λ'‖w‖₁ + ν' wᵀ L w`` (``L`` over the gene weights), λ' = 2 α of
+  the LASSO (scikit-learn halves the squared error), ν' chosen on validation MSE over a grid;
+* ``mlp`` — MLP with L1 on all weights and early stopping;
+* ``mlp_graph`` — the converged MLP fine-tuned for a few epochs alternating a task step (MSE + L1) and a prior
+  step on ``ν φ̄ᵀ L φ̄`` (EG with k batch-rolled references, genes only), ν set so that the prior equals the task
+  loss on the converged MLP's first batches (recorded as metric ``prior_weight``);
+* ``mlp_extra`` — the same extra epochs (same batch order) without the prior;
+* ``mlp_random_graph`` — the prior on a random graph with the same number of edges (its own ν, same rule);
+* ``gcn`` — one Kipf & Welling graph convolution over genes, then dense layers.
+
+Every (model, retraining) is one job; retraining ``s`` uses split ``s mod n_splits`` and seeds derived from ``s``.
+Explaining a model: EG (references from the training rows) on the test rows, ``φ̄`` = mean |EG| per gene; the
+graph penalty ``φ̄ᵀ L φ̄`` on the real graph (raw and divided by ``‖φ̄‖²``); GSEA prerank of genes by ``φ̄``
+(BH-FDR); on simulated data, driving pathways recovered and precision of the top genes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from scipy import sparse, stats
+from torch import nn
+
+from .. import plots
+from ..attributions import attribute
+from ..io import load_npz, read_table, save_json, save_table
+from ..models import MLP, build_model, load_model, model_checkpoint_info
+from ..priors import GraphPrior, weight_l1
+from ..training import FitConfig, derive_seed, fit, predict, seed_everything, select_device, task_loss
+
+log = logging.getLogger("attrpriors.graph_prior")
+
+EXPERIMENT = "graph_prior"
+#: Display order and labels of the models.
+MODEL_LABELS = {
+    "lasso": "LASSO",
+    "graph_lasso": "Graph LASSO",
+    "mlp": "MLP",
+    "mlp_extra": "MLP + extra epochs",
+    "mlp_random_graph": "MLP + random-graph prior",
+    "mlp_graph": "MLP + graph prior",
+    "gcn": "GCN",
+}
+#: Models fine-tuned from the converged MLP.
+FINETUNED = ("mlp_extra", "mlp_graph", "mlp_random_graph")
+#: The paper's comparisons (Fig. 2, supplement Fig. 10, section 7.4), as (model, baseline) pairs.
+PAIRS = (
+    ("mlp_graph", "mlp"),
+    ("mlp_extra", "mlp"),
+    ("mlp_random_graph", "mlp"),
+    ("mlp_graph", "mlp_random_graph"),
+    ("mlp_graph", "mlp_extra"),
+    ("mlp_graph", "gcn"),
+    ("graph_lasso", "lasso"),
+    ("mlp", "lasso"),
+)
+
+
+# ------------------------------------------------------------------------------------------------- data
+@dataclass
+class Design:
+    """Model inputs of one split: ``X[s]`` = [genes | drug one-hot], ``y[s]`` standardised, ``rows[s]`` ids."""
+
+    X: dict
+    y: dict
+    rows: dict
+    genes: np.ndarray
+    drugs: list
+    y_mean: float
+    y_sd: float
+
+    @property
+    def n_genes(self) -> int:
+        return len(self.genes)
+
+    @property
+    def n_inputs(self) -> int:
+        return self.X["train"].shape[1]
+
+
+def load_design(expression: str, response: str, split: str) -> Design:
+    """Join expression, response and a patient split into model inputs (one row per patient × drug)."""
+    e = load_npz(expression, ("X", "genes", "patients"))
+    resp = read_table(response, ("patient", "drug", "response"))
+    sp = json.loads(Path(split).read_text())
+    patients = e["patients"].astype(str)
+    pidx = {p: i for i, p in enumerate(patients)}
+    resp = resp.assign(patient=resp["patient"].astype(str), drug=resp["drug"].astype(str))
+    resp = resp[resp["patient"].isin(pidx) & np.isfinite(resp["response"])]
+    drugs = sorted(resp["drug"].unique())
+    didx = {d: i for i, d in enumerate(drugs)}
+    X, y, rows = {}, {}, {}
+    for name in ("train", "val", "test"):
+        if name not in sp:
+            raise KeyError(f"{split}: no {name!r} list of patients")
+        r = resp[resp["patient"].isin(set(map(str, sp[name])))].sort_values(["patient", "drug"], kind="stable")
+        if r.empty:
+            raise ValueError(f"{split}: no response rows for the {name} patients in {response}")
+        onehot = np.zeros((len(r), len(drugs)), np.float32)
+        onehot[np.arange(len(r)), r["drug"].map(didx).to_numpy()] = 1.0
+        X[name] = np.hstack([e["X"][r["patient"].map(pidx).to_numpy()].astype(np.float32), onehot])
+        y[name] = r["response"].to_numpy(np.float64)
+        rows[name] = r[["patient", "drug"]].reset_index(drop=True)
+    mu, sd = float(y["train"].mean()), float(y["train"].std()) or 1.0
+    y = {k: ((v - mu) / sd).astype(np.float32) for k, v in y.items()}
+    return Design(X, y, rows, e["genes"].astype(str), drugs, mu, sd)
+
+
+def graph_edges(path: str, genes: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Edges (E × 2 indices into ``genes``) and weights of a ``gene_a, gene_b, weight`` table, restricted to
+    ``genes`` (genes dropped by preprocessing lose their edges); self-loops and repeats removed."""
+    df = read_table(path, ("gene_a", "gene_b"))
+    idx = {g: i for i, g in enumerate(map(str, genes))}
+    a, b = df["gene_a"].astype(str).map(idx), df["gene_b"].astype(str).map(idx)
+    w = df["weight"].to_numpy(float) if "weight" in df else np.ones(len(df))
+    ok = (a.notna() & b.notna()).to_numpy()
+    a, b, w = a[ok].to_numpy(np.int64), b[ok].to_numpy(np.int64), w[ok]
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    keep = lo != hi
+    e = pd.DataFrame({"a": lo[keep], "b": hi[keep], "w": w[keep]}).groupby(["a", "b"], as_index=False)["w"].max()
+    return e[["a", "b"]].to_numpy(np.int64).reshape(-1, 2), e["w"].to_numpy(np.float64)
+
+
+def laplacian_matrix(edges: np.ndarray, weights: np.ndarray, n: int) -> sparse.csr_matrix:
+    """Sparse ``L = D − W`` of an undirected weighted graph."""
+    w = sparse.coo_matrix((weights, (edges[:, 0], edges[:, 1])), shape=(n, n))
+    w = (w + w.T).tocsr()
+    return (sparse.diags(np.asarray(w.sum(axis=1)).ravel()) - w).tocsr()
+
+
+def dense_adjacency(edges: np.ndarray, weights: np.ndarray, n: int) -> torch.Tensor:
+    a = torch.zeros(n, n)
+    e = torch.as_tensor(edges, dtype=torch.long)
+    w = torch.as_tensor(weights, dtype=torch.float32)
+    a[e[:, 0], e[:, 1]] = w
+    a[e[:, 1], e[:, 0]] = w
+    return a
+
+
+def quadratic_form(phibar: np.ndarray, lap: sparse.csr_matrix) -> float:
+    """``φ̄ᵀ L φ̄``."""
+    return float(phibar @ (lap @ phibar))
+
+
+# ---------------------------------------------------------------------------------------------- penalties
+class WeightL1:
+    """``λ Σ|w|`` over every weight matrix (the paper's L1 on all weights)."""
+
+    def __init__(self, strength: float) -> None:
+        self.strength = float(strength)
+
+    def __call__(self, model: nn.Module) -> torch.Tensor:
+        return self.strength * weight_l1(model)
+
+
+class GraphLassoPenalty:
+    """``λ' Σ|w| + ν' wᵀ L w`` for a linear model; the quadratic form over the gene weights from the edge list."""
+
+    def __init__(self, l1: float, nu: float, edges: np.ndarray, weights: np.ndarray) -> None:
+        self.l1, self.nu = float(l1), float(nu)
+        self.src = torch.as_tensor(edges[:, 0], dtype=torch.long)
+        self.dst = torch.as_tensor(edges[:, 1], dtype=torch.long)
+        self.w = torch.as_tensor(weights, dtype=torch.float32)
+
+    def __call__(self, model: nn.Module) -> torch.Tensor:
+        weight = model.first_layer().weight[0]
+        src, dst, w = self.src.to(weight.device), self.dst.to(weight.device), self.w.to(weight.device)
+        smooth = (w * (weight[src] - weight[dst]).pow(2)).sum()  # = wᵀ L w
+        return self.l1 * weight_l1(model) + self.nu * smooth
+
+
+def balance_prior_weight(model: nn.Module, prior: nn.Module, X: np.ndarray, y: np.ndarray, batch_size: int,
+                         n_batches: int, weight_penalty, seed: int) -> dict:
+    """ν such that ``ν Ω`` equals the task loss (MSE + weight penalty) on the first ``n_batches`` batches.
+
+    The batches are the first ones of a permutation seeded by ``seed`` (the fine-tuning's own data order).
+    Returns ``{"prior_weight", "task_loss", "prior_value", "n_batches"}``.
+    """
+    dev = next(model.parameters()).device
+    perm = torch.randperm(len(X), generator=torch.Generator().manual_seed(seed))
+    task, omega = [], []
+    model.eval()
+    for b in range(n_batches):
+        idx = perm[b * batch_size : (b + 1) * batch_size]
+        if len(idx) < 2:
+            break
+        xb = torch.as_tensor(X[idx.numpy()]).to(dev)
+        yb = torch.as_tensor(y[idx.numpy()]).to(dev)
+        with torch.no_grad():
+            t = task_loss(model(xb), yb, "regression") + (weight_penalty(model) if weight_penalty else 0.0)
+        task.append(float(t))
+        omega.append(float(prior(model, xb, yb, "regression").detach()))
+    model.train()
+    t, o = float(np.mean(task)), float(np.mean(omega))
+    if not o > 0:
+        raise FloatingPointError(f"the prior is {o} on the converged model; cannot balance it against the task loss")
+    return {"prior_weight": t / o, "task_loss": t, "prior_value": o, "n_batches": len(task)}
+
+
+# ----------------------------------------------------------------------------------------------- metrics
+def r2(pred: np.ndarray, y: np.ndarray) -> float:
+    return float(1.0 - np.mean((np.asarray(pred).reshape(-1) - y) ** 2) / np.var(y))
+
+
+def _rows(model: str, seed: int, values: Mapping[str, float]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [{"experiment": EXPERIMENT, "model": model, "seed": int(seed), "metric": k, "value": float(v)}
+         for k, v in values.items()]
+    )
+
+
+def _fit_metrics(net: nn.Module, d: Design) -> dict:
+    return {f"{s}_r2": r2(predict(net, d.X[s]), d.y[s]) for s in ("train", "val", "test")} | {
+        "test_mse": float(np.mean((predict(net, d.X["test"]) - d.y["test"]) ** 2))
+    }
+
+
+def _save_model(net: nn.Module, spec: Mapping, d: Design, path: str, extra: Mapping | None = None) -> None:
+    from ..io import save_torch
+
+    save_torch({"state_dict": net.state_dict(), **model_checkpoint_info(spec, d.n_inputs, 1), **(extra or {})}, path)
+
+
+# ------------------------------------------------------------------------------------------------ training
+def train_lasso(expression: str, response: str, split: str, params: Mapping, seed: int, retraining: int,
+                out_model: str, out_metrics: str) -> None:
+    """scikit-learn LASSO; α chosen on validation MSE over ``params["alphas"]``."""
+    from sklearn.linear_model import Lasso
+
+    d = load_design(expression, response, split)
+    job_seed = derive_seed(seed, EXPERIMENT, "lasso", retraining)
+    best = None
+    for alpha in params["alphas"]:
+        m = Lasso(alpha=float(alpha), max_iter=int(params.get("max_iter", 5000)), tol=float(params.get("tol", 1e-4)),
+                  random_state=job_seed % 2**32, selection="cyclic").fit(d.X["train"], d.y["train"])
+        val = float(np.mean((m.predict(d.X["val"]) - d.y["val"]) ** 2))
+        log.info("lasso α=%g: validation MSE %.4f, %d non-zero weights", alpha, val, int((m.coef_ != 0).sum()))
+        if best is None or val < best[0]:
+            best = (val, float(alpha), m)
+    _, alpha, m = best
+    spec = {"type": "mlp", "hidden": []}
+    net = build_model(spec, d.n_inputs, 1)
+    with torch.no_grad():
+        net.first_layer().weight.copy_(torch.as_tensor(m.coef_, dtype=torch.float32)[None, :])
+        net.first_layer().bias.fill_(float(m.intercept_))
+    net.eval()
+    _save_model(net, spec, d, out_model, {"alpha": alpha})
+    values = _fit_metrics(net, d) | {"alpha": alpha, "n_nonzero": int((m.coef_[: d.n_genes] != 0).sum())}
+    save_table(_rows("lasso", retraining, values), out_metrics)
+    log.info("lasso: α=%g, test R² %.4f", alpha, values["test_r2"])
+
+
+def _fit_config(training: Mapping, job_seed: int, device: str, progress: bool) -> FitConfig:
+    return FitConfig.from_mapping(training, seed=job_seed, device=device, progress=progress)
+
+
+def train_network(model: str, expression: str, response: str, split: str, edges: str, lasso_metrics: str | None,
+                  params: Mapping, seed: int, retraining: int, device: str, progress: bool, out_model: str,
+                  out_history: str, out_metrics: str) -> None:
+    """Train ``mlp`` (L1 + early stopping), ``gcn`` or ``graph_lasso`` (ν' chosen on validation) with the fit loop."""
+    d = load_design(expression, response, split)
+    job_seed = derive_seed(seed, EXPERIMENT, model, retraining)
+    e, w = graph_edges(edges, d.genes)
+    p = params[model]
+    extra_values: dict = {}
+    if model == "graph_lasso":
+        alpha = float(read_table(lasso_metrics, ("metric", "value")).set_index("metric")["value"]["alpha"])
+        l1 = 2.0 * alpha
+        spec = {"type": "mlp", "hidden": []}
+        best = None
+        for nu in p["nus"]:
+            seed_everything(job_seed)
+            net = build_model(spec, d.n_inputs, 1)
+            res = fit(net, d.X["train"], d.y["train"], d.X["val"], d.y["val"], task="regression",
+                      config=_fit_config(p["training"], job_seed, device, progress),
+                      weight_penalty=GraphLassoPenalty(l1, float(nu), e, w), description=f"graph_lasso ν'={nu}")
+            log.info("graph lasso ν'=%g: validation MSE %.4f (epoch %d)", nu, res.best_val_loss, res.best_epoch)
+            if best is None or res.best_val_loss < best[0]:
+                best = (res.best_val_loss, float(nu), res)
+        _, nu, res = best
+        extra_values = {"l1": l1, "nu_prime": nu}
+    else:
+        seed_everything(job_seed)
+        spec = dict(p["model"])
+        if spec.get("type") == "gcn":
+            spec.update(n_genes=d.n_genes, n_edges=len(e))
+        net = build_model(spec, d.n_inputs, 1)
+        if spec.get("type") == "gcn":
+            net.set_graph(e, w)
+        penalty = WeightL1(p.get("l1", 0.0)) if p.get("l1", 0.0) > 0 else None
+        res = fit(net, d.X["train"], d.y["train"], d.X["val"], d.y["val"], task="regression",
+                  config=_fit_config(p["training"], job_seed, device, progress), weight_penalty=penalty,
+                  description=f"{model} retraining {retraining}")
+    net = res.model.cpu().eval()
+    _save_model(net, spec, d, out_model, {"best_epoch": res.best_epoch})
+    save_table(res.history.assign(experiment=EXPERIMENT, model=model, seed=retraining), out_history)
+    values = _fit_metrics(net, d) | {"best_epoch": res.best_epoch, "epochs_run": len(res.history)} | extra_values
+    save_table(_rows(model, retraining, values), out_metrics)
+    log.info("%s retraining %d: best epoch %d, test R² %.4f", model, retraining, res.best_epoch, values["test_r2"])
+
+
+def finetune(variant: str, mlp_model: str, expression: str, response: str, split: str, edges: str,
+             random_edges: str, params: Mapping, l1: float, seed: int, retraining: int, device: str, progress: bool,
+             out_model: str, out_history: str, out_metrics: str) -> None:
+    """Extra epochs from the converged MLP: with the graph prior, the random-graph prior, or without a prior.
+
+    All three variants see the same batch order. With a prior the schedule is ``alternating`` and ν is set by
+    :func:`balance_prior_weight` (times ``params["prior_scale"]``, default 1).
+    """
+    if variant not in FINETUNED:
+        raise ValueError(f"unknown fine-tuning variant {variant!r}; known: {FINETUNED}")
+    d = load_design(expression, response, split)
+    ckpt = torch.load(mlp_model, map_location="cpu", weights_only=False)
+    net = load_model(mlp_model).to(select_device(device)).train()
+    order_seed = derive_seed(seed, EXPERIMENT, "finetune", retraining)
+    seed_everything(derive_seed(seed, EXPERIMENT, variant, retraining))
+    penalty = WeightL1(l1) if l1 > 0 else None
+    training = dict(params["training"])
+    prior, balance = None, {}
+    if variant != "mlp_extra":
+        e, w = graph_edges(random_edges if variant == "mlp_random_graph" else edges, d.genes)
+        prior = GraphPrior(dense_adjacency(e, w, d.n_genes), n_references=int(params["n_references"]),
+                           input_slice=slice(0, d.n_genes), seed=derive_seed(seed, EXPERIMENT, variant, "eg", retraining))
+        prior = prior.to(next(net.parameters()).device)
+        balance = balance_prior_weight(net, prior, d.X["train"], d.y["train"], int(training["batch_size"]),
+                                       int(params["balance_batches"]), penalty, order_seed)
+        training.update(schedule="alternating", prior_weight=balance["prior_weight"] * float(params.get("prior_scale", 1.0)))
+        log.info("%s: task loss %.4g, Ω %.4g on %d batches → ν = %.4g", variant, balance["task_loss"],
+                 balance["prior_value"], balance["n_batches"], training["prior_weight"])
+    res = fit(net, d.X["train"], d.y["train"], d.X["val"], d.y["val"], task="regression",
+              config=_fit_config(training, order_seed, device, progress), prior=prior, weight_penalty=penalty,
+              description=f"{variant} retraining {retraining}")
+    net = res.model.cpu().eval()
+    _save_model(net, ckpt["model_spec"], d, out_model, {"best_epoch": res.best_epoch, **balance})
+    save_table(res.history.assign(experiment=EXPERIMENT, model=variant, seed=retraining), out_history)
+    values = _fit_metrics(net, d) | {"best_epoch": res.best_epoch}
+    if balance:
+        values |= {"prior_weight": training["prior_weight"], "initial_task_loss": balance["task_loss"],
+                   "initial_prior": balance["prior_value"]}
+    save_table(_rows(variant, retraining, values), out_metrics)
+    log.info("%s retraining %d: test R² %.4f", variant, retraining, values["test_r2"])
+
+
+# ----------------------------------------------------------------------------------------------- explain
+def explain(model: str, model_path: str, expression: str, response: str, split: str, edges: str, gene_sets: str,
+            truth_dir: str | None, params: Mapping, seed: int, retraining: int, device: str, out_attributions: str,
+            out_gsea: str, out_metrics: str) -> None:
+    """Mean |EG| per gene on the test rows, the graph penalty, GSEA prerank and (simulation) truth recovery."""
+    from ..enrichment import gsea_prerank, load_gene_sets
+
+    d = load_design(expression, response, split)
+    dev = select_device(device)
+    net = load_model(model_path).to(dev)
+    gen = torch.Generator().manual_seed(derive_seed(seed, EXPERIMENT, model, "explain", retraining))
+    X = d.X["test"]
+    if params.get("n_explain") and len(X) > int(params["n_explain"]):
+        X = X[np.sort(np.random.default_rng(derive_seed(seed, EXPERIMENT, "explain_rows", retraining))
+                      .choice(len(X), int(params["n_explain"]), replace=False))]
+    bg = torch.as_tensor(d.X["train"]).to(dev)
+    phi = attribute("expected_gradients", net, torch.as_tensor(X).to(dev), None, bg,
+                    n_samples=int(params["n_references"]), generator=gen).detach().cpu().numpy()
+    phibar = np.abs(phi[:, : d.n_genes]).mean(axis=0)
+    save_table(pd.DataFrame({"gene": d.genes, "model": model, "seed": retraining, "mean_abs_eg": phibar}),
+               out_attributions)
+
+    e, w = graph_edges(edges, d.genes)
+    lap = laplacian_matrix(e, w, d.n_genes)
+    pen = quadratic_form(phibar, lap)
+    norm2 = float(phibar @ phibar)
+    values = {"graph_penalty": pen, "graph_penalty_normalized": pen / norm2 if norm2 > 0 else np.nan,
+              "mean_abs_eg": float(phibar.mean())}
+
+    sets = load_gene_sets(source=gene_sets)
+    g = params["gsea"]
+    scores = pd.Series(phibar, index=d.genes)
+    # a tiny deterministic tie-break so genes with equal (e.g. zero LASSO) attribution are ranked reproducibly
+    scores = scores + 1e-12 * np.arange(len(scores))[::-1] / len(scores)
+    gsea = gsea_prerank(scores, sets, permutations=int(g["permutations"]), seed=derive_seed(seed, EXPERIMENT, "gsea"),
+                        min_size=int(g["min_size"]), max_size=int(g["max_size"]), threads=1)
+    fdr = float(g["fdr"])
+    sig = gsea[(gsea["fdr_bh"] < fdr) & (gsea["nes"] > 0)]
+    values |= {"n_significant_pathways": len(sig), "n_tested_pathways": len(gsea)}
+
+    if truth_dir:
+        truth = json.loads((Path(truth_dir) / "truth.json").read_text())
+        driving = set(truth.get("driving_pathways", []))
+        gt = read_table(Path(truth_dir) / "genes.tsv", ("gene", "importance")).set_index("gene")["importance"]
+        imp = gt.reindex(d.genes).fillna(0.0).to_numpy() > 0
+        k = int(imp.sum())
+        top = np.argsort(-phibar, kind="stable")[:k]
+        from sklearn.metrics import roc_auc_score
+
+        tested_driving = driving & set(gsea["term"])
+        values |= {
+            "n_driving_pathways": len(driving),
+            "n_driving_tested": len(tested_driving),
+            "n_driving_recovered": len(driving & set(sig["term"])),
+            "n_nondriving_significant": len(set(sig["term"]) - driving),
+            "precision_top_genes": float(imp[top].mean()) if k else np.nan,
+            "auroc_truth": float(roc_auc_score(imp, phibar)) if 0 < k < len(imp) else np.nan,
+        }
+        gsea["driving"] = gsea["term"].isin(driving)
+    save_table(gsea.assign(experiment=EXPERIMENT, model=model, seed=retraining), out_gsea)
+    save_table(_rows(model, retraining, values), out_metrics)
+    log.info("%s retraining %d: %s", model, retraining, {k: round(v, 4) for k, v in values.items()})
+
+
+# --------------------------------------------------------------------------------------------- aggregate
+def welch_tests(metrics: pd.DataFrame, metric: str = "test_r2", pairs=PAIRS) -> pd.DataFrame:
+    """Welch's t-test (unequal variances) of ``metric`` between each (model, baseline) pair over retrainings."""
+    out = []
+    for a, b in pairs:
+        va = metrics.query("model == @a and metric == @metric")["value"].to_numpy(float)
+        vb = metrics.query("model == @b and metric == @metric")["value"].to_numpy(float)
+        if len(va) == 0 or len(vb) == 0:
+            continue
+        t, p = stats.ttest_ind(va, vb, equal_var=False) if len(va) > 1 and len(vb) > 1 else (np.nan, np.nan)
+        out.append({"experiment": EXPERIMENT, "metric": metric, "model": a, "baseline": b, "n_model": len(va),
+                    "n_baseline": len(vb), "mean_model": va.mean(), "mean_baseline": vb.mean(),
+                    "difference": va.mean() - vb.mean(), "t": t, "p_welch": p})
+    return pd.DataFrame(out)
+
+
+def _order(models) -> list[str]:
+    return [m for m in MODEL_LABELS if m in set(models)]
+
+
+def _summary(metrics: pd.DataFrame) -> pd.DataFrame:
+    g = metrics.groupby(["model", "metric"])["value"]
+    s = pd.DataFrame({"mean": g.mean(), "sd": g.std(), "n": g.size()}).reset_index()
+    s["se"] = s["sd"] / np.sqrt(s["n"])
+    return s
+
+
+def _fmt_p(p: float) -> str:
+    return "n/a" if not np.isfinite(p) else (f"{p:.2g}" if p >= 1e-4 else f"{p:.1e}")
+
+
+def r2_figure(metrics: pd.DataFrame, tests: pd.DataFrame, path: str) -> None:
+    """Fig. 2 (left and top right): test R² per model (dots = retrainings, bar = mean ± s.e.) and the number of
+    significant GSEA pathways per model, with the Welch p-values of the paper's pairs."""
+    models = _order(metrics["model"])
+    labels = [MODEL_LABELS[m] for m in models]
+    with plots.figure(path, 1, 2, figsize=(10.5, 4.2), gridspec_kw={"width_ratios": [1.4, 1]}) as (fig, axes):
+        for ax, metric, ylabel in ((axes[0], "test_r2", "test R²"),
+                                   (axes[1], "n_significant_pathways", "significant KEGG pathways (BH-FDR)")):
+            sub = metrics[metrics["metric"] == metric]
+            for i, m in enumerate(models):
+                v = sub.loc[sub["model"] == m, "value"].to_numpy(float)
+                if not len(v):
+                    continue
+                colour = "C3" if m == "mlp_graph" else ("C7" if m in ("lasso", "graph_lasso") else "C0")
+                se = v.std(ddof=1) / np.sqrt(len(v)) if len(v) > 1 else 0.0
+                ax.bar(i, v.mean(), yerr=se, color=colour, alpha=0.45, capsize=3)
+                jitter = (np.arange(len(v)) - (len(v) - 1) / 2) * 0.08
+                ax.scatter(i + jitter, v, s=12, color=colour, zorder=3)
+            ax.set_xticks(range(len(models)), labels, rotation=35, ha="right")
+            ax.set_ylabel(ylabel)
+        r2v = metrics.loc[metrics["metric"] == "test_r2", "value"]
+        if len(r2v):
+            lo, hi = float(r2v.min()), float(r2v.max())
+            axes[0].set_ylim(max(lo - 0.15 * (hi - lo + 1e-3), -1.0), hi + 0.1 * (hi - lo + 1e-3))
+        n = metrics.query("metric == 'test_r2'").groupby("model").size()
+        axes[0].set_title(f"Drug response, test R² ({int(n.max()) if len(n) else 0} retrainings)")
+        axes[1].set_title("GSEA on genes ranked by mean |EG|")
+        lines = [f"{MODEL_LABELS[r.model]} vs {MODEL_LABELS[r.baseline]}: Δ={r.difference:+.4f}, p={_fmt_p(r.p_welch)}"
+                 for r in tests.itertuples() if r.metric == "test_r2"]
+        fig.canvas.draw()  # place the t-test text below the rotated tick labels
+        inv = fig.transFigure.inverted()
+        bottom = min(inv.transform(ax.get_tightbbox(fig.canvas.get_renderer()))[0][1] for ax in axes)
+        fig.text(0.01, bottom - 0.03, "Welch t-tests (test R²):\n" + "\n".join(lines), va="top", fontsize=7.5,
+                 family="monospace")
+
+
+def penalty_figure(metrics: pd.DataFrame, path: str) -> None:
+    """Supplement Fig. 12: the explanation graph penalty φ̄ᵀLφ̄ per model (log scale), raw and scale-free."""
+    models = [m for m in _order(metrics["model"])]
+    labels = [MODEL_LABELS[m] for m in models]
+    with plots.figure(path, 1, 2, figsize=(10, 3.8)) as (fig, axes):
+        for ax, metric, title in ((axes[0], "graph_penalty", "graph penalty φ̄ᵀLφ̄"),
+                                  (axes[1], "graph_penalty_normalized", "φ̄ᵀLφ̄ / ‖φ̄‖² (scale-free)")):
+            sub = metrics[metrics["metric"] == metric]
+            for i, m in enumerate(models):
+                v = sub.loc[sub["model"] == m, "value"].to_numpy(float)
+                v = v[v > 0]
+                if not len(v):
+                    continue
+                colour = "C3" if m in ("mlp_graph", "graph_lasso") else "C0"
+                ax.scatter(np.full(len(v), i), v, s=14, color=colour, zorder=3)
+                ax.hlines(np.exp(np.log(v).mean()), i - 0.3, i + 0.3, color=colour)
+            ax.set_yscale("log")
+            ax.set_xticks(range(len(models)), labels, rotation=35, ha="right")
+            ax.set_title(title + " (line: geometric mean)")
+
+
+def truth_figure(metrics: pd.DataFrame, path: str) -> None:
+    """Simulated data: driving pathways recovered by GSEA and precision of the top genes, per model."""
+    models = _order(metrics["model"])
+    labels = [MODEL_LABELS[m] for m in models]
+    panels = [("n_driving_recovered", "driving pathways recovered (of {k})"),
+              ("precision_top_genes", "precision of the top-K genes (K = true genes)"),
+              ("n_nondriving_significant", "significant non-driving pathways")]
+    k = metrics.loc[metrics["metric"] == "n_driving_pathways", "value"]
+    with plots.figure(path, 1, 3, figsize=(13, 3.8)) as (fig, axes):
+        for ax, (metric, title) in zip(axes, panels):
+            sub = metrics[metrics["metric"] == metric]
+            for i, m in enumerate(models):
+                v = sub.loc[sub["model"] == m, "value"].to_numpy(float)
+                if not len(v):
+                    continue
+                se = v.std(ddof=1) / np.sqrt(len(v)) if len(v) > 1 else 0.0
+                colour = "C3" if m == "mlp_graph" else "C0"
+                ax.bar(i, v.mean(), yerr=se, color=colour, alpha=0.45, capsize=3)
+                ax.scatter(i + (np.arange(len(v)) - (len(v) - 1) / 2) * 0.08, v, s=12, color=colour, zorder=3)
+            ax.set_xticks(range(len(models)), labels, rotation=35, ha="right")
+            ax.set_title(title.format(k=int(k.max()) if len(k) else "?"))
+
+
+def top_pathways(gsea: pd.DataFrame, fdr: float, n_top: int) -> pd.DataFrame:
+    """Supplement Fig. 11: per model, the pathways significant (BH-FDR < ``fdr``, NES > 0) in the most
+    retrainings, with their median BH q-value; at most ``n_top`` per model."""
+    n_runs = gsea.groupby("model")["seed"].nunique()
+    gsea = gsea.assign(significant=(gsea["fdr_bh"] < fdr) & (gsea["nes"] > 0))
+    agg = gsea.groupby(["model", "term"]).agg(
+        n_significant=("significant", "sum"), median_fdr_bh=("fdr_bh", "median"), median_nes=("nes", "median"),
+        **({"driving": ("driving", "first")} if "driving" in gsea else {}),
+    ).reset_index()
+    agg["n_retrainings"] = agg["model"].map(n_runs)
+    keys, ascending = ["model", "n_significant", "median_fdr_bh", "median_nes"], [True, False, True, False]
+    agg = agg[agg["n_significant"] > 0].sort_values(keys, ascending=ascending, kind="stable")
+    agg = agg.groupby("model", sort=False).head(n_top)
+    agg["model"] = pd.Categorical(agg["model"], _order(agg["model"]) or None, ordered=True)
+    return agg.sort_values(keys, ascending=ascending, kind="stable").reset_index(drop=True)
+
+
+def aggregate(metrics: Sequence[str], attributions: Sequence[str], gsea: Sequence[str], params: Mapping,
+              simulated: bool, out_metrics: str, out_tests_csv: str, out_tests_md: str, out_attributions: str,
+              out_fig2: str, out_penalty_fig: str, out_penalty_table: str, out_pathways_csv: str,
+              out_pathways_md: str, out_truth_fig: str | None = None, out_truth_table: str | None = None) -> None:
+    """Tables and figures of the experiment from the per-job files (tidy long format throughout)."""
+    m = pd.concat([read_table(p, ("experiment", "model", "seed", "metric", "value")) for p in metrics],
+                  ignore_index=True).sort_values(["model", "seed", "metric"], kind="stable")
+    save_table(m, out_metrics)
+    tests = welch_tests(m)
+    save_table(tests, out_tests_csv)
+    md = tests.assign(model=tests["model"].map(MODEL_LABELS), baseline=tests["baseline"].map(MODEL_LABELS))
+    save_table(md.drop(columns=["experiment"]).round(5), out_tests_md)
+    att = pd.concat([read_table(p, ("gene", "model", "seed", "mean_abs_eg")) for p in attributions], ignore_index=True)
+    save_table(att, out_attributions)
+
+    summary = _summary(m)
+    pen = summary[summary["metric"].isin(["graph_penalty", "graph_penalty_normalized"])].copy()
+    geo = (m[m["metric"].isin(["graph_penalty", "graph_penalty_normalized"])]
+           .assign(log=lambda f: np.log(f["value"].clip(lower=1e-300)))
+           .groupby(["model", "metric"])["log"].mean().apply(np.exp).rename("geometric_mean").reset_index())
+    pen = pen.merge(geo, on=["model", "metric"])
+    for base in ("mlp", "mlp_extra"):
+        ref = pen[pen["model"] == base].set_index("metric")["geometric_mean"]
+        pen[f"ratio_{base}_over_model"] = ref.reindex(pen["metric"]).to_numpy() / pen["geometric_mean"].to_numpy()
+    pen.insert(0, "experiment", EXPERIMENT)
+    save_table(pen, out_penalty_table)
+
+    g = pd.concat([read_table(p, ("model", "seed", "term", "nes", "fdr_bh")) for p in gsea], ignore_index=True)
+    top = top_pathways(g, float(params["gsea"]["fdr"]), int(params.get("n_top_pathways", 10)))
+    save_table(top, out_pathways_csv)
+    top_md = top.assign(model=top["model"].astype(str).map(MODEL_LABELS))
+    save_table(top_md.round(5) if len(top_md) else pd.DataFrame({"note": ["no pathway significant in any model"]}),
+               out_pathways_md)
+
+    r2_figure(m, tests, out_fig2)
+    penalty_figure(m, out_penalty_fig)
+    if simulated and out_truth_fig:
+        truth_figure(m, out_truth_fig)
+        keys = ["test_r2", "n_significant_pathways", "n_driving_recovered", "n_nondriving_significant",
+                "precision_top_genes", "auroc_truth"]
+        t = summary[summary["metric"].isin(keys)]
+        wide = t.pivot_table(index="model", columns="metric", values="mean").reindex(_order(t["model"]))[keys]
+        wide.insert(0, "n_driving_pathways", m.query("metric == 'n_driving_pathways'").groupby("model")["value"].max())
+        save_table(wide.reset_index().assign(model=lambda f: f["model"].map(MODEL_LABELS)).round(4), out_truth_table)
+    r2s = summary[summary["metric"] == "test_r2"].set_index("model")[["mean", "se"]]
+    log.info("test R² by model:\n%s", r2s.reindex(_order(r2s.index)).to_string())
+    log.info("Welch t-tests:\n%s", tests[["model", "baseline", "difference", "p_welch"]].to_string(index=False))
+    log.info("graph penalty:\n%s", pen.to_string(index=False))

@@ -1,0 +1,756 @@
+"""Experiment D: limits of integrated gradients for gene expression (arXiv 2303.11336), and the cross-paper
+attribution-trust table (ours).
+
+Pipeline per dataset (``SIMU1``/``SIMU2`` from the hierarchical LDA simulator, or ``TCGA`` PanCanAtlas):
+
+1. :func:`make_simulated_data` / :func:`make_tcga_data` — 60/40 stratified train/test split, log2(x+1) of the
+   per-million counts (TCGA: of the RSEM values), z-scoring with the training mean and s.d.;
+2. :func:`train_classifier` — LR (an MLP without hidden layer) or MLP by the one fit loop
+   (``task='classification'``), early stopping on a validation part of the training split; one job per seed;
+3. :func:`explain_and_score` — IG of the true-class *softmax* output from the zero baseline (the training mean
+   after z-scoring) on the test samples, the number of steps doubled from ``start_steps`` until the largest
+   completeness gap ``|Σφ − (f(x) − f(0))|`` is at most ``tolerance`` (probability units, the paper's 1%); then,
+   on the correctly classified samples with L2-normalised attributions: local/global feature agreement (FA),
+   prediction gaps PGI/PGU/PGR, and accuracy when keeping/removing the top-k genes of the class-balanced
+   global ranking (mean |φ|), against random gene sets;
+4. :func:`topk_overlap` — Jaccard overlap of the top-k genes of the retrainings (global ranking, and each
+   class's ranking by mean signed φ), against the exact random expectation;
+5. :func:`make_tables` and the figure functions.
+
+The cross-paper table (:func:`cross_paper_table`) scores the gene-expression models of the graph-prior and DAPr
+experiments on the drug-response simulation from their tidy ``gene, model, seed, mean_abs_eg`` tables.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .. import plots
+from ..evaluation import (
+    expected_random_jaccard,
+    feature_agreement,
+    l2_normalize,
+    prediction_gaps,
+    rank_features,
+    topk_accuracy_curve,
+    topk_jaccard,
+)
+from ..io import load_npz, read_table, save_npz, save_table
+
+# torch (and the modules that import it) are imported inside the functions that train or explain, so that the
+# table and figure jobs start quickly.
+
+log = logging.getLogger("attrpriors.ig_limits")
+
+EXPERIMENT = "ig_limits"
+DATA_KEYS = ("X_train", "y_train", "X_test", "y_test", "ground_truth", "gene_names", "class_names")
+
+#: Feature agreement (%) reported in the paper's public repository (10 seeds), (local, global).
+PAPER_FEATURE_AGREEMENT = {
+    ("SIMU1", "LR"): (72.8, 99.5),
+    ("SIMU1", "MLP"): (74.2, 100.0),
+    ("SIMU2", "LR"): (46.5, 88.1),
+    ("SIMU2", "MLP"): (46.0, 87.8),
+}
+MODEL_ORDER = ("LR", "MLP")
+DATASET_ORDER = ("SIMU1", "SIMU2", "TCGA")
+
+
+# ------------------------------------------------------------------------------------------------ data
+def stratified_split(labels: np.ndarray, test: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Train/test indices with the class proportions kept in both (a class of n samples puts round(test·n)
+    in the test set); each part sorted."""
+    if not 0 < test < 1:
+        raise ValueError(f"test fraction must be in (0, 1), got {test}")
+    rng = np.random.default_rng(seed)
+    tr, te = [], []
+    for c in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == c))
+        n_te = int(round(test * len(idx)))
+        te.append(idx[:n_te])
+        tr.append(idx[n_te:])
+    return np.sort(np.concatenate(tr)), np.sort(np.concatenate(te))
+
+
+def log_zscore(values: np.ndarray, train: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """log2(x+1), then z-scores with the mean and s.d. of the ``train`` rows (s.d. 0 → 1). Returns
+    ``(Z float32, mean, sd)``."""
+    logx = np.log2(np.asarray(values, dtype=np.float64) + 1.0)
+    mean = logx[train].mean(axis=0)
+    sd = logx[train].std(axis=0)
+    sd[sd == 0] = 1.0
+    return ((logx - mean) / sd).astype(np.float32), mean, sd
+
+
+def _save_dataset(out: str, X: np.ndarray, y: np.ndarray, test: float, seed: int, ground_truth: np.ndarray,
+                  gene_names: np.ndarray, class_names: np.ndarray) -> None:
+    tr, te = stratified_split(y, test, seed)
+    Z, mean, sd = log_zscore(X, tr)
+    save_npz(
+        out,
+        X_train=Z[tr], y_train=y[tr], X_test=Z[te], y_test=y[te],
+        ground_truth=ground_truth, gene_names=np.asarray(gene_names).astype(str),
+        class_names=np.asarray(class_names).astype(str), train_mean=mean.astype(np.float32),
+        train_sd=sd.astype(np.float32),
+    )
+    log.info("%d train / %d test samples, %d genes, %d classes", len(tr), len(te), Z.shape[1], len(class_names))
+
+
+def make_simulated_data(setting: str, params: Mapping, split: Mapping, seed: int, out: str) -> None:
+    """SIMU1/SIMU2 from :func:`attrpriors.data.simulate_rnaseq.simulate_setting` with the config sizes,
+    per-million counts, split and preprocessed; the ground truth (classes × genes) is kept."""
+    from ..data.simulate_rnaseq import simu1, simu2
+    from ..training import derive_seed
+
+    gen = {"SIMU1": simu1, "SIMU2": simu2}.get(setting)
+    if gen is None:
+        raise ValueError(f"unknown simulated setting {setting!r}; known: SIMU1, SIMU2")
+    sim = gen(seed=derive_seed(seed, EXPERIMENT, setting, "data"), **dict(params))
+    log.info("%s: %d pathways, ground truth %.1f genes per class on average", setting, len(sim.pathway_genes),
+             sim.ground_truth.sum(1).mean())
+    _save_dataset(out, sim.per_million(), sim.labels, split["test"], derive_seed(seed, EXPERIMENT, setting, "split"),
+                  sim.ground_truth, sim.gene_names, np.array([f"C{c:02d}" for c in range(sim.ground_truth.shape[0])]))
+
+
+def read_tcga(expression: str, annotation: str, params: Mapping) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """TCGA PanCanAtlas expression + sample annotation → ``(values samples × genes, labels, genes, classes)``.
+
+    The expression file is genes × aliquots (first column the gene id, e.g. ``A1BG|1``); the annotation maps
+    aliquot barcodes to cancer types. Kept: aliquots with a sample-type code (4th barcode field, e.g. ``01`` =
+    primary tumour) in ``sample_types``, not flagged in ``exclude_column``, one aliquot per patient (the first),
+    classes with at least ``min_samples_per_class`` samples; genes without missing values and with some
+    expression. Negative values of the batch-corrected matrix are clipped to 0 before the log transform.
+    """
+    barcode_col = params.get("barcode_column", "aliquot_barcode")
+    type_col = params.get("type_column", "cancer type")
+    exclude_col = params.get("exclude_column", "Do_not_use")
+    ann = _read_tsv(annotation, (barcode_col, type_col))
+    expr = _read_tsv(expression, ())
+    gene_col = expr.columns[0]
+    expr = expr.set_index(gene_col)
+    expr = expr.dropna(axis=0, how="any")
+    sample_types = {str(s) for s in params.get("sample_types", ["01", "03"])}
+    ann = ann.drop_duplicates(barcode_col).set_index(barcode_col)
+    if exclude_col in ann.columns:
+        flagged = ann[exclude_col].astype(str).str.lower().isin(["true", "1", "yes"])
+        ann = ann[~flagged]
+    keep, seen = [], set()
+    for bc in expr.columns.astype(str):
+        parts = bc.split("-")
+        if len(parts) < 4 or parts[3][:2] not in sample_types or bc not in ann.index:
+            continue
+        patient = "-".join(parts[:3])
+        if patient in seen:
+            continue
+        seen.add(patient)
+        keep.append(bc)
+    if not keep:
+        raise ValueError(f"{expression}: no aliquot matches {annotation} with sample types {sorted(sample_types)}")
+    types = ann.loc[keep, type_col].astype(str)
+    counts = types.value_counts()
+    ok = counts.index[counts >= int(params.get("min_samples_per_class", 0))]
+    keep = [b for b in keep if types[b] in set(ok)]
+    classes = np.array(sorted(ok))
+    cidx = {c: i for i, c in enumerate(classes)}
+    values = expr[keep].to_numpy(dtype=np.float64).T
+    values = np.clip(values, 0.0, None)
+    expressed = values.max(axis=0) > 0
+    labels = np.array([cidx[types[b]] for b in keep], dtype=np.int64)
+    return values[:, expressed].astype(np.float32), labels, expr.index.astype(str).to_numpy()[expressed], classes
+
+
+def _read_tsv(path: str, required: Sequence[str]) -> pd.DataFrame:
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"input file not found: {p}")
+    df = pd.read_csv(p, sep="\t", compression="infer", low_memory=False)
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise KeyError(f"{p}: missing column(s) {missing}; found {list(df.columns)[:12]}")
+    return df
+
+
+def make_tcga_data(expression: str, annotation: str, params: Mapping, split: Mapping, seed: int, out: str) -> None:
+    """TCGA PanCanAtlas (33 cancer types) preprocessed like the simulations; no ground truth."""
+    from ..training import derive_seed
+
+    values, labels, genes, classes = read_tcga(expression, annotation, params)
+    log.info("TCGA: %d samples, %d genes, %d cancer types", len(labels), len(genes), len(classes))
+    _save_dataset(out, values, labels, split["test"], derive_seed(seed, EXPERIMENT, "TCGA", "split"),
+                  np.zeros((0, len(genes)), dtype=bool), genes, classes)
+
+
+# ------------------------------------------------------------------------------------------------ training
+def train_classifier(data: str, model_spec: Mapping, training: Mapping, val_fraction: float, seed: int,
+                     retraining: int, device: str, dataset: str, model_name: str, out_model: str,
+                     out_history: str) -> None:
+    """Fit LR/MLP on the training split (cross-entropy), early stopping on a stratified validation part."""
+    from ..models import build_model, model_checkpoint_info
+    from ..training import FitConfig, derive_seed, fit, predict, seed_everything
+
+    d = load_npz(data, DATA_KEYS)
+    job_seed = derive_seed(seed, EXPERIMENT, dataset, model_name, retraining)
+    tr, va = stratified_split(d["y_train"], val_fraction, job_seed)
+    seed_everything(job_seed)
+    n_in, n_out = d["X_train"].shape[1], len(d["class_names"])
+    net = build_model(dict(model_spec), n_in, n_out)
+    cfg = FitConfig.from_mapping(training, seed=job_seed, device=device)
+    res = fit(net, d["X_train"][tr], d["y_train"][tr], d["X_train"][va], d["y_train"][va], task="classification",
+              config=cfg, checkpoint=out_model, checkpoint_extra=model_checkpoint_info(dict(model_spec), n_in, n_out),
+              description=f"train {dataset}/{model_name}/seed{retraining}")
+    acc = float(np.mean(predict(res.model, d["X_test"]).argmax(1) == d["y_test"]))
+    save_table(res.history.assign(experiment=EXPERIMENT, dataset=dataset, model=model_name, seed=retraining,
+                                  test_accuracy=acc), out_history)
+    log.info("%s/%s seed %d: best epoch %d, test accuracy %.4f", dataset, model_name, retraining, res.best_epoch, acc)
+
+
+# ------------------------------------------------------------------------------------------------ IG
+def softmax_model(model):
+    """``model`` followed by a softmax over classes: IG then explains class probabilities, as in the paper."""
+    from torch import nn
+
+    return nn.Sequential(model, nn.Softmax(dim=1)).eval()
+
+
+def _class_output(net, x, target, batch: int = 4096):
+    import torch
+
+    with torch.no_grad():
+        return torch.cat([net(x[i : i + batch]).gather(1, target[i : i + batch, None])[:, 0]
+                          for i in range(0, len(x), batch)])
+
+
+def integrated_gradients_until_complete(
+    net,
+    x,
+    target,
+    *,
+    start_steps: int = 16,
+    max_steps: int = 1024,
+    tolerance: float = 0.01,
+    method: str = "gausslegendre",
+    max_batch: int = 8192,
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """IG from the zero baseline with the number of steps doubled from ``start_steps`` until the largest
+    completeness gap ``max_i |Σ_j φ_ij − (f(x_i) − f(0))|`` is at most ``tolerance`` (or ``max_steps`` is
+    reached; then the last attributions are returned and ``converged`` is False).
+
+    Returns ``(attributions, steps_table)`` with one row per tried step count: ``n_steps, max_gap, mean_gap,
+    max_relative_gap, converged``.
+    """
+    import torch
+
+    from ..attributions import integrated_gradients
+
+    if start_steps < 1 or max_steps < start_steps:
+        raise ValueError(f"need 1 <= start_steps <= max_steps, got {start_steps}, {max_steps}")
+    delta = (_class_output(net, x, target) - _class_output(net, torch.zeros_like(x), target)).cpu().numpy()
+    rows, steps = [], int(start_steps)
+    while True:
+        phi = integrated_gradients(net, x, target, None, n_steps=steps, method=method, max_batch=max_batch)
+        phi = phi.detach().cpu().numpy()
+        gap = np.abs(phi.sum(axis=1, dtype=np.float64) - delta)
+        ok = bool(gap.max() <= tolerance)
+        rel = gap / np.maximum(np.abs(delta), 1e-12)
+        rows.append({"n_steps": steps, "max_gap": float(gap.max()), "mean_gap": float(gap.mean()),
+                     "max_relative_gap": float(rel.max()), "converged": ok})
+        log.info("IG with %d steps: max completeness gap %.3g (tolerance %.3g)", steps, gap.max(), tolerance)
+        if ok or steps * 2 > max_steps:
+            if not ok:
+                log.warning("IG did not reach the completeness tolerance %.3g within %d steps", tolerance, steps)
+            return phi.astype(np.float32), pd.DataFrame(rows)
+        steps *= 2
+
+
+def _topk_grid(ks: Sequence[int], p: int) -> list[int]:
+    return sorted({int(min(k, p)) for k in ks if int(k) > 0})
+
+
+def class_balanced_importance(attr_norm: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Mean over classes of the class mean of |φ| (every class weighs the same, as the paper's curves)."""
+    return np.mean([np.abs(attr_norm[labels == c]).mean(axis=0) for c in np.unique(labels)], axis=0)
+
+
+def explain_and_score(data: str, model: str, ig: Mapping, evaluation: Mapping, seed: int, retraining: int,
+                      device: str, dataset: str, model_name: str, out_attributions: str, out_metrics: str,
+                      out_curves: str, out_steps: str) -> None:
+    """IG on the test samples (steps raised until complete), then FA, prediction gaps and top-k curves."""
+    import torch
+
+    from ..models import load_model
+    from ..training import derive_seed, predict, select_device
+
+    d = load_npz(data, DATA_KEYS)
+    dev = select_device(device)
+    net = softmax_model(load_model(model).to(dev))
+    X, y = d["X_test"], d["y_test"].astype(np.int64)
+    xt, yt = torch.as_tensor(X, device=dev), torch.as_tensor(y, device=dev)
+    attr, steps = integrated_gradients_until_complete(
+        net, xt, yt, start_steps=int(ig["start_steps"]), max_steps=int(ig["max_steps"]),
+        tolerance=float(ig["tolerance"]), method=ig.get("method", "gausslegendre"),
+        max_batch=int(ig.get("max_batch", 8192)))
+
+    def prob(Z: np.ndarray) -> np.ndarray:
+        return predict(net, Z, device=str(dev))
+
+    pred = prob(X).argmax(1)
+    correct = pred == y
+    A = l2_normalize(attr[correct])
+    Xc, yc = X[correct], y[correct]
+    ids = {"experiment": EXPERIMENT, "dataset": dataset, "model": model_name, "seed": retraining}
+    rows = {"test_accuracy": float(correct.mean()), "n_correct": int(correct.sum()),
+            "ig_steps": int(steps["n_steps"].iloc[-1]), "ig_max_gap": float(steps["max_gap"].iloc[-1]),
+            "ig_converged": float(steps["converged"].iloc[-1])}
+
+    gt = d["ground_truth"]
+    if gt.size:
+        fa = feature_agreement(A, yc, gt)
+        rows["fa_local"] = float(fa["local"].mean())
+        rows["fa_global"] = float(fa["global"].mean())
+        rows["fa_k_mean"] = float(fa["k"].mean())
+
+    # prediction gaps on a seeded subset of the correctly classified samples
+    rng = np.random.default_rng(derive_seed(seed, EXPERIMENT, dataset, model_name, retraining, "pg"))
+    n_pg = min(int(evaluation["pg_samples"]), len(yc))
+    sub = np.sort(rng.permutation(len(yc))[:n_pg])
+    step = int(evaluation["pg_step"])
+    rows["pgi"] = float(prediction_gaps(prob, Xc[sub], yc[sub], A[sub], order="important", step=step).mean())
+    rows["pgu"] = float(prediction_gaps(prob, Xc[sub], yc[sub], A[sub], order="unimportant", step=step).mean())
+    rows["pgr"] = float(np.mean([
+        prediction_gaps(prob, Xc[sub], yc[sub], A[sub], order="random", step=step,
+                        seed=derive_seed(seed, EXPERIMENT, dataset, model_name, retraining, "pgr", r)).mean()
+        for r in range(int(evaluation["pg_random_repeats"]))
+    ]))
+
+    # accuracy keeping / removing the top-k genes (on correctly classified samples): of the class-balanced
+    # global ranking, of each class's ranking (union over classes), and of random gene sets
+    importance = class_balanced_importance(A, yc)
+    class_scores = np.stack([A[yc == c].mean(axis=0) if np.any(yc == c) else np.full(A.shape[1], np.nan)
+                             for c in range(len(d["class_names"]))])
+    ranking = rank_features(importance)
+    class_ranking = rank_features(np.nan_to_num(class_scores[np.unique(yc)], nan=-np.inf))
+    ks = _topk_grid(evaluation["topk"], X.shape[1])
+    curves = [topk_accuracy_curve(prob, Xc, yc, ranking, ks, mode=m).assign(curve=f"{m}_top") for m in ("keep", "remove")]
+    k_class = _topk_grid(evaluation["topk_per_class"], X.shape[1])
+    curves.append(topk_accuracy_curve(prob, Xc, yc, class_ranking, k_class, mode="keep").assign(curve="keep_top_per_class"))
+    rnd = [topk_accuracy_curve(prob, Xc, yc, np.random.default_rng(
+        derive_seed(seed, EXPERIMENT, dataset, model_name, retraining, "random", r)).permutation(X.shape[1]), ks,
+        mode="keep") for r in range(int(evaluation["random_repeats"]))]
+    curves.append(pd.concat(rnd).groupby(["k", "n_features"], as_index=False)["accuracy"].mean()
+                  .assign(curve="keep_random"))
+    save_table(pd.concat(curves, ignore_index=True).assign(**ids), out_curves)
+
+    save_npz(out_attributions, attributions=attr, y=y, y_pred=pred, importance=importance.astype(np.float32),
+             class_scores=class_scores.astype(np.float32))
+    save_table(steps.assign(**ids), out_steps)
+    save_table(pd.DataFrame([{**ids, "metric": k, "value": v} for k, v in rows.items()]), out_metrics)
+    log.info("%s/%s seed %d: %s", dataset, model_name, retraining,
+             ", ".join(f"{k}={v:.4g}" for k, v in rows.items()))
+
+
+# ------------------------------------------------------------------------------------------------ overlap
+def topk_overlap(attributions: Sequence[str], keys: Sequence[Sequence], data: str, ks: Sequence[int], dataset: str,
+                 out: str) -> None:
+    """Jaccard overlap across retrainings of the top-k genes: of the global ranking (``scope=global``) and of
+    each class's ranking by mean signed φ (``scope=class``, averaged over classes); with the random expectation.
+
+    ``keys`` gives ``(model, seed)`` of each attribution file."""
+    d = load_npz(data, DATA_KEYS)
+    p = d["X_test"].shape[1]
+    by_model: dict[str, dict[int, dict]] = {}
+    for path, (model, s) in zip(attributions, keys):
+        a = load_npz(path, ("importance", "class_scores"))
+        by_model.setdefault(model, {})[int(s)] = a
+    grid = _topk_grid(ks, p)
+    rows = []
+    for model, runs in by_model.items():
+        if len(runs) < 2:
+            log.warning("%s/%s: fewer than two retrainings, no overlap", dataset, model)
+            continue
+        j = topk_jaccard({s: rank_features(r["importance"]) for s, r in runs.items()}, grid)
+        g = j.groupby("k")["jaccard"].agg(["mean", "std", "count"]).reset_index()
+        rows.append(g.assign(scope="global"))
+        n_class = next(iter(runs.values()))["class_scores"].shape[0]
+        per_class = []
+        for c in range(n_class):
+            ranks = {s: rank_features(np.nan_to_num(r["class_scores"][c], nan=-np.inf)) for s, r in runs.items()}
+            per_class.append(topk_jaccard(ranks, grid).assign(cls=c))
+        pc = pd.concat(per_class).groupby(["k", "a", "b"])["jaccard"].mean().reset_index()
+        rows.append(pc.groupby("k")["jaccard"].agg(["mean", "std", "count"]).reset_index().assign(scope="class"))
+        for r in rows[-2:]:
+            r["model"] = model
+    if not rows:
+        raise ValueError(f"{dataset}: no model has two or more retrainings to compare")
+    df = pd.concat(rows, ignore_index=True).rename(columns={"mean": "jaccard", "std": "jaccard_sd", "count": "n_pairs"})
+    df["random_expectation"] = [expected_random_jaccard(k, p) for k in df["k"]]
+    df.insert(0, "dataset", dataset)
+    df.insert(0, "experiment", EXPERIMENT)
+    save_table(df[["experiment", "dataset", "model", "scope", "k", "jaccard", "jaccard_sd", "n_pairs",
+                   "random_expectation"]], out)
+
+
+# ------------------------------------------------------------------------------------------------ tables
+def _ordered(values, order) -> list:
+    present = list(dict.fromkeys(values))
+    return [v for v in order if v in present] + [v for v in present if v not in order]
+
+
+def _mean_sd(s: pd.Series, scale: float = 1.0, digits: int = 1) -> str:
+    m, sd = s.mean() * scale, s.std(ddof=1) * scale if len(s) > 1 else float("nan")
+    return f"{m:.{digits}f}" if np.isnan(sd) else f"{m:.{digits}f} ± {sd:.{digits}f}"
+
+
+def make_tables(metrics: Sequence[str], steps: Sequence[str], overlap: Sequence[str], report_k: int,
+                out_fa_csv: str, out_fa_md: str, out_pg_csv: str, out_pg_md: str, out_steps_csv: str,
+                out_steps_md: str, out_overlap_csv: str, out_overlap_md: str, out_fa_png: str) -> None:
+    """The paper's tables from the tidy per-seed metrics: feature agreement (ours beside the paper's),
+    prediction gaps, IG steps used with the completeness gap, and top-k overlap across seeds."""
+    m = pd.concat([read_table(p, ("dataset", "model", "seed", "metric", "value")) for p in metrics], ignore_index=True)
+    datasets = _ordered(m["dataset"], DATASET_ORDER)
+    models = _ordered(m["model"], MODEL_ORDER)
+    wide = m.pivot_table(index=["dataset", "model", "seed"], columns="metric", values="value").reset_index()
+
+    # feature agreement
+    fa_rows, fa_md = [], []
+    for ds in datasets:
+        for mo in models:
+            w = wide[(wide["dataset"] == ds) & (wide["model"] == mo)]
+            if w.empty or "fa_local" not in w or w["fa_local"].isna().all():
+                continue
+            paper = PAPER_FEATURE_AGREEMENT.get((ds, mo), (np.nan, np.nan))
+            fa_rows.append({"dataset": ds, "model": mo, "n_seeds": len(w),
+                            "test_accuracy": 100 * w["test_accuracy"].mean(),
+                            "fa_local": 100 * w["fa_local"].mean(), "fa_local_sd": 100 * w["fa_local"].std(ddof=1),
+                            "fa_global": 100 * w["fa_global"].mean(),
+                            "fa_global_sd": 100 * w["fa_global"].std(ddof=1),
+                            "paper_fa_local": paper[0], "paper_fa_global": paper[1],
+                            "k_mean": w["fa_k_mean"].mean()})
+            fa_md.append({"Dataset": ds, "Model": mo, "Seeds": len(w),
+                          "Test accuracy (%)": _mean_sd(w["test_accuracy"], 100),
+                          "Local FA (%)": _mean_sd(w["fa_local"], 100),
+                          "Global FA (%)": _mean_sd(w["fa_global"], 100),
+                          "Paper local / global FA (%)": f"{paper[0]:.1f} / {paper[1]:.1f}" if not np.isnan(paper[0])
+                          else "—",
+                          "K (genes per class)": f"{w['fa_k_mean'].mean():.0f}"})
+    fa = pd.DataFrame(fa_rows, columns=["dataset", "model", "n_seeds", "test_accuracy", "fa_local", "fa_local_sd",
+                                        "fa_global", "fa_global_sd", "paper_fa_local", "paper_fa_global", "k_mean"])
+    save_table(fa.round(3), out_fa_csv)
+    save_table(pd.DataFrame(fa_md) if fa_md else pd.DataFrame({"note": ["no dataset with a ground truth"]}), out_fa_md)
+    feature_agreement_figure(fa, out_fa_png)
+
+    # prediction gaps
+    pg_rows, pg_md = [], []
+    for ds in datasets:
+        for mo in models:
+            w = wide[(wide["dataset"] == ds) & (wide["model"] == mo)]
+            if w.empty:
+                continue
+            pg_rows.append({"dataset": ds, "model": mo, "n_seeds": len(w),
+                            **{k: 100 * w[k].mean() for k in ("pgi", "pgr", "pgu")},
+                            **{f"{k}_sd": 100 * w[k].std(ddof=1) for k in ("pgi", "pgr", "pgu")}})
+            pg_md.append({"Dataset": ds, "Model": mo, "Seeds": len(w), "PGI (%)": _mean_sd(w["pgi"], 100, 2),
+                          "PGR (%)": _mean_sd(w["pgr"], 100, 2), "PGU (%)": _mean_sd(w["pgu"], 100, 2),
+                          "PGI > PGR > PGU in every seed": bool(((w["pgi"] > w["pgr"]) & (w["pgr"] > w["pgu"])).all())})
+    save_table(pd.DataFrame(pg_rows).round(4), out_pg_csv)
+    save_table(pd.DataFrame(pg_md), out_pg_md)
+
+    # IG steps
+    st = pd.concat([read_table(p, ("dataset", "model", "seed", "n_steps", "max_gap")) for p in steps], ignore_index=True)
+    last = st.groupby(["dataset", "model", "seed"]).tail(1)
+    tried = st.groupby(["dataset", "model", "seed"])["n_steps"].apply(lambda s: "→".join(str(int(v)) for v in s))
+    last = last.merge(tried.rename("steps_tried").reset_index(), on=["dataset", "model", "seed"])
+    save_table(last[["dataset", "model", "seed", "n_steps", "max_gap", "mean_gap", "max_relative_gap", "converged",
+                     "steps_tried"]], out_steps_csv)
+    steps_md = []
+    for ds in datasets:
+        for mo in models:
+            w = last[(last["dataset"] == ds) & (last["model"] == mo)]
+            if w.empty:
+                continue
+            steps_md.append({"Dataset": ds, "Model": mo, "Steps used (per seed)": ", ".join(str(int(v)) for v in w["n_steps"]),
+                             "Largest completeness gap": f"{w['max_gap'].max():.2e}",
+                             "Mean completeness gap": f"{w['mean_gap'].mean():.2e}",
+                             "All within tolerance": bool(w["converged"].astype(str).isin(["True", "1", "1.0"]).all())})
+    save_table(pd.DataFrame(steps_md), out_steps_md)
+
+    # top-k overlap across seeds
+    ov = pd.concat([read_table(p, ("dataset", "model", "scope", "k", "jaccard")) for p in overlap], ignore_index=True)
+    save_table(ov.round(4), out_overlap_csv)
+    ov_md = []
+    for ds in _ordered(ov["dataset"], DATASET_ORDER):
+        o = ov[ov["dataset"] == ds]
+        for mo in _ordered(o["model"], MODEL_ORDER):
+            for scope in ("global", "class"):
+                q = o[(o["model"] == mo) & (o["scope"] == scope)]
+                if q.empty:
+                    continue
+                ks = q["k"].to_numpy()
+                k = int(ks[np.argmin(np.abs(ks - int(report_k)))])
+                r = q[q["k"] == k].iloc[0]
+                ov_md.append({"Dataset": ds, "Model": mo, "Ranking": scope, "K": k,
+                              "Jaccard across seeds": f"{r['jaccard']:.3f}" + (
+                                  "" if np.isnan(r["jaccard_sd"]) else f" ± {r['jaccard_sd']:.3f}"),
+                              "Random expectation": f"{r['random_expectation']:.3f}", "Seed pairs": int(r["n_pairs"])})
+    save_table(pd.DataFrame(ov_md), out_overlap_md)
+
+
+# ------------------------------------------------------------------------------------------------ figures
+def feature_agreement_figure(fa: pd.DataFrame, path: str) -> None:
+    """Local and global FA per dataset × model, ours (mean ± s.d. over seeds) beside the paper's values."""
+    n = max(len(fa), 1)
+    with plots.figure(path, 1, 1, figsize=(1.4 * n + 2.5, 3.4)) as (fig, ax):
+        if fa.empty:
+            ax.text(0.5, 0.5, "no dataset with a ground truth", ha="center", va="center", transform=ax.transAxes)
+            return
+        x = np.arange(len(fa))
+        w = 0.2
+        ax.bar(x - 1.5 * w, fa["fa_local"], w, yerr=fa["fa_local_sd"].fillna(0), label="local (ours)", color="#4C72B0")
+        ax.bar(x - 0.5 * w, fa["paper_fa_local"], w, label="local (paper)", color="#4C72B0", alpha=0.35, hatch="//")
+        ax.bar(x + 0.5 * w, fa["fa_global"], w, yerr=fa["fa_global_sd"].fillna(0), label="global (ours)",
+               color="#DD8452")
+        ax.bar(x + 1.5 * w, fa["paper_fa_global"], w, label="global (paper)", color="#DD8452", alpha=0.35, hatch="//")
+        ax.set_xticks(x, [f"{d}\n{m}" for d, m in zip(fa["dataset"], fa["model"])])
+        ax.set_ylabel("feature agreement (%)")
+        ax.set_ylim(0, 118)
+        ax.set_yticks(range(0, 101, 20))
+        ax.set_title("IG feature agreement with the ground truth (ours: mean ± s.d. over seeds)")
+        ax.legend(ncol=4, fontsize=7, loc="upper center")
+
+
+def topk_accuracy_figure(curves: Sequence[str], path: str) -> None:
+    """Accuracy on correctly classified test samples keeping / removing the top-k genes, vs random genes."""
+    df = pd.concat([read_table(p, ("dataset", "model", "seed", "curve", "k", "n_features", "accuracy"))
+                    for p in curves], ignore_index=True)
+    datasets = _ordered(df["dataset"], DATASET_ORDER)
+    models = _ordered(df["model"], MODEL_ORDER)
+    styles = {"keep_top": ("keep top-k, global IG ranking", "#4C72B0", "-"),
+              "keep_top_per_class": ("keep top-k of every class (IG)", "#55A868", "-"),
+              "remove_top": ("remove top-k, global IG ranking", "#C44E52", "-"),
+              "keep_random": ("keep k random genes", "0.5", "--")}
+    with plots.figure(path, len(models), len(datasets), figsize=(3.4 * len(datasets), 2.9 * len(models)),
+                      squeeze=False, sharey=True, layout="constrained") as (fig, axes):
+        for i, mo in enumerate(models):
+            for j, ds in enumerate(datasets):
+                ax = axes[i][j]
+                sub = df[(df["dataset"] == ds) & (df["model"] == mo)]
+                for curve, (label, color, ls) in styles.items():
+                    g = sub[sub["curve"] == curve].groupby("k").agg(
+                        n=("n_features", "mean"), mean=("accuracy", "mean"), sd=("accuracy", "std")).reset_index()
+                    if g.empty:
+                        continue
+                    ax.plot(g["n"], 100 * g["mean"], ls, color=color, marker="o", ms=2.5, label=label)
+                    ax.fill_between(g["n"], 100 * (g["mean"] - g["sd"].fillna(0)),
+                                    100 * (g["mean"] + g["sd"].fillna(0)), color=color, alpha=0.15)
+                ax.set_xscale("log")
+                ax.set_title(f"{ds} — {mo}")
+                ax.set_xlabel("genes kept or removed")
+                if j == 0:
+                    ax.set_ylabel("accuracy on correctly\nclassified test samples (%)")
+        handles, labels = axes[0][0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", ncol=2, fontsize=7)
+
+
+def topk_overlap_figure(tables: Sequence[str], path: str) -> None:
+    """Jaccard overlap of the top-k genes across retrainings vs k, with the random expectation."""
+    df = pd.concat([read_table(p, ("dataset", "model", "scope", "k", "jaccard", "random_expectation"))
+                    for p in tables], ignore_index=True)
+    datasets = _ordered(df["dataset"], DATASET_ORDER)
+    colors = {"LR": "#4C72B0", "MLP": "#DD8452"}
+    with plots.figure(path, 1, len(datasets), figsize=(3.6 * len(datasets), 3.4), squeeze=False, sharey=True,
+                      layout="constrained") as (fig, axes):
+        for j, ds in enumerate(datasets):
+            ax = axes[0][j]
+            sub = df[df["dataset"] == ds]
+            for mo in _ordered(sub["model"], MODEL_ORDER):
+                for scope, ls in (("global", "-"), ("class", ":")):
+                    g = sub[(sub["model"] == mo) & (sub["scope"] == scope)].sort_values("k")
+                    if g.empty:
+                        continue
+                    ax.plot(g["k"], g["jaccard"], ls, marker="o", ms=2.5, color=colors.get(mo),
+                            label=f"{mo}, {'global' if scope == 'global' else 'per class'} ranking")
+            r = sub.drop_duplicates("k").sort_values("k")
+            ax.plot(r["k"], r["random_expectation"], "--", color="0.5", label="random gene lists")
+            ax.axhline(1.0, color="k", lw=0.6)
+            ax.set_xscale("log")
+            ax.set_ylim(0, 1.05)
+            ax.set_xlabel("top-k genes")
+            ax.set_title(ds)
+            if j == 0:
+                ax.set_ylabel("Jaccard overlap across seeds")
+        handles, labels = axes[0][0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=7)
+
+
+# ------------------------------------------------------------------------------------------------ cross-paper
+#: Display labels of the scored models: (source experiment, model) → label.
+CROSSPAPER_LABELS = {
+    ("graph_prior", "lasso"): "LASSO",
+    ("graph_prior", "graph_lasso"): "Graph LASSO",
+    ("graph_prior", "mlp"): "MLP",
+    ("graph_prior", "mlp_extra"): "MLP + extra epochs",
+    ("graph_prior", "mlp_graph"): "MLP + graph prior",
+    ("graph_prior", "mlp_random_graph"): "MLP + random-graph prior",
+    ("graph_prior", "gcn"): "GCN",
+    ("dapr", "lasso"): "LASSO",
+    ("dapr", "mlp"): "MLP",
+    ("dapr", "mlp_l1"): "MLP (L1)",
+    ("dapr", "mlp_l2"): "MLP (L2)",
+    ("dapr", "mlp_meta_inputs"): "MLP + meta-features as inputs",
+    ("dapr", "merge"): "MERGE",
+    ("dapr", "dapr_noise"): "MLP + DAPr (noise meta-features)",
+    ("dapr", "dapr_informative"): "MLP + DAPr (informative meta-features)",
+}
+SOURCE_LABELS = {"graph_prior": "graph-prior experiment (all drugs)", "dapr": "DAPr experiment (one drug)"}
+
+
+def _truth(spec: Mapping) -> tuple[set, list | None]:
+    """True driving genes (importance > 0) and, when known, the driving pathways of a source."""
+    if spec.get("truth_genes"):
+        t = read_table(spec["truth_genes"], ("gene", "importance"))
+        genes = set(t.loc[t["importance"] > 0, "gene"].astype(str))
+    elif spec.get("truth_npz"):
+        d = load_npz(spec["truth_npz"], ("genes", "importance"))
+        genes = {str(g) for g, v in zip(d["genes"], d["importance"]) if np.isfinite(v) and v > 0}
+    else:
+        raise KeyError("a cross-paper source needs truth_genes (genes.tsv) or truth_npz (genes, importance)")
+    if not genes:
+        raise ValueError(f"{spec.get('truth_genes') or spec.get('truth_npz')}: no gene has a positive importance "
+                         "(is this simulated data?)")
+    pathways = None
+    if spec.get("drug_pathways"):
+        pathways = sorted(read_table(spec["drug_pathways"], ("pathway",))["pathway"].astype(str).unique())
+    return genes, pathways
+
+
+def cross_paper_scores(sources: Mapping[str, Mapping], gene_sets: str, params: Mapping, seed: int,
+                       out_metrics: str) -> None:
+    """Score the gene-expression models of other experiments (tidy ``gene, model, seed, mean_abs_eg`` tables)
+    against the simulator's truth: feature agreement, pathway KL consistency, GSEA recovery of the driving
+    pathways (per run), and top-K overlap across seeds (per model). Writes one tidy metrics table."""
+    from ..enrichment import load_gene_sets
+    from ..evaluation import attribution_trust_per_run, ranking_stability, true_pathways_from_genes
+
+    sets = load_gene_sets(source=gene_sets)
+    g = params["gsea"]
+    parts = []
+    for source, spec in sources.items():
+        att = pd.concat([read_table(p, ("gene", "model", "seed", "mean_abs_eg")) for p in spec["attributions"]],
+                        ignore_index=True)
+        true_genes, true_sets = _truth(spec)
+        if true_sets is None:
+            true_sets = true_pathways_from_genes(sets, true_genes, att["gene"].astype(str).unique())
+        log.info("%s: %d models, %d true genes, %d true pathways", source, att["model"].nunique(), len(true_genes),
+                 len(true_sets))
+        runs = attribution_trust_per_run(att, true_genes, sets, true_sets, top_frac=float(params["top_frac"]),
+                                         gsea_permutations=int(g["permutations"]), gsea_min_size=int(g["min_size"]),
+                                         gsea_max_size=int(g["max_size"]), fdr=float(g["fdr"]), seed=seed)
+        k = len(true_genes & set(att["gene"].astype(str)))
+        stab = ranking_stability(att, k=k, seed=seed)
+        stab_rows = stab.melt(id_vars=["model"], value_vars=["jaccard", "random_expectation", "n_seeds", "k"],
+                              var_name="metric").assign(seed="all")
+        stab_rows["metric"] = stab_rows["metric"].map({"jaccard": "topk_jaccard", "random_expectation":
+                                                       "topk_jaccard_random", "n_seeds": "n_seeds", "k": "k"})
+        parts.append(pd.concat([runs, stab_rows], ignore_index=True).assign(source=source))
+    df = pd.concat(parts, ignore_index=True).assign(experiment="crosspaper")
+    save_table(df[["experiment", "source", "model", "seed", "metric", "value"]], out_metrics)
+
+
+def _fmt(values: pd.Series, scale: float = 1.0, digits: int = 1) -> str:
+    v = values.dropna().astype(float) * scale
+    if v.empty:
+        return "—"
+    return f"{v.mean():.{digits}f}" if len(v) < 2 else f"{v.mean():.{digits}f} ± {v.std(ddof=1):.{digits}f}"
+
+
+def cross_paper_table(metrics: str, out_csv: str, out_md: str, out_png: str) -> None:
+    """The cross-paper table (one row per model family and source) and its figure, from the tidy metrics."""
+    df = read_table(metrics, ("source", "model", "seed", "metric", "value"))
+    runs = df[df["seed"].astype(str) != "all"]
+    stab = df[df["seed"].astype(str) == "all"].pivot_table(index=["source", "model"], columns="metric", values="value")
+    keys = [k for k in CROSSPAPER_LABELS if k in set(zip(runs["source"], runs["model"]))]
+    keys += sorted(set(zip(runs["source"], runs["model"])) - set(keys))
+    rows, md = [], []
+    for source, model in keys:
+        r = runs[(runs["source"] == source) & (runs["model"] == model)].pivot_table(index="seed", columns="metric",
+                                                                                     values="value")
+        st = stab.loc[(source, model)] if (source, model) in stab.index else pd.Series(dtype=float)
+        label = CROSSPAPER_LABELS.get((source, model), model)
+        rows.append({"source": source, "model": model, "label": label, "n_seeds": len(r),
+                     "feature_agreement": r["feature_agreement"].mean(),
+                     "feature_agreement_sd": r["feature_agreement"].std(ddof=1),
+                     "chance_feature_agreement": r["chance_feature_agreement"].mean(),
+                     "topk_jaccard": st.get("topk_jaccard", np.nan), "k": st.get("k", np.nan),
+                     "topk_jaccard_random": st.get("topk_jaccard_random", np.nan),
+                     "gsea_true_recovered": r["gsea_true_recovered"].mean(),
+                     "gsea_significant": r["gsea_significant"].mean(),
+                     "pathway_kld": r["pathway_kld"].mean(), "pathway_kld_sd": r["pathway_kld"].std(ddof=1)})
+        md.append({"Source": SOURCE_LABELS.get(source, source), "Model": label, "Seeds": len(r),
+                   "Feature agreement, top-K (%)": f"{_fmt(r['feature_agreement'], 100)} "
+                                                   f"(chance {100 * r['chance_feature_agreement'].mean():.1f})",
+                   "Top-K overlap across seeds (Jaccard)": "—" if np.isnan(st.get("topk_jaccard", np.nan)) else
+                   f"{st['topk_jaccard']:.2f} (random {st['topk_jaccard_random']:.3f})",
+                   "True pathways recovered by GSEA (%)": _fmt(r["gsea_true_recovered"], 100, 0),
+                   "Significant gene sets": _fmt(r["gsea_significant"], 1, 1),
+                   "Pathway KL consistency (nats)": _fmt(r["pathway_kld"], 1, 2)})
+    table = pd.DataFrame(rows)
+    save_table(table.round(4), out_csv)
+    save_table(pd.DataFrame(md), out_md)
+    cross_paper_figure(runs, stab, keys, out_png)
+
+
+def cross_paper_figure(runs: pd.DataFrame, stab: pd.DataFrame, keys: Sequence[tuple], path: str) -> None:
+    """Four panels, one bar per model family (per source): feature agreement, top-K overlap across seeds, true
+    pathways recovered by GSEA and pathway KL consistency; dots are retrainings, grey marks chance levels."""
+    labels = [f"{CROSSPAPER_LABELS.get(k, k[1])}\n[{k[0].replace('_', '-')}]" for k in keys]
+    y = np.arange(len(keys))[::-1]
+    colors = {"graph_prior": "#4C72B0", "dapr": "#DD8452"}
+    panels = [("feature_agreement", "feature agreement of top-K genes", "chance_feature_agreement"),
+              ("topk_jaccard", "top-K overlap across seeds (Jaccard)", "topk_jaccard_random"),
+              ("gsea_true_recovered", "true pathways recovered by GSEA", None),
+              ("pathway_kld", "pathway KL consistency (nats)", None)]
+    with plots.figure(path, 1, 4, figsize=(13, 0.42 * len(keys) + 1.6), sharey=True, layout="constrained") as (fig, axes):
+        for ax, (metric, title, chance) in zip(axes, panels):
+            for yi, (source, model) in zip(y, keys):
+                c = colors.get(source, "0.4")
+                if metric == "topk_jaccard":
+                    v = stab.loc[(source, model)].get(metric, np.nan) if (source, model) in stab.index else np.nan
+                    ax.barh(yi, v, color=c, alpha=0.8)
+                    ref = stab.loc[(source, model)].get(chance, np.nan) if (source, model) in stab.index else np.nan
+                    ax.plot([ref, ref], [yi - 0.4, yi + 0.4], color="0.3", lw=1.5)
+                    continue
+                vals = runs[(runs["source"] == source) & (runs["model"] == model) & (runs["metric"] == metric)]["value"]
+                vals = vals.astype(float).dropna()
+                ax.barh(yi, vals.mean() if len(vals) else np.nan, color=c, alpha=0.8)
+                ax.scatter(vals, np.full(len(vals), yi), s=9, color="k", zorder=3)
+                if chance:
+                    ref = runs[(runs["source"] == source) & (runs["model"] == model) & (runs["metric"] == chance)]
+                    ref = ref["value"].astype(float).mean()
+                    ax.plot([ref, ref], [yi - 0.4, yi + 0.4], color="0.3", lw=1.5)
+            ax.set_title(title)
+            if metric != "pathway_kld":
+                ax.set_xlim(0, 1.02)
+        axes[0].set_yticks(y, labels)
+        fig.suptitle("Attribution trust across gene-expression model families (drug-response simulation); "
+                     "grey ticks: chance", fontsize=9)
+
+
+def cross_paper(inputs: Mapping, params: Mapping, seed: int, out_metrics: str, out_csv: str, out_md: str,
+                out_png: str) -> None:
+    """The cross-paper table from the rule's named inputs: ``gp_attributions``, ``gp_genes`` (genes.tsv with
+    the simulator's importance), ``gp_drug_pathways`` of the graph-prior experiment; ``dapr_attributions`` and
+    ``dapr_data`` (npz with ``genes, importance``) of the DAPr experiment; ``gene_sets`` (a GMT library)."""
+    sources: dict[str, dict] = {}
+    if inputs.get("gp_attributions"):
+        sources["graph_prior"] = {"attributions": list(inputs["gp_attributions"]), "truth_genes": inputs["gp_genes"],
+                                  "drug_pathways": inputs.get("gp_drug_pathways")}
+    if inputs.get("dapr_attributions"):
+        sources["dapr"] = {"attributions": list(inputs["dapr_attributions"]), "truth_npz": inputs["dapr_data"]}
+    if not sources:
+        raise ValueError("cross-paper table: no source given (ig_limits.crosspaper.sources is empty)")
+    cross_paper_scores(sources, inputs["gene_sets"], params, seed, out_metrics)
+    cross_paper_table(out_metrics, out_csv, out_md, out_png)

@@ -1,0 +1,263 @@
+"""Deep attribution priors (Weinberger et al. 2020): the penalty, the prior model, MERGE's weight prior, data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from attrpriors.data.two_moons import make_two_moons_nuisance, mean_std_meta_features, split_fractions
+from attrpriors.models import MLP
+from attrpriors.priors import (
+    DAPrPrior,
+    MetaWeightPrior,
+    build_prior_model,
+    dapr_penalty,
+    weight_l1,
+    weight_l2,
+)
+from attrpriors.training import FitConfig, fit, seed_everything
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models: one thread is fastest and immune to other processes competing for the cores."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_dapr_penalty_is_mean_absolute_difference():
+    phi = torch.tensor([[1.0, -2.0, 0.0], [3.0, 2.0, -1.0]])
+    g = torch.tensor([1.0, 0.0, 1.0])
+    assert dapr_penalty(phi, g).item() == pytest.approx(np.mean(np.abs(phi.numpy() - g.numpy())))
+    assert dapr_penalty(phi, g, absolute=True).item() == pytest.approx(np.mean(np.abs(np.abs(phi.numpy()) - g.numpy())))
+    with pytest.raises(ValueError, match="features"):
+        dapr_penalty(phi, torch.zeros(4))
+
+
+def test_prior_model_specs():
+    assert sum(p.numel() for p in build_prior_model({"type": "linear"}, 2).parameters()) == 3
+    g = build_prior_model({"type": "mlp", "hidden": [5, 3], "activation": "elu"}, 4)
+    assert g(torch.randn(7, 4)).shape == (7,)
+    with pytest.raises(ValueError, match="unknown prior model type"):
+        build_prior_model({"type": "forest"}, 2)
+    with pytest.raises(ValueError, match="no options"):
+        build_prior_model({"type": "linear", "hidden": [3]}, 2)
+
+
+def test_dapr_gradient_reaches_model_and_prior():
+    torch.manual_seed(0)
+    meta = torch.randn(6, 2)
+    prior = DAPrPrior(meta, {"type": "mlp", "hidden": [4]}, seed=0)
+    model = MLP(6, (8,), 1, activation="softplus")
+    x = torch.randn(16, 6)
+    omega = prior(model, x, None)
+    omega.backward()
+    # every weight matrix of f gets a gradient (the output bias cannot change gradients, so it gets none)
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters() if p.ndim == 2)
+    extra = list(prior.extra_parameters())
+    assert len(extra) == 4 and all(p.grad is not None and p.grad.abs().sum() > 0 for p in extra)
+    # the meta-feature matrix is a buffer, not a parameter, and travels with state_dict
+    assert "meta" in prior.state_dict() and all(p is not prior.meta for p in extra)
+
+
+def test_dapr_classification_uses_the_label():
+    torch.manual_seed(0)
+    prior = DAPrPrior(torch.randn(5, 2), seed=0)
+    model = MLP(5, (8,), 3, activation="tanh")
+    x, y = torch.randn(10, 5), torch.randint(0, 3, (10,))
+    assert torch.isfinite(prior(model, x, y, "classification"))
+
+
+def _toy(n=400, p=12, seed=0):
+    """y depends on the first 3 features; meta-feature 0 says which, meta-feature 1 is noise."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p)).astype(np.float32)
+    y = (X[:, :3] @ np.array([1.0, -1.0, 1.0]) + 0.1 * rng.standard_normal(n)).astype(np.float32)
+    meta = np.stack([np.r_[np.ones(3), np.zeros(p - 3)], rng.standard_normal(p)], axis=1).astype(np.float32)
+    return X, y, meta
+
+
+def test_prior_learns_which_features_matter():
+    """Joint schedule (the public code's): g ranks the three features that drive y above all others, through the
+    informative meta-feature."""
+    X, y, meta = _toy()
+    seed_everything(0)
+    model = MLP(X.shape[1], (16,), 1)
+    prior = DAPrPrior(meta, {"type": "linear"}, absolute=True, seed=0)
+    cfg = FitConfig(epochs=20, batch_size=50, lr=1e-2, prior_weight=1.0, prior_lr=3e-2, schedule="joint", seed=0,
+                    device="cpu", progress=False, patience=1000)
+    res = fit(model, X[:200], y[:200], X[200:], y[200:], config=cfg, prior=prior)
+    g = res.prior.predicted_importance().detach().numpy()
+    assert g[:3].min() > g[3:].max() + 0.5
+    w = dict(prior.g.named_parameters())["net.0.weight"].detach().numpy()[0]
+    assert abs(w[0]) > 20 * abs(w[1])
+
+
+def test_alternating_schedule_steps_the_prior_model():
+    """Alternating schedule (fit's: a task step on f, then a step of f and g on λΩ): g gets its own optimiser
+    steps and f still learns the task."""
+    X, y, meta = _toy()
+    seed_everything(0)
+    prior = DAPrPrior(meta, {"type": "linear"}, absolute=True, seed=0)
+    before = [p.detach().clone() for p in prior.extra_parameters()]
+    cfg = FitConfig(epochs=5, batch_size=50, lr=1e-2, prior_weight=1.0, prior_lr=1e-3, schedule="alternating",
+                    seed=0, device="cpu", progress=False, patience=1000)
+    res = fit(MLP(X.shape[1], (16,), 1), X[:200], y[:200], config=cfg, prior=prior)
+    assert all(not torch.equal(a, b) for a, b in zip(before, prior.extra_parameters()))
+    assert res.history["train_loss"].iloc[-1] < 0.5 * res.history["train_loss"].iloc[0]
+    assert res.history["train_prior"].notna().all()
+
+
+def test_early_stopping_restores_prior_with_model():
+    X, y, meta = _toy(n=200)
+    seed_everything(0)
+    prior = DAPrPrior(meta, {"type": "linear"}, absolute=True, seed=0)
+    cfg = FitConfig(epochs=30, batch_size=32, lr=1e-2, prior_weight=1.0, prior_lr=5e-2, seed=0, device="cpu",
+                    progress=False, patience=3)
+    res = fit(MLP(12, (16,), 1), X[:150], y[:150], X[150:], y[150:], config=cfg, prior=prior)
+    assert res.best_epoch < len(res.history) - 1
+    # refitting to the best epoch exactly reproduces the restored prior
+    seed_everything(0)
+    prior2 = DAPrPrior(meta, {"type": "linear"}, absolute=True, seed=0)
+    cfg2 = FitConfig(**{**cfg.__dict__, "epochs": res.best_epoch + 1, "patience": 1000})
+    fit(MLP(12, (16,), 1), X[:150], y[:150], X[150:], y[150:], config=cfg2, prior=prior2)
+    for a, b in zip(prior.parameters(), prior2.parameters()):
+        torch.testing.assert_close(a, b)
+
+
+def test_merge_prior_pulls_weights_toward_linear_function_of_meta():
+    torch.manual_seed(0)
+    meta = torch.randn(10, 2)
+    model = MLP(10, (), 1)
+    prior = MetaWeightPrior(meta)
+    opt = torch.optim.Adam(list(model.parameters()) + list(prior.extra_parameters()), lr=5e-2)
+    for _ in range(300):
+        opt.zero_grad()
+        prior(model).backward()
+        opt.step()
+    w = model.first_layer().weight.detach()[0]
+    torch.testing.assert_close(w, prior.predicted_importance().detach(), atol=1e-3, rtol=0)
+    with pytest.raises(ValueError, match="inputs"):
+        MetaWeightPrior(torch.randn(4, 2))(model)
+
+
+def test_weight_penalties():
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.ReLU(), torch.nn.Linear(2, 1))
+    with torch.no_grad():
+        model[0].weight[:] = torch.tensor([[1.0, -2.0], [0.0, 3.0]])
+        model[2].weight[:] = torch.tensor([[-1.0, 1.0]])
+    assert weight_l1(model).item() == 8.0
+    assert weight_l2(model).item() == 16.0
+
+
+def test_two_moons_data():
+    X, y = make_two_moons_nuisance(200, 7, 0.1, seed=3)
+    assert X.shape == (200, 9) and X.dtype == np.float32 and set(y) == {0, 1}
+    X2, y2 = make_two_moons_nuisance(200, 7, 0.1, seed=3)
+    np.testing.assert_array_equal(X, X2)
+    assert abs(X[:, 2:].mean()) < 0.1 and abs(X[:, 2:].std() - 1) < 0.1
+    s = split_fractions(200, 0.2, 0.4, 0)
+    assert [len(s[k]) for k in ("train", "val", "test")] == [40, 80, 80]
+    assert len(np.unique(np.concatenate(list(s.values())))) == 200
+    M = mean_std_meta_features(X)
+    assert M.shape == (9, 2)
+    np.testing.assert_allclose(M[:, 1], X.std(0), rtol=1e-5)
+
+
+def _fake_beat_aml(tmp_path, n_samples=30, genes=("G1", "G2", "G3", "G4", "G5", "G6", "G7", "G8", "G9", "G10", "G11")):
+    rng = np.random.default_rng(0)
+    samples = [f"BA{i:04d}R" for i in range(n_samples)]
+    expr = pd.DataFrame(rng.standard_normal((len(genes), n_samples)), columns=samples)
+    expr.insert(0, "biotype", ["protein_coding"] * (len(genes) - 1) + ["lncRNA"])
+    expr.insert(0, "description", "")
+    expr.insert(0, "display_label", list(genes))
+    expr.insert(0, "stable_id", [f"ENSG{i:011d}" for i in range(len(genes))])
+    expr.to_csv(tmp_path / "expr.txt", sep="\t", index=False)
+    resp = pd.DataFrame({"dbgap_subject_id": [i // 2 for i in range(n_samples)], "dbgap_rnaseq_sample": samples,
+                         "inhibitor": "Dasatinib", "ic50": rng.uniform(0.01, 10, n_samples), "auc": 100.0})
+    resp = pd.concat([resp, resp.assign(inhibitor="Other")])
+    resp.to_csv(tmp_path / "resp.txt", sep="\t", index=False)
+    merge = pd.DataFrame({"GENE": list(genes[:-1]) + ["NOT_MEASURED"], "SCORE": 1.0,
+                          "Mutation": rng.uniform(size=len(genes)), "Expression hub": rng.integers(0, 100, len(genes))})
+    merge.to_csv(tmp_path / "merge.csv", index=False)
+
+
+def test_beat_aml_loader(tmp_path):
+    from attrpriors.experiments.dapr import beat_aml_drug_response
+
+    _fake_beat_aml(tmp_path)
+    params = {"drug": "Dasatinib", "response": "log10_ic50", "meta_features": ["Mutation", "Expression hub"]}
+    d = beat_aml_drug_response(str(tmp_path / "expr.txt"), str(tmp_path / "resp.txt"), str(tmp_path / "merge.csv"),
+                               params, seed=0)
+    assert d["X"].shape == (30, 10)  # protein-coding genes with MERGE features
+    assert d["meta_informative"].shape == d["meta_noise"].shape == (10, 2)
+    assert len(set(d["groups"])) == 15 and np.isnan(d["importance"]).all()
+    with pytest.raises(KeyError, match="Regulator"):
+        beat_aml_drug_response(str(tmp_path / "expr.txt"), str(tmp_path / "resp.txt"), str(tmp_path / "merge.csv"),
+                               {**params, "meta_features": ["Regulator"]}, seed=0)
+    with pytest.raises(ValueError, match="Imatinib"):
+        beat_aml_drug_response(str(tmp_path / "expr.txt"), str(tmp_path / "resp.txt"), str(tmp_path / "merge.csv"),
+                               {**params, "drug": "Imatinib"}, seed=0)
+
+
+def test_amp_ad_needs_a_path_and_reads_the_folder(tmp_path):
+    from attrpriors.experiments.dapr import amp_ad
+
+    with pytest.raises(FileNotFoundError, match="dapr.table1.amp_ad.local.path"):
+        amp_ad(None, {}, seed=0)
+    rng = np.random.default_rng(1)
+    genes = [f"G{i}" for i in range(12)]
+    samples = [f"S{i}" for i in range(20)]
+    pd.DataFrame(rng.standard_normal((20, 12)), columns=genes).assign(sample=samples).to_csv(
+        tmp_path / "expression.tsv", sep="\t", index=False)
+    pd.DataFrame({"sample": samples, "value": rng.standard_normal(20), "donor": [s[:2] for s in samples]}).to_csv(
+        tmp_path / "phenotype.tsv", sep="\t", index=False)
+    pd.DataFrame({"gene": genes, "cnv": rng.integers(0, 2, 12), "hub": rng.standard_normal(12)}).to_csv(
+        tmp_path / "meta_features.tsv", sep="\t", index=False)
+    d = amp_ad(str(tmp_path), {}, seed=0)
+    assert d["X"].shape == (20, 12) and d["informative_names"] == ["cnv", "hub"]
+
+
+def test_splits_keep_groups_together():
+    from attrpriors.experiments.dapr import _split_matrix
+
+    groups = np.repeat(np.arange(50), 2).astype(str)
+    m = _split_matrix(groups, 3, val=0.1, test=0.1, seed=0, dataset="x")
+    assert m.shape == (3, 100)
+    for row in m:
+        assert set(row) == {0, 1, 2}
+        for g in np.unique(groups):
+            assert len(set(row[groups == g])) == 1
+        assert abs((row == 2).mean() - 0.1) < 0.03
+
+
+def test_every_table1_row_trains_on_a_small_dataset():
+    """All eight Table 1 rows through table1_run (the pipeline test runs a subset of rows to stay fast)."""
+    from attrpriors.experiments.dapr import TABLE1_MODELS, _split_matrix, table1_run
+
+    rng = np.random.default_rng(0)
+    n, p = 60, 15
+    X = rng.standard_normal((n, p)).astype(np.float32)
+    y = (X[:, :3].sum(1) + 0.3 * rng.standard_normal(n)).astype(np.float32)
+    importance = np.r_[np.ones(3), np.zeros(p - 3)]
+    d = {"X": X, "y": y, "meta_informative": np.stack([importance, rng.standard_normal(p)], 1).astype(np.float32),
+         "meta_noise": rng.standard_normal((p, 2)).astype(np.float32), "importance": importance,
+         "split": _split_matrix(np.arange(n).astype(str), 1, 0.2, 0.2, 0, "toy"),
+         "informative_names": np.array(["driver", "other"]), "noise_names": np.array(["noise_1", "noise_2"])}
+    params = {"mlp": {"hidden": [8]}, "training": {"epochs": 5, "batch_size": 16, "lr": 0.01, "progress": False},
+              "lasso": {"alphas": [0.01, 0.1]}, "l1_weight": 1e-4, "l2_weight": 1e-3,
+              "merge": {"weight": 1.0, "prior_lr": 0.01},
+              "prior": {"model": {"type": "mlp", "hidden": [3]}, "weight": 1.0, "lr": 0.01}}
+    for model in TABLE1_MODELS:
+        df, saved = table1_run(d, "toy", model, 0, params, seed=0, device="cpu")
+        mse = df.set_index("metric")["value"]["test_mse"]
+        assert np.isfinite(mse) and mse > 0, model
+        assert (saved is not None) == model.startswith("dapr_")
+        if saved is not None:
+            assert saved["predicted_importance"].shape == (p,)
+    with pytest.raises(ValueError, match="unknown Table 1 model"):
+        table1_run(d, "toy", "forest", 0, params, seed=0, device="cpu")

@@ -1,0 +1,92 @@
+"""The RNA-seq data layer and the A3 graph-prior rules on the tiny config: every output exists and is sane."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import TINY, snakemake
+
+pytestmark = pytest.mark.pipeline
+
+CFG = yaml.safe_load(TINY.read_text())
+MODELS = CFG["graph_prior"]["models"]
+N = CFG["graph_prior"]["retrainings"]
+
+
+def _png(path: Path) -> bool:
+    return path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 10_000
+
+
+def test_rnaseq_data_layer_outputs(tiny_run: Path):
+    e = np.load(tiny_run / "results/rnaseq/preprocessed/expression.npz")
+    assert e["X"].shape == (CFG["rnaseq"]["simulation"]["n_patients"], len(e["genes"]))
+    steps = pd.read_csv(tiny_run / "results/tables/rnaseq_preprocessing_steps.csv")
+    assert {"step", "n_genes_in", "n_genes_out", "n_dropped", "note"} <= set(steps.columns)
+    assert "batch silhouette" in steps.set_index("step").loc["combat", "note"]
+    patients = set(e["patients"].astype(str))
+    for i in range(CFG["rnaseq"]["splits"]["n"]):
+        s = json.loads((tiny_run / f"results/rnaseq/splits/split{i}.json").read_text())
+        parts = [set(s[k]) for k in ("train", "val", "test")]
+        assert set.union(*parts) == patients and sum(map(len, parts)) == len(patients)
+    assert (tiny_run / "results/rnaseq/gene_sets/KEGG.gmt").stat().st_size > 10_000
+    assert _png(tiny_run / "results/figures/rnaseq_pasilla_combat_pca.png")
+    sil = pd.read_csv(tiny_run / "results/tables/rnaseq_pasilla_combat_pca.csv").groupby("stage")["silhouette"].first()
+    assert sil["after ComBat"] < sil["before ComBat"]
+
+
+def test_graph_prior_metrics_are_tidy_and_complete(tiny_run: Path):
+    m = pd.read_csv(tiny_run / "results/tables/erion_fig2_graph_prior_metrics.csv")
+    assert list(m.columns) == ["experiment", "model", "seed", "metric", "value"]
+    r2 = m[m["metric"] == "test_r2"]
+    assert set(r2["model"]) == set(MODELS) and r2.groupby("model").size().eq(N).all()
+    assert np.isfinite(r2["value"]).all() and (r2["value"] < 1).all()
+    nu = m.query("metric == 'prior_weight'")
+    assert set(nu["model"]) == {"mlp_graph", "mlp_random_graph"} & set(MODELS) and (nu["value"] > 0).all()
+    pen = m.query("metric == 'graph_penalty'")
+    assert set(pen["model"]) == set(MODELS) and (pen["value"] >= 0).all()
+    truth = m.query("metric == 'n_driving_recovered'")
+    k = CFG["rnaseq"]["simulation"]["n_driving_pathways"]
+    assert truth["value"].between(0, k).all()
+
+
+def test_graph_prior_tables_and_figures(tiny_run: Path):
+    t = pd.read_csv(tiny_run / "results/tables/erion_fig2_graph_prior_ttests.csv")
+    assert ("mlp_graph", "mlp") in set(zip(t["model"], t["baseline"]))
+    assert t["p_welch"].between(0, 1).all()
+    assert "MLP + graph prior" in (tiny_run / "results/tables/erion_fig2_graph_prior_ttests.md").read_text()
+    pen = pd.read_csv(tiny_run / "results/tables/erion_supfig12_graph_penalty.csv")
+    assert {"model", "metric", "geometric_mean", "ratio_mlp_over_model"} <= set(pen.columns)
+    for fig in ("erion_fig2_graph_prior_r2", "erion_supfig12_graph_penalty", "erion_graph_prior_truth_recovery"):
+        assert _png(tiny_run / f"results/figures/{fig}.png"), fig
+    assert (tiny_run / "results/tables/erion_supfig11_top_pathways.md").stat().st_size > 0
+    truth = pd.read_csv(tiny_run / "results/tables/erion_graph_prior_truth_recovery.csv")
+    assert len(truth) == len(MODELS) and truth["precision_top_genes"].between(0, 1).all()
+
+
+def test_attribution_table_for_the_cross_paper_table(tiny_run: Path):
+    a = pd.read_csv(tiny_run / "results/graph_prior/attributions/mean_abs_eg.csv")
+    assert list(a.columns) == ["gene", "model", "seed", "mean_abs_eg"]
+    n_genes = len(np.load(tiny_run / "results/rnaseq/preprocessed/expression.npz")["genes"])
+    assert a.groupby(["model", "seed"]).size().eq(n_genes).all()
+    assert len(a.groupby(["model", "seed"])) == len(MODELS) * N
+    assert (a["mean_abs_eg"] >= 0).all()
+
+
+def test_paper_overlay_lists_the_download_jobs_offline(tmp_path: Path):
+    """`source: download` plans the Beat AML / HumanBase downloads without touching the network."""
+    repo = Path(__file__).resolve().parents[1]
+    overlay = repo / "config" / "paper.yaml"
+    (tmp_path / "config.yaml").write_text((repo / "config.yaml").read_text())  # the overlay's base
+    proc = snakemake(tmp_path, "-n", "results/rnaseq/preprocessed/expression.npz", "results/rnaseq/gene_sets/KEGG.gmt",
+                     configfile=overlay)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    for name in ("beataml_counts", "beataml_drug_response", "humanbase_hematopoietic", "enrichr_kegg_2019_human"):
+        assert f"resources/rnaseq/{name}" in out
+    assert "rule rnaseq_data:" in out and "resources/rnaseq/hgnc_complete_set" in out

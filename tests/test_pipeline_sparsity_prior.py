@@ -1,0 +1,103 @@
+"""Pipeline checks of A4 (sparsity prior) on the tiny config: outputs exist and are sane; bad config is named."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import TINY, snakemake
+
+pytestmark = pytest.mark.pipeline
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def _cfg():
+    return yaml.safe_load(TINY.read_text())["sparsity_prior"]
+
+
+def test_sparsity_sweep_outputs_are_sane(tiny_run: Path):
+    cfg = _cfg()
+    df = pd.read_csv(tiny_run / "results/sparsity_prior/metrics.csv")
+    assert set(df["penalty"]) == set(cfg["penalties"])
+    expected_runs = sum(spec.get("num", 1) * spec.get("seeds", 1) for spec in cfg["penalties"].values())
+    runs = df.groupby(["penalty", "strength", "seed"])
+    assert runs.ngroups == expected_runs
+    assert (runs.size() == 6).all()  # val/test × auc/loss/gini
+    ok = df[df["status"] == "ok"]
+    auc = ok[ok["metric"].str.endswith("_auc")]["value"]
+    gini = ok[ok["metric"].str.endswith("_gini")]["value"]
+    assert auc.between(0, 1).all() and gini.between(0, 1 - 1 / 30).all()
+    phi = np.load(tiny_run / "results/sparsity_prior/attributions/gini_0.npz")
+    assert phi["test"].shape == (1, 30) and (phi["test"] >= 0).all()
+    failed = pd.read_csv(tiny_run / "results/tables/erion_sparsity_failed_runs.csv")
+    assert set(failed.columns) >= {"penalty", "strength", "seed", "attempts", "outcome"}
+    assert "NaN" in (tiny_run / "results/tables/erion_sparsity_failed_runs.md").read_text()
+    best = pd.read_csv(tiny_run / "results/tables/erion_fig3_sparsity_best_models.csv")
+    assert set(best.loc[best["selection"] == "lorenz", "penalty"]) == set(cfg["penalties"])
+    sel = json.loads((tiny_run / "results/sparsity_prior/selection.json").read_text())
+    assert sel["auc_tolerance"] == cfg["auc_tolerance"] and "gini" in sel["lorenz"]
+    for name in ("erion_fig3_supfig14_sparsity_gini_vs_auc", "erion_fig3_sparsity_lorenz",
+                 "erion_supfig13_sparsity_sweep", "erion_fig3_sparsity_small_data"):
+        png = tiny_run / f"results/figures/{name}.png"
+        assert png.read_bytes()[:8] == PNG and png.stat().st_size > 10_000, name
+    assert (tiny_run / "results/benchmarks/train_sparsity_prior_mlp/gini_0.tsv").exists()
+
+
+def test_small_data_ttests(tiny_run: Path):
+    cfg = _cfg()["small_data"]
+    table = pd.read_csv(tiny_run / "results/tables/erion_fig3_sparsity_small_data_ttests.csv")
+    assert set(table["baseline"]) == set(cfg["penalties"][1:])
+    assert (table["model"] == cfg["penalties"][0]).all()
+    assert (table["n_subsamples"] == cfg["n_subsamples"]).all()
+    assert table["p_two_sided"].between(0, 1).all()
+    assert table["mean_auc_model"].between(0.5, 1).all()
+    md = (tiny_run / "results/tables/erion_fig3_sparsity_small_data_ttests.md").read_text()
+    assert "sparse attribution prior" in md
+
+
+def _bad_config(tmp_path: Path, **changes) -> Path:
+    cfg = yaml.safe_load(TINY.read_text())
+    for dotted, value in changes.items():
+        node = cfg
+        *parents, leaf = dotted.split(".")
+        for p in parents:
+            node = node[p]
+        node[leaf] = value
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def test_unknown_penalty_is_named(tmp_path: Path):
+    penalties = {**_cfg()["penalties"], "elastic_net": {"scale": "log", "min": 0.1, "max": 1, "num": 2}}
+    proc = snakemake(tmp_path, "-n", configfile=_bad_config(tmp_path, **{"sparsity_prior.penalties": penalties}))
+    assert proc.returncode != 0
+    assert "elastic_net" in proc.stdout + proc.stderr
+
+
+def test_small_data_penalty_without_grid_is_named(tmp_path: Path):
+    small = {**_cfg()["small_data"], "penalties": ["gini", "l1_all", "unregularized"]}
+    proc = snakemake(tmp_path, "-n", configfile=_bad_config(tmp_path, **{"sparsity_prior.small_data": small}))
+    assert proc.returncode != 0
+    assert "l1_all" in proc.stdout + proc.stderr and "strength grid" in proc.stdout + proc.stderr
+
+
+def test_log_grid_must_be_positive(tmp_path: Path):
+    grid = {"scale": "log", "min": 0, "max": 1, "num": 3}
+    proc = snakemake(tmp_path, "-n", configfile=_bad_config(tmp_path, **{"sparsity_prior.penalties.gini": grid}))
+    assert proc.returncode != 0
+    assert "gini" in proc.stdout + proc.stderr or "exclusiveMinimum" in proc.stdout + proc.stderr
+
+
+def test_sparsity_download_switch_needs_the_nhanes_files(tmp_path: Path):
+    """source: download puts the NHANES download rule in the graph (dry-run only: nothing is fetched)."""
+    proc = snakemake(tmp_path, "-n", "results/sparsity_prior/data.npz",
+                     configfile=_bad_config(tmp_path, **{"sparsity_prior.data.source": "download"}))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "download_nhanes" in proc.stdout + proc.stderr

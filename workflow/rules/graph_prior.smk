@@ -1,0 +1,175 @@
+# A3 — graph attribution prior on drug response (Erion et al. Fig. 2, supplement Figs. 10–12).
+# Logic: src/attrpriors/experiments/graph_prior.py. Data from data.smk (results/rnaseq/...).
+# Per (model, retraining s): results/graph_prior/models/{model}/seed{s}.pt, .../metrics/{model}/seed{s}.csv
+#   (fit metrics) and seed{s}_explain.csv (graph penalty, GSEA counts, truth recovery), .../gsea/{model}/seed{s}.csv,
+#   .../attributions/{model}/seed{s}.csv (gene, model, seed, mean_abs_eg); all retrainings together:
+#   results/graph_prior/attributions/mean_abs_eg.csv and results/tables/erion_fig2_graph_prior_metrics.csv
+#   (experiment, model, seed, metric, value). Retraining s uses results/rnaseq/splits/split{s mod n}.json.
+GP = f"{RESULTS}/graph_prior"
+GP_CFG = config["graph_prior"]
+
+
+wildcard_constraints:
+    gp_net="graph_lasso|mlp|gcn",
+    gp_ft="mlp_extra|mlp_graph|mlp_random_graph",
+    gp_model="lasso|graph_lasso|mlp|gcn|mlp_extra|mlp_graph|mlp_random_graph",
+    gp_seed=r"\d+",
+
+
+rule train_graph_prior_lasso:
+    input:
+        expression=rules.preprocess_rnaseq.output.expression,
+        response=f"{RNA_DATA}/response.tsv",
+        split=graph_prior_split,
+    output:
+        model=f"{GP}/models/lasso/seed{{gp_seed}}.pt",
+        metrics=f"{GP}/metrics/lasso/seed{{gp_seed}}.csv",
+    log:
+        f"{LOGS}/train_graph_prior_lasso/seed{{gp_seed}}.log",
+    benchmark:
+        f"{BENCH}/train_graph_prior_lasso/seed{{gp_seed}}.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    resources:
+        **train_resources(),
+    params:
+        lasso=GP_CFG["lasso"],
+        seed=config["seed"],
+    script:
+        "../scripts/graph_prior_train_lasso.py"
+
+
+rule train_graph_prior_network:
+    input:
+        expression=rules.preprocess_rnaseq.output.expression,
+        response=f"{RNA_DATA}/response.tsv",
+        split=graph_prior_split,
+        edges=f"{RNA_DATA}/graph_edges.tsv",
+        lasso=graph_prior_lasso_metrics,
+    output:
+        model=f"{GP}/models/{{gp_net}}/seed{{gp_seed}}.pt",
+        history=f"{GP}/models/{{gp_net}}/seed{{gp_seed}}_history.csv",
+        metrics=f"{GP}/metrics/{{gp_net}}/seed{{gp_seed}}.csv",
+    log:
+        f"{LOGS}/train_graph_prior_network/{{gp_net}}/seed{{gp_seed}}.log",
+    benchmark:
+        f"{BENCH}/train_graph_prior_network/{{gp_net}}/seed{{gp_seed}}.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    resources:
+        **train_resources(),
+    params:
+        models={k: GP_CFG[k] for k in ("graph_lasso", "mlp", "gcn")},
+        seed=config["seed"],
+        device=config["device"],
+        progress=config["progress"],
+    script:
+        "../scripts/graph_prior_train_network.py"
+
+
+rule finetune_graph_prior:
+    input:
+        mlp=f"{GP}/models/mlp/seed{{gp_seed}}.pt",
+        expression=rules.preprocess_rnaseq.output.expression,
+        response=f"{RNA_DATA}/response.tsv",
+        split=graph_prior_split,
+        edges=f"{RNA_DATA}/graph_edges.tsv",
+        random_edges=f"{RNA_DATA}/random_graph_edges.tsv",
+    output:
+        model=f"{GP}/models/{{gp_ft}}/seed{{gp_seed}}.pt",
+        history=f"{GP}/models/{{gp_ft}}/seed{{gp_seed}}_history.csv",
+        metrics=f"{GP}/metrics/{{gp_ft}}/seed{{gp_seed}}.csv",
+    log:
+        f"{LOGS}/finetune_graph_prior/{{gp_ft}}/seed{{gp_seed}}.log",
+    benchmark:
+        f"{BENCH}/finetune_graph_prior/{{gp_ft}}/seed{{gp_seed}}.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    resources:
+        **train_resources(),
+    params:
+        finetune=GP_CFG["finetune"],
+        l1=GP_CFG["mlp"]["l1"],
+        seed=config["seed"],
+        device=config["device"],
+        progress=config["progress"],
+    script:
+        "../scripts/graph_prior_finetune.py"
+
+
+rule explain_graph_prior:
+    input:
+        model=f"{GP}/models/{{gp_model}}/seed{{gp_seed}}.pt",
+        expression=rules.preprocess_rnaseq.output.expression,
+        response=f"{RNA_DATA}/response.tsv",
+        split=graph_prior_split,
+        edges=f"{RNA_DATA}/graph_edges.tsv",
+        gene_sets=rules.gene_set_library.output[0],
+        truth=[f"{RNA_DATA}/genes.tsv", f"{RNA_DATA}/truth.json"],
+    output:
+        attributions=f"{GP}/attributions/{{gp_model}}/seed{{gp_seed}}.csv",
+        gsea=f"{GP}/gsea/{{gp_model}}/seed{{gp_seed}}.csv",
+        metrics=f"{GP}/metrics/{{gp_model}}/seed{{gp_seed}}_explain.csv",
+    log:
+        f"{LOGS}/explain_graph_prior/{{gp_model}}/seed{{gp_seed}}.log",
+    conda:
+        "../../envs/rnaseq.yaml"
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        explain=GP_CFG["explain"],
+        simulated=RNA_CFG["source"] == "simulated",
+        seed=config["seed"],
+        device=config["device"],
+    script:
+        "../scripts/graph_prior_explain.py"
+
+
+rule figures_graph_prior:
+    input:
+        metrics=graph_prior_files("metrics/{model}/seed{seed}.csv")
+        + graph_prior_files("metrics/{model}/seed{seed}_explain.csv"),
+        attributions=graph_prior_files("attributions/{model}/seed{seed}.csv"),
+        gsea=graph_prior_files("gsea/{model}/seed{seed}.csv"),
+    output:
+        metrics="results/tables/erion_fig2_graph_prior_metrics.csv",
+        tests_csv="results/tables/erion_fig2_graph_prior_ttests.csv",
+        tests_md=report(
+            "results/tables/erion_fig2_graph_prior_ttests.md",
+            caption="../report/erion_fig2_graph_prior.rst",
+            category="Erion et al.: graph prior (drug response)",
+            labels={"table": "Fig. 2 / supp. Fig. 10: Welch t-tests of test R²"},
+        ),
+        fig2=report(
+            "results/figures/erion_fig2_graph_prior_r2.png",
+            caption="../report/erion_fig2_graph_prior.rst",
+            category="Erion et al.: graph prior (drug response)",
+            labels={"figure": "Fig. 2: test R² and significant pathways"},
+        ),
+        attributions=f"{GP}/attributions/mean_abs_eg.csv",
+        penalty_fig=report(
+            "results/figures/erion_supfig12_graph_penalty.png",
+            caption="../report/erion_supfig12_graph_penalty.rst",
+            category="Erion et al.: graph prior (drug response)",
+            labels={"figure": "Supp. Fig. 12: graph penalty"},
+        ),
+        penalty_table="results/tables/erion_supfig12_graph_penalty.csv",
+        pathways_csv="results/tables/erion_supfig11_top_pathways.csv",
+        pathways_md=report(
+            "results/tables/erion_supfig11_top_pathways.md",
+            caption="../report/erion_supfig11_top_pathways.rst",
+            category="Erion et al.: graph prior (drug response)",
+            labels={"table": "Supp. Fig. 11: top GSEA pathways per model"},
+        ),
+        truth=graph_prior_truth_outputs(),
+    log:
+        f"{LOGS}/figures_graph_prior.log",
+    localrule: True
+    conda:
+        "../../envs/torch.yaml"
+    params:
+        explain=GP_CFG["explain"],
+        simulated=RNA_CFG["source"] == "simulated",
+    script:
+        "../scripts/graph_prior_figures.py"

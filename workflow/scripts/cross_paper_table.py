@@ -1,0 +1,10 @@
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # the library, without an install
+
+from attrpriors.experiments.ig_limits import cross_paper
+from attrpriors.workflow import run
+
+run(snakemake, cross_paper, inputs=dict(snakemake.input.items()), params=snakemake.params.crosspaper,
+    seed=snakemake.params.seed, out_metrics=snakemake.output.metrics, out_csv=snakemake.output.csv,
+    out_md=snakemake.output.md, out_png=snakemake.output.png)

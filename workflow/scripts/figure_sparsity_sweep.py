@@ -1,0 +1,8 @@
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # the library, without an install
+
+from attrpriors.experiments.sparsity_prior import figure_sweep
+from attrpriors.workflow import run
+
+run(snakemake, figure_sweep, metrics=snakemake.input.metrics, out=snakemake.output[0])
