@@ -25,6 +25,7 @@ include: "workflow/rules/dapr.smk"
 
 
 rule all:
+    default_target: True
     input:
         benchmark_outputs(),
         pixel_prior_outputs(),
@@ -34,4 +35,3 @@ rule all:
         graph_prior_outputs(),
         dna_consistency_outputs(),
         dapr_outputs(),
-    default_target: True

@@ -3,7 +3,6 @@ BM = f"{RESULTS}/benchmark"
 BM_CFG = config["benchmark"]
 
 
-
 wildcard_constraints:
     dataset="|".join(BM_CFG["datasets"]),
     method="[a-z_]+",
@@ -12,9 +11,6 @@ wildcard_constraints:
 rule benchmark_data:
     output:
         f"{BM}/data/{{dataset}}.npz",
-    params:
-        data=BM_CFG["data"],
-        seed=config["seed"],
     log:
         f"{LOGS}/benchmark_data/{{dataset}}.log",
     conda:
@@ -22,6 +18,9 @@ rule benchmark_data:
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        data=BM_CFG["data"],
+        seed=config["seed"],
     script:
         "../scripts/benchmark_data.py"
 
@@ -32,11 +31,6 @@ rule train_benchmark_mlp:
     output:
         model=f"{BM}/models/{{dataset}}.pt",
         history=f"{BM}/models/{{dataset}}_history.csv",
-    params:
-        model=BM_CFG["model"],
-        training={**BM_CFG["training"], "progress": config["progress"]},
-        seed=config["seed"],
-        device=config["device"],
     log:
         f"{LOGS}/train_benchmark_mlp/{{dataset}}.log",
     benchmark:
@@ -45,6 +39,11 @@ rule train_benchmark_mlp:
         "../../envs/torch.yaml"
     resources:
         **train_resources(),
+    params:
+        model=BM_CFG["model"],
+        training={**BM_CFG["training"], "progress": config["progress"]},
+        seed=config["seed"],
+        device=config["device"],
     script:
         "../scripts/train_benchmark_mlp.py"
 
@@ -55,11 +54,6 @@ rule benchmark_attributions:
         model=rules.train_benchmark_mlp.output.model,
     output:
         f"{BM}/attributions/{{dataset}}/{{method}}.npz",
-    params:
-        options=lambda wc: BM_CFG["method_options"].get(wc.method, {}),
-        n_explain=BM_CFG["n_explain"],
-        seed=config["seed"],
-        device=config["device"],
     log:
         f"{LOGS}/benchmark_attributions/{{dataset}}/{{method}}.log",
     conda:
@@ -67,6 +61,11 @@ rule benchmark_attributions:
     resources:
         mem_mb=2000,
         runtime=30,
+    params:
+        options=lambda wc: BM_CFG["method_options"].get(wc.method, {}),
+        n_explain=BM_CFG["n_explain"],
+        seed=config["seed"],
+        device=config["device"],
     script:
         "../scripts/benchmark_attributions.py"
 
@@ -79,9 +78,6 @@ rule benchmark_metrics:
     output:
         scores=f"{BM}/metrics/{{dataset}}/{{method}}.csv",
         curves=f"{BM}/metrics/{{dataset}}/{{method}}_curves.csv",
-    params:
-        metrics=BM_CFG["metrics"],
-        seed=config["seed"],
     log:
         f"{LOGS}/benchmark_metrics/{{dataset}}/{{method}}.log",
     conda:
@@ -89,6 +85,9 @@ rule benchmark_metrics:
     resources:
         mem_mb=2000,
         runtime=30,
+    params:
+        metrics=BM_CFG["metrics"],
+        seed=config["seed"],
     script:
         "../scripts/benchmark_metrics.py"
 
@@ -112,9 +111,9 @@ rule table_benchmark:
         ),
     log:
         f"{LOGS}/table_benchmark/{{dataset}}.log",
+    localrule: True
     conda:
         "../../envs/torch.yaml"
-    localrule: True
     script:
         "../scripts/table_benchmark.py"
 
@@ -125,10 +124,6 @@ rule benchmark_eg_convergence:
         model=rules.train_benchmark_mlp.output.model,
     output:
         f"{BM}/metrics/{{dataset}}_eg_convergence.csv",
-    params:
-        convergence=BM_CFG["convergence"],
-        seed=config["seed"],
-        device=config["device"],
     log:
         f"{LOGS}/benchmark_eg_convergence/{{dataset}}.log",
     conda:
@@ -136,6 +131,10 @@ rule benchmark_eg_convergence:
     resources:
         mem_mb=2000,
         runtime=30,
+    params:
+        convergence=BM_CFG["convergence"],
+        seed=config["seed"],
+        device=config["device"],
     script:
         "../scripts/benchmark_eg_convergence.py"
 
@@ -152,8 +151,8 @@ rule figure_eg_convergence:
         ),
     log:
         f"{LOGS}/figure_eg_convergence.log",
+    localrule: True
     conda:
         "../../envs/torch.yaml"
-    localrule: True
     script:
         "../scripts/figure_eg_convergence.py"

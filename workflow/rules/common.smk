@@ -2,7 +2,6 @@
 # (Each script puts ../../src on sys.path first, so the library needs no install, also in conda envs.)
 from snakemake.utils import validate
 
-
 validate(config, schema="../schemas/config.schema.yaml")
 
 RESULTS = "results"
@@ -213,7 +212,12 @@ def rnaseq_data_files():
         "random_graph_edges.tsv",
         "truth.json",
     ]
-    truth = ["pathways.tsv", "drug_pathways.tsv", "meta_features.tsv", "pathway_expression.tsv"]
+    truth = [
+        "pathways.tsv",
+        "drug_pathways.tsv",
+        "meta_features.tsv",
+        "pathway_expression.tsv",
+    ]
     return core + (truth if config["rnaseq"]["source"] == "simulated" else [])
 
 
@@ -225,7 +229,10 @@ def rnaseq_outputs():
         "results/rnaseq/gene_sets/KEGG.gmt",
         "results/figures/rnaseq_pasilla_combat_pca.png",
         "results/tables/rnaseq_pasilla_combat_pca.csv",
-    ] + [f"results/rnaseq/splits/split{i}.json" for i in range(config["rnaseq"]["splits"]["n"])]
+    ] + [
+        f"results/rnaseq/splits/split{i}.json"
+        for i in range(config["rnaseq"]["splits"]["n"])
+    ]
 
 
 def graph_prior_split(wildcards):
@@ -354,6 +361,12 @@ def rnaseq_source_inputs(wildcards):
     if config["rnaseq"]["source"] != "download":
         return {}
     dl = config["rnaseq"]["download"]
-    keys = {"counts": "counts", "drug_response": "drug_response", "clinical": "clinical", "network": "network",
-            "gtf": "gene_annotation", "hgnc": "id_map"}
+    keys = {
+        "counts": "counts",
+        "drug_response": "drug_response",
+        "clinical": "clinical",
+        "network": "network",
+        "gtf": "gene_annotation",
+        "hgnc": "id_map",
+    }
     return {k: f"resources/rnaseq/{dl[v]}" for k, v in keys.items()}

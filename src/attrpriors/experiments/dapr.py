@@ -13,7 +13,6 @@ One function per pipeline step; each reads files, calls the library and writes i
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -27,7 +26,7 @@ from sklearn.metrics import roc_auc_score
 from .. import plots
 from ..attributions import expected_gradients
 from ..data.two_moons import make_two_moons_nuisance, mean_std_meta_features, split_fractions
-from ..io import load_npz, read_table, save_json, save_npz, save_table, save_torch
+from ..io import load_npz, read_table, save_npz, save_table, save_torch
 from ..models import MLP
 from ..priors import DAPrPrior, MetaWeightPrior, build_prior_model, weight_l1, weight_l2
 from ..training import FitConfig, derive_seed, fit, predict, seed_everything
