@@ -24,7 +24,7 @@ def _tiny_config(tmp_path: Path, **changes) -> Path:
             node = node[p]
         node[leaf] = value
     path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(cfg))
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))  # key order matters to params comparison
     return path
 
 
