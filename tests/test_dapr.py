@@ -253,11 +253,37 @@ def test_every_table1_row_trains_on_a_small_dataset():
               "merge": {"weight": 1.0, "prior_lr": 0.01},
               "prior": {"model": {"type": "mlp", "hidden": [3]}, "weight": 1.0, "lr": 0.01}}
     for model in TABLE1_MODELS:
-        df, saved = table1_run(d, "toy", model, 0, params, seed=0, device="cpu")
+        df, saved, phibar = table1_run(d, "toy", model, 0, params, seed=0, device="cpu")
         mse = df.set_index("metric")["value"]["test_mse"]
         assert np.isfinite(mse) and mse > 0, model
         assert (saved is not None) == model.startswith("dapr_")
         if saved is not None:
             assert saved["predicted_importance"].shape == (p,)
+        # one mean |EG| per gene (also for the model whose inputs are gene x meta-feature columns)
+        assert phibar.shape == (p,) and np.isfinite(phibar).all() and (phibar >= 0).all(), model
+        if model == "lasso":  # the linear model of y = x1 + x2 + x3 ranks the three true genes first
+            assert set(np.argsort(-phibar)[:3]) == {0, 1, 2}, (model, phibar)
     with pytest.raises(ValueError, match="unknown Table 1 model"):
         table1_run(d, "toy", "forest", 0, params, seed=0, device="cpu")
+
+
+def test_meta_input_model_is_explained_per_gene():
+    """The 'meta-features as inputs' network sees [x, x·M_1, …]; its wrapper is the same function of x, and EG on
+    it keeps completeness (sum of attributions = f(x) - E f(ref)) with one attribution per gene."""
+    from attrpriors.attributions import attribute
+    from attrpriors.experiments.dapr import GeneInteractionInputs
+    from attrpriors.models import MLP
+
+    torch.manual_seed(0)
+    p, k = 6, 2
+    meta = np.random.default_rng(1).standard_normal((p, k)).astype(np.float32)
+    net = MLP(p * (1 + k), [8], 1)
+    wrapped = GeneInteractionInputs(net, meta)
+    x = torch.randn(4, p)
+    expanded = torch.cat([x] + [x * torch.as_tensor(meta[:, j]) for j in range(k)], dim=1)
+    assert torch.allclose(wrapped(x), net(expanded))
+    ref = torch.zeros(4, p)
+    phi = attribute("integrated_gradients", wrapped, x, None, ref, n_steps=256)
+    assert phi.shape == (4, p)
+    gap = phi.sum(1) - (wrapped(x) - wrapped(ref)).reshape(-1)
+    assert gap.abs().max() < 1e-3

@@ -164,3 +164,16 @@ def test_cross_paper_table_from_tidy_files(tmp_path):
     md = (tmp_path / "out.md").read_text()
     assert "MLP + graph prior" in md and "MLP + DAPr (informative meta-features)" in md
     assert (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cross_paper_truth_takes_the_simulators_pathways_from_the_npz(tmp_path):
+    """A DAPr npz that records driving_pathways gives exactly those; without them the truth has no pathways
+    (they are then inferred from the true genes)."""
+    from attrpriors.io import save_npz
+
+    genes = np.array(["A", "B", "C", "D"])
+    save_npz(tmp_path / "with.npz", genes=genes, importance=np.array([1.0, 0.5, 0.0, 0.0]),
+             driving_pathways=np.array(["KEGG_2", "KEGG_1"]))
+    save_npz(tmp_path / "without.npz", genes=genes, importance=np.array([1.0, 0.5, 0.0, 0.0]))
+    assert E._truth({"truth_npz": str(tmp_path / "with.npz")}) == ({"A", "B"}, ["KEGG_1", "KEGG_2"])
+    assert E._truth({"truth_npz": str(tmp_path / "without.npz")}) == ({"A", "B"}, None)

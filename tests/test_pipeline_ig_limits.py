@@ -74,4 +74,8 @@ def test_cross_paper_table(tiny_run: Path):
     assert t["topk_jaccard"].dropna().between(0, 1).all()
     md = (tiny_run / "results/tables/crosspaper_attribution_trust.md").read_text()
     assert "MLP + graph prior" in md
+    if "dapr" in cfg["ig_limits"]["crosspaper"]["sources"]:
+        assert set(t.loc[t["source"] == "dapr", "model"]) == set(cfg["dapr"]["table1"]["models"])
+        assert (t.loc[t["source"] == "dapr", "n_seeds"] == cfg["dapr"]["table1"]["n_splits"]).all()
+        assert "MLP + DAPr (informative meta-features)" in md
     assert (tiny_run / "results/figures/crosspaper_attribution_trust.png").read_bytes()[:8] == PNG

@@ -144,8 +144,9 @@ def crosspaper_inputs(wildcards=None):
 
     graph_prior: results/graph_prior/attributions/{model}/seed{s}.csv (graph_prior.smk), the simulator's
     results/rnaseq/data/genes.tsv (importance) and drug_pathways.tsv (data.smk). dapr:
-    results/dapr/table1/attributions/drug_response/{model}_{split}.csv (requested from dapr.smk) and
-    results/dapr/table1/data/drug_response.npz (genes, importance). Gene sets: results/rnaseq/gene_sets/KEGG.gmt.
+    results/dapr/table1/attributions/drug_response/{model}.csv (every split; written by the training rules of
+    dapr.smk) and results/dapr/table1/data/drug_response.npz (genes, importance, driving_pathways).
+    Gene sets: results/rnaseq/gene_sets/KEGG.gmt.
     """
     sources = crosspaper_sources()
     out = {"gene_sets": "results/rnaseq/gene_sets/KEGG.gmt"}
@@ -158,9 +159,8 @@ def crosspaper_inputs(wildcards=None):
     if "dapr" in sources:
         t1 = config["dapr"]["table1"]
         out["dapr_attributions"] = [
-            f"results/dapr/table1/attributions/drug_response/{m}_{s}.csv"
+            f"results/dapr/table1/attributions/drug_response/{m}.csv"
             for m in t1["models"]
-            for s in range(t1["n_splits"])
         ]
         out["dapr_data"] = "results/dapr/table1/data/drug_response.npz"
     return out

@@ -108,6 +108,7 @@ rule dapr_train_table1:
         data=rules.dapr_table1_data.output[0],
     output:
         metrics=f"{DA}/table1/metrics/{{da_table}}/{{da_model}}.csv",
+        attributions=f"{DA}/table1/attributions/{{da_table}}/{{da_model}}.csv",
     log:
         f"{LOGS}/dapr_train_table1/{{da_table}}/{{da_model}}.log",
     benchmark:
@@ -132,6 +133,7 @@ rule dapr_train_table1_prior:
         data=rules.dapr_table1_data.output[0],
     output:
         metrics=f"{DA}/table1/metrics/{{da_table}}/{{da_model}}.csv",
+        attributions=f"{DA}/table1/attributions/{{da_table}}/{{da_model}}.csv",
         prior=f"{DA}/table1/priors/{{da_table}}/{{da_model}}.pt",
     log:
         f"{LOGS}/dapr_train_table1_prior/{{da_table}}/{{da_model}}.log",

@@ -10,4 +10,5 @@ t1 = snakemake.params.table1
 run(snakemake, train_table1_model, data=snakemake.input.data, dataset=w.da_table, model=w.da_model,
     params={**t1, "training": {**t1["training"], "progress": snakemake.config["progress"]}},
     seed=snakemake.params.seed, device=snakemake.params.device, out_metrics=snakemake.output.metrics,
-    out_prior=snakemake.output.get("prior"), threads=snakemake.threads)
+    out_prior=snakemake.output.get("prior"),
+    out_attributions=snakemake.output.attributions, threads=snakemake.threads)

@@ -357,8 +357,9 @@ def _standardise_split(d: Mapping, split: int) -> dict:
     return {"X": Xs, "y": y, "train": tr, "val": va, "test": te}
 
 
-def _lasso(s: Mapping, alphas: Sequence[float]) -> tuple[np.ndarray, dict]:
-    """LASSO with the penalty chosen on the validation split from ``alphas``."""
+def _lasso(s: Mapping, alphas: Sequence[float]) -> tuple[np.ndarray, dict, torch.nn.Module]:
+    """LASSO with the penalty chosen on the validation split from ``alphas``; predictions, diagnostics and the
+    fitted model as a ``torch.nn.Linear`` (so its attributions go through the same EG code as the networks)."""
     from sklearn.linear_model import Lasso
 
     X, y, tr, va = s["X"], s["y"], s["train"], s["val"]
@@ -368,13 +369,51 @@ def _lasso(s: Mapping, alphas: Sequence[float]) -> tuple[np.ndarray, dict]:
         v = float(np.mean((m.predict(X[va]) - y[va]) ** 2))
         if best is None or v < best[0]:
             best = (v, float(a), m)
-    return best[2].predict(X), {"alpha": best[1], "val_mse": best[0], "n_nonzero": int((best[2].coef_ != 0).sum())}
+    fitted = best[2]
+    linear = torch.nn.Linear(X.shape[1], 1)
+    with torch.no_grad():
+        linear.weight.copy_(torch.as_tensor(fitted.coef_, dtype=torch.float32)[None, :])
+        linear.bias.fill_(float(fitted.intercept_))
+    return fitted.predict(X), {"alpha": best[1], "val_mse": best[0],
+                               "n_nonzero": int((fitted.coef_ != 0).sum())}, linear
+
+
+class GeneInteractionInputs(torch.nn.Module):
+    """A network on the columns ``[x, x·M_1, …, x·M_k]`` seen as a function of the expression ``x`` alone, so
+    that the "meta-features as inputs" model gets one attribution per gene like every other Table 1 row."""
+
+    def __init__(self, net: torch.nn.Module, meta: np.ndarray):
+        super().__init__()
+        self.net = net
+        self.register_buffer("meta", torch.as_tensor(np.asarray(meta, dtype=np.float32)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        cols = [x] + [x * self.meta[:, j] for j in range(self.meta.shape[1])]
+        return self.net(torch.cat(cols, dim=1))
+
+
+def gene_attributions(model: torch.nn.Module, X: np.ndarray, background: np.ndarray, n_references: int,
+                      seed: int, device: str = "cpu") -> np.ndarray:
+    """Mean |expected gradients| per gene over the rows ``X`` (references drawn from ``background``), the
+    quantity every gene-expression experiment hands to the cross-paper table."""
+    from ..attributions import attribute
+    from ..training import select_device
+
+    dev = select_device(device)
+    model = model.to(dev).eval()
+    gen = torch.Generator().manual_seed(int(seed))
+    phi = attribute("expected_gradients", model, torch.as_tensor(X, dtype=torch.float32).to(dev), None,
+                    torch.as_tensor(background, dtype=torch.float32).to(dev), n_samples=int(n_references),
+                    generator=gen)
+    return np.abs(phi.detach().cpu().numpy()).mean(axis=0).astype(np.float64)
 
 
 def table1_run(d: Mapping, dataset: str, model: str, split: int, params: Mapping, seed: int,
-               device: str) -> tuple[pd.DataFrame, dict | None]:
-    """Train one Table 1 row (``model``) on one split of the loaded dataset ``d``; tidy metrics and, for the
-    DAPr rows, the trained prior model (state, predicted importance of every gene).
+               device: str) -> tuple[pd.DataFrame, dict | None, np.ndarray]:
+    """Train one Table 1 row (``model``) on one split of the loaded dataset ``d``; tidy metrics, for the
+    DAPr rows the trained prior model (state, predicted importance of every gene) and otherwise ``None``, and
+    the mean |EG| of every gene over the split's test rows (``params["attributions"]["n_references"]``
+    references from the training rows, default 50; :func:`gene_attributions`).
 
     Every neural model of a split starts from the same initial-weight seed; the response is standardised with the
     training split's mean and s.d., so MSE 1 is predicting the training mean.
@@ -389,7 +428,7 @@ def table1_run(d: Mapping, dataset: str, model: str, split: int, params: Mapping
     extra: dict = {}
     prior = None
     if model == "lasso":
-        pred, extra = _lasso(s, params["lasso"]["alphas"])
+        pred, extra, explained = _lasso(s, params["lasso"]["alphas"])
     else:
         training = dict(params["training"])
         weight_penalty = None
@@ -430,6 +469,8 @@ def table1_run(d: Mapping, dataset: str, model: str, split: int, params: Mapping
                   weight_penalty=weight_penalty, description=f"{dataset} split {split} {model}")
         pred = predict(res.model, Xin)
         extra = {"best_epoch": res.best_epoch, "epochs": len(res.history), "val_mse": res.best_val_loss}
+        explained = GeneInteractionInputs(res.model, d["meta_informative"]) if model == "mlp_meta_inputs" \
+            else res.model
     mse = float(np.mean((pred[te] - y[te]) ** 2))
     rows = [("test_mse", mse)] + [(k, float(v)) for k, v in extra.items()]
     saved = None
@@ -441,27 +482,36 @@ def table1_run(d: Mapping, dataset: str, model: str, split: int, params: Mapping
         saved = {"split": split, "state_dict": {k: v.cpu() for k, v in prior.g.state_dict().items()},
                  "predicted_importance": g}
     log.info("%s split %d %s: test MSE %.4f %s", dataset, split, model, mse, extra)
+    phibar = gene_attributions(explained, X[te], X[tr], params.get("attributions", {}).get("n_references", 50),
+                               derive_seed(seed, "table1", dataset, split, model, "explain"), device)
     df = pd.DataFrame(rows, columns=["metric", "value"]).assign(
         experiment=f"{EXPERIMENT}_table1", dataset=dataset, model=model, seed=split)
-    return df[["experiment", "dataset", "model", "seed", "metric", "value"]], saved
+    return df[["experiment", "dataset", "model", "seed", "metric", "value"]], saved, phibar
 
 
 def train_table1_model(data: str, dataset: str, model: str, params: Mapping, seed: int, device: str,
-                       out_metrics: str, out_prior: str | None = None, threads: int | None = None) -> None:
+                       out_metrics: str, out_prior: str | None = None, out_attributions: str | None = None,
+                       threads: int | None = None) -> None:
     """One job: one Table 1 row (``model``) on every split of ``data`` (:func:`table1_run`).
 
     The splits share one job because a run trains for seconds while a job pays ~2–3 s of Python/torch start-up.
     For the DAPr rows ``out_prior`` receives the trained prior model of every split (:func:`load_prior_model`).
+    ``out_attributions`` receives the tidy ``gene, model, seed, mean_abs_eg`` table of every split (``seed`` is
+    the split), which the cross-paper table scores against the simulator's truth.
     """
     _threads(threads)
     d = load_npz(data, TABLE1_KEYS)
-    frames, priors = [], []
+    frames, priors, attributions = [], [], []
     for split in range(len(d["split"])):
-        df, saved = table1_run(d, dataset, model, split, params, seed, device)
+        df, saved, phibar = table1_run(d, dataset, model, split, params, seed, device)
         frames.append(df)
+        attributions.append(pd.DataFrame({"gene": d["genes"].astype(str), "model": model, "seed": split,
+                                          "mean_abs_eg": phibar}))
         if saved is not None:
             priors.append(saved)
     save_table(pd.concat(frames, ignore_index=True), out_metrics)
+    if out_attributions is not None:
+        save_table(pd.concat(attributions, ignore_index=True), out_attributions)
     if out_prior is not None:
         if not priors:
             raise ValueError(f"{model} has no prior model to save")

@@ -609,19 +609,22 @@ SOURCE_LABELS = {"graph_prior": "graph-prior experiment (all drugs)", "dapr": "D
 
 
 def _truth(spec: Mapping) -> tuple[set, list | None]:
-    """True driving genes (importance > 0) and, when known, the driving pathways of a source."""
+    """True driving genes (importance > 0) and, when known, the driving pathways of a source (``drug_pathways``
+    table, or the ``driving_pathways`` array of a ``truth_npz``); ``None`` when the source does not record them."""
+    pathways = None
     if spec.get("truth_genes"):
         t = read_table(spec["truth_genes"], ("gene", "importance"))
         genes = set(t.loc[t["importance"] > 0, "gene"].astype(str))
     elif spec.get("truth_npz"):
         d = load_npz(spec["truth_npz"], ("genes", "importance"))
         genes = {str(g) for g, v in zip(d["genes"], d["importance"]) if np.isfinite(v) and v > 0}
+        if len(d.get("driving_pathways", [])):  # the simulator's own record of the drug's pathways
+            pathways = sorted(str(q) for q in d["driving_pathways"])
     else:
         raise KeyError("a cross-paper source needs truth_genes (genes.tsv) or truth_npz (genes, importance)")
     if not genes:
         raise ValueError(f"{spec.get('truth_genes') or spec.get('truth_npz')}: no gene has a positive importance "
                          "(is this simulated data?)")
-    pathways = None
     if spec.get("drug_pathways"):
         pathways = sorted(read_table(spec["drug_pathways"], ("pathway",))["pathway"].astype(str).unique())
     return genes, pathways
@@ -692,7 +695,7 @@ def cross_paper_table(metrics: str, out_csv: str, out_md: str, out_png: str) -> 
         md.append({"Source": SOURCE_LABELS.get(source, source), "Model": label, "Seeds": len(r),
                    "Feature agreement, top-K (%)": f"{_fmt(r['feature_agreement'], 100)} "
                                                    f"(chance {100 * r['chance_feature_agreement'].mean():.1f})",
-                   "Top-K overlap across seeds (Jaccard)": "—" if np.isnan(st.get("topk_jaccard", np.nan)) else
+                   "Top-K overlap across retrainings (Jaccard)": "—" if np.isnan(st.get("topk_jaccard", np.nan)) else
                    f"{st['topk_jaccard']:.2f} (random {st['topk_jaccard_random']:.3f})",
                    "True pathways recovered by GSEA (%)": _fmt(r["gsea_true_recovered"], 100, 0),
                    "Significant gene sets": _fmt(r["gsea_significant"], 1, 1),
@@ -710,7 +713,7 @@ def cross_paper_figure(runs: pd.DataFrame, stab: pd.DataFrame, keys: Sequence[tu
     y = np.arange(len(keys))[::-1]
     colors = {"graph_prior": "#4C72B0", "dapr": "#DD8452"}
     panels = [("feature_agreement", "feature agreement of top-K genes", "chance_feature_agreement"),
-              ("topk_jaccard", "top-K overlap across seeds (Jaccard)", "topk_jaccard_random"),
+              ("topk_jaccard", "top-K overlap across retrainings (Jaccard)", "topk_jaccard_random"),
               ("gsea_true_recovered", "true pathways recovered by GSEA", None),
               ("pathway_kld", "pathway KL consistency (nats)", None)]
     with plots.figure(path, 1, 4, figsize=(13, 0.42 * len(keys) + 1.6), sharey=True, layout="constrained") as (fig, axes):
