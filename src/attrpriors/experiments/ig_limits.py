@@ -712,10 +712,10 @@ def cross_paper_figure(runs: pd.DataFrame, stab: pd.DataFrame, keys: Sequence[tu
     labels = [f"{CROSSPAPER_LABELS.get(k, k[1])}\n[{k[0].replace('_', '-')}]" for k in keys]
     y = np.arange(len(keys))[::-1]
     colors = {"graph_prior": "#4C72B0", "dapr": "#DD8452"}
-    panels = [("feature_agreement", "feature agreement of top-K genes", "chance_feature_agreement"),
-              ("topk_jaccard", "top-K overlap across retrainings (Jaccard)", "topk_jaccard_random"),
-              ("gsea_true_recovered", "true pathways recovered by GSEA", None),
-              ("pathway_kld", "pathway KL consistency (nats)", None)]
+    panels = [("feature_agreement", "feature agreement\nof the top-K genes", "chance_feature_agreement"),
+              ("topk_jaccard", "top-K overlap across\nretrainings (Jaccard)", "topk_jaccard_random"),
+              ("gsea_true_recovered", "true pathways\nrecovered by GSEA", None),
+              ("pathway_kld", "pathway KL\nconsistency (nats)", None)]
     with plots.figure(path, 1, 4, figsize=(13, 0.42 * len(keys) + 1.6), sharey=True, layout="constrained") as (fig, axes):
         for ax, (metric, title, chance) in zip(axes, panels):
             for yi, (source, model) in zip(y, keys):
