@@ -1,0 +1,1093 @@
+"""Project the compute of the paper-scale run (config.yaml + config/paper.yaml) from measured step times.
+
+    .venv/bin/python benchmarks/paper_scale.py                        # every modelled rule (a few minutes on 2 CPUs)
+    .venv/bin/python benchmarks/paper_scale.py --rules train_benchmark_mlp benchmark_attributions --steps 3
+
+1. Job counts per rule come from ``snakemake -n --nolock --forceall --rerun-incomplete --configfile config/paper.yaml
+   --quiet rules`` (offline, writes nothing; --forceall counts every job of a run from scratch, --rerun-incomplete
+   only stops a concurrent run's incomplete outputs from aborting the dry run). The merged config is config.yaml
+   updated with the overlay by ``snakemake.utils.update_config`` (what ``--configfile`` does).
+2. Every rule that trains or attributes at scale gets a workload built from the merged config with the library's own
+   pieces: the model from ``attrpriors.models`` (or the experiment's builder), the paper's input shape (random
+   tensors of that shape), training-set size, batch size, *maximum* epochs, the prior (``attrpriors.priors``; EG
+   priors back-propagate through the attributions) and fits per job; attribution rules explain the configured
+   rows with the configured references / steps.
+3. On the device ``attrpriors.training.select_device("auto")`` picks, it times ``--steps`` real optimisation steps
+   (``attrpriors.training.fit`` epochs of ``--steps`` batches after a 2-batch warm-up fit, the fastest of
+   ``--repeats``) and the real attribution / prediction calls on batches grown until one call lasts
+   ``--min-seconds`` (fastest of ``--repeats``).
+   Per job: Σ (units per job × measured seconds per unit), units being optimisation steps
+   (epochs × ceil(n_train / batch) × fits), validation rows (one forward pass per row per epoch), explained rows ×
+   references or steps, and prediction rows. Epochs are the configured maximum, so early stopping makes every
+   training figure an upper bound; so are IG steps (every doubling up to ``ig.max_steps``).
+4. Writes ``benchmarks/results/paper_scale_<device>.{csv,md}`` atomically (``_partial`` added with ``--rules``) and
+   prints the per-rule table, the per-variant detail and the grand total in device-hours. Rules not modelled
+   (downloads, data preparation, metrics, figures, tables) are listed with their job count and marked not timed.
+
+Dataset sizes that the config cannot give (MNIST, NHANES I, Beat AML, TCGA) are in ``DATA`` below; those marked
+``assumed`` are estimates made offline — correct them with ``--set beat_aml.n_genes=17000`` once the data is known.
+Seeds are fixed (``--seed``), so the random inputs and initial weights are the same every run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import math
+import re
+import subprocess
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping
+
+import numpy as np
+import pandas as pd
+import torch
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))  # the library, without an install (as the workflow scripts do)
+
+from attrpriors import attributions as A  # noqa: E402
+from attrpriors.augmentation import make_batch_transform  # noqa: E402
+from attrpriors.data.two_moons import make_two_moons_nuisance, mean_std_meta_features  # noqa: E402
+from attrpriors.experiments import dapr as dapr_exp  # noqa: E402
+from attrpriors.experiments import dna_consistency as dna_exp  # noqa: E402
+from attrpriors.experiments import graph_prior as gp_exp  # noqa: E402
+from attrpriors.experiments import ig_limits as igl_exp  # noqa: E402
+from attrpriors.experiments import sparsity_prior as sp_exp  # noqa: E402
+from attrpriors.io import atomic_path, save_table  # noqa: E402
+from attrpriors.models import MLP, build_model  # noqa: E402
+from attrpriors.priors import (AttributionPrior, DAPrPrior, EvalModeAttributionPrior, GraphPrior,  # noqa: E402
+                               MetaWeightPrior, make_weight_penalty, total_variation_penalty, weight_l1, weight_l2)
+from attrpriors.training import FitConfig, derive_seed, fit, predict, seed_everything, select_device  # noqa: E402
+
+#: Dataset sizes the config does not hold. ``source`` says where a number comes from; ``assumed`` ones are offline
+#: estimates (override with --set name.key=value).
+DATA: dict[str, dict] = {
+    "mnist": {"pool": 60_000, "test": 10_000, "image_size": 28, "channels": 1, "classes": 10,
+              "source": "MNIST: 60,000 training / 10,000 test images, 28 × 28"},
+    "nhanes": {"n_samples": 13_000, "n_features": 79,
+               "source": "NHANES I (shap CSVs): 79 features; 13,000 patients with a known 10-year status "
+                         "(the paper's 7,500/2,500/3,000 split) — assumed"},
+    "beat_aml": {"n_genes": 16_000, "n_drugs": 150, "n_rows": 50_000, "n_edges": 1_000_000,
+                 "source": "Beat AML 2.0 + HumanBase: 16,000 genes after the coding / zero filters, 150 drugs with "
+                           ">= 100 patients, 50,000 (patient, drug) rows, 1,000,000 graph edges — assumed"},
+    "beat_aml_dasatinib": {"n_samples": 450, "n_genes": 12_000,
+                           "source": "Beat AML Dasatinib: 450 samples, 12,000 coding genes with MERGE features "
+                                     "— assumed"},
+    "tcga": {"n_samples": 10_000, "n_genes": 20_531, "n_classes": 33,
+             "source": "TCGA PanCanAtlas: 20,531 genes (before dropping genes with missing values), about 10,000 "
+                       "primary tumours (one aliquot per patient), 33 cancer types — assumed"},
+}
+
+#: Rows per forward pass of attrpriors.training.predict and of the fit loop's validation.
+PREDICT_BATCH = 4096
+
+#: Rules without a workload here: why they are not timed (default: "not timed (seconds each)").
+NOT_TIMED_NOTES = {
+    "train_graph_prior_lasso": "not timed (scikit-learn LASSO on CPU over the α grid, no device work)",
+    "ig_limits_tcga": "not timed (CPU: parses the PanCanAtlas table once)",
+    "rnaseq_data": "not timed (CPU data preparation, once)",
+    "preprocess_rnaseq": "not timed (CPU preprocessing incl. ComBat, once)",
+}
+
+
+# ------------------------------------------------------------------------------------------------- config
+def load_config(overlay: Path) -> dict:
+    """config.yaml updated with ``overlay`` the way Snakemake's --configfile does (nested dict update)."""
+    from snakemake.utils import update_config
+
+    with open(ROOT / "config.yaml") as fh:
+        config = yaml.safe_load(fh)
+    with open(overlay) as fh:
+        update_config(config, yaml.safe_load(fh) or {})
+    return config
+
+
+class Node(dict):
+    """A config mapping that knows its dotted path: a missing key raises an error naming the full key."""
+
+    def __init__(self, data: Mapping, path: str, source: str) -> None:
+        super().__init__(data)
+        self.path, self.source = path, source
+
+    def _wrap(self, key, value):
+        return Node(value, f"{self.path}.{key}", self.source) if isinstance(value, Mapping) else value
+
+    def __getitem__(self, key):
+        if key not in self:
+            raise KeyError(f"config key '{self.path}.{key}' is missing from {self.source}")
+        return self._wrap(key, super().__getitem__(key))
+
+    def items(self):
+        return [(k, self._wrap(k, v)) for k, v in super().items()]
+
+
+class Config:
+    """Read access to the merged config by dotted key; a missing key raises an error that names it."""
+
+    def __init__(self, data: Mapping, source: str) -> None:
+        self.data, self.source = data, source
+
+    def __call__(self, key: str, default=KeyError):
+        node = self.data
+        for part in key.split("."):
+            if not isinstance(node, Mapping) or part not in node:
+                if default is not KeyError:
+                    return default
+                raise KeyError(f"config key {key!r} is missing from {self.source}")
+            node = node[part]
+        return Node(node, key, self.source) if isinstance(node, Mapping) else node
+
+
+def apply_overrides(pairs: list[str]) -> None:
+    """``--set name.key=value`` into :data:`DATA` (value parsed as YAML: numbers stay numbers)."""
+    for pair in pairs:
+        if "=" not in pair or "." not in pair.split("=", 1)[0]:
+            raise ValueError(f"--set expects name.key=value, got {pair!r}")
+        key, value = pair.split("=", 1)
+        name, field_ = key.split(".", 1)
+        if name not in DATA or field_ not in DATA[name]:
+            known = [f"{n}.{k}" for n, d in DATA.items() for k in d if k != "source"]
+            raise KeyError(f"--set {key}: unknown data size; known: {known}")
+        DATA[name][field_] = yaml.safe_load(value)
+        DATA[name]["source"] += f" [{field_} set to {value} on the command line]"
+
+
+# ------------------------------------------------------------------------------------------------ job counts
+def snakemake_job_counts(configfile: Path) -> dict[str, int]:
+    """Jobs per rule of the whole paper-scale DAG from a dry run's "Job stats" table."""
+    cmd = [str(ROOT / ".venv/bin/snakemake"), "-n", "--nolock", "--forceall", "--rerun-incomplete",
+           "--configfile", str(configfile), "--quiet", "rules"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    text = proc.stdout + proc.stderr
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n{text[-3000:]}")
+    lines = text.splitlines()
+    try:
+        start = next(i for i, line in enumerate(lines) if line.strip() == "Job stats:")
+    except StopIteration:
+        raise RuntimeError(f"no 'Job stats:' table in the output of {' '.join(cmd)}") from None
+    counts: dict[str, int] = {}
+    for line in lines[start + 3:]:  # title, header, dashes
+        m = re.fullmatch(r"\s*(\S+)\s+(\d+)\s*", line)
+        if not m:
+            break
+        if m.group(1) != "total":
+            counts[m.group(1)] = int(m.group(2))
+    return counts
+
+
+# ------------------------------------------------------------------------------------------------ measurement
+@dataclass
+class Part:
+    """``count`` units (over all jobs of a workload) that cost ``seconds()`` each."""
+
+    label: str
+    count: float
+    unit: str
+    seconds: Callable[[], float]
+
+
+@dataclass
+class Workload:
+    rule: str
+    variant: str
+    jobs: int
+    words: str
+    parts: list[Part] = field(default_factory=list)
+
+
+class Bench:
+    """Times real library calls on one device; results are memoised by key."""
+
+    def __init__(self, device: torch.device, steps: int, repeats: int, min_seconds: float, seed: int) -> None:
+        self.device, self.steps, self.repeats, self.min_seconds, self.seed = device, steps, repeats, min_seconds, seed
+        self.memo: dict[str, object] = {}
+
+    def sync(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+
+    def cached(self, key: str, fn: Callable[[], object]) -> Callable[[], object]:
+        """``fn`` evaluated once, on first use (so that --rules measures only what it reports)."""
+        def get():
+            if key not in self.memo:
+                t0 = time.perf_counter()
+                value = fn()
+                self.memo[key] = value
+                shown = (f"{fmt_seconds(value[0])} per row + {fmt_seconds(value[1])} per call"
+                         if isinstance(value, tuple) else fmt_seconds(value))
+                print(f"  measured {key}: {shown} ({time.perf_counter() - t0:.1f} s)", file=sys.stderr, flush=True)
+            return self.memo[key]
+        return get
+
+    def generator(self, *names) -> torch.Generator:
+        return torch.Generator().manual_seed(derive_seed(self.seed, *names))
+
+    def inputs(self, n: int, shape: tuple, kind: str, *names) -> torch.Tensor:
+        """Random CPU inputs: ``normal`` (standardised features), ``unit`` (images in [0, 1]), ``onehot`` (DNA)."""
+        g = self.generator("inputs", *names)
+        if kind == "normal":
+            return torch.randn((n, *shape), generator=g)
+        if kind == "unit":
+            return torch.rand((n, *shape), generator=g)
+        if kind == "onehot":  # (n, 4, L)
+            idx = torch.randint(0, shape[0], (n, shape[1]), generator=g)
+            return torch.nn.functional.one_hot(idx, shape[0]).permute(0, 2, 1).float().contiguous()
+        raise ValueError(f"unknown input kind {kind!r}")
+
+    def targets(self, n: int, task: str, n_classes: int, *names) -> torch.Tensor:
+        g = self.generator("targets", *names)
+        if task == "classification":
+            return torch.randint(0, n_classes, (n,), generator=g)
+        return torch.randn(n, generator=g)
+
+    def fit_step(self, key: str, make_model: Callable[[], torch.nn.Module], shape: tuple, kind: str, task: str,
+                 n_classes: int, training: Mapping, overrides: Mapping | None = None, prior=None,
+                 weight_penalty=None, batch_transform=None) -> Callable[[], float]:
+        """Seconds per optimisation step of :func:`attrpriors.training.fit` with the rule's settings.
+
+        A 2-batch fit warms up (allocator, kernels); then ``--repeats`` epochs of ``--steps`` batches each are
+        timed by the fit loop's own per-epoch clock and the fastest is kept (robust to other load on the machine).
+        No validation data: its cost is counted separately per row.
+        """
+        def measure() -> float:
+            seed_everything(derive_seed(self.seed, key))
+            model = make_model()
+            p = prior() if callable(prior) and not isinstance(prior, torch.nn.Module) else prior
+            bs = int(training["batch_size"])
+            X = self.inputs(bs * self.steps, shape, kind, key)
+            y = self.targets(bs * self.steps, task, n_classes, key)
+            kwargs = dict(task=task, prior=p, weight_penalty=weight_penalty, batch_transform=batch_transform)
+            base = {**dict(training), **dict(overrides or {})}
+            warm = FitConfig.from_mapping(base, epochs=1, patience=10**9, seed=derive_seed(self.seed, key, "warm"),
+                                          device=str(self.device), progress=False)
+            fit(model, X[: 2 * bs], y[: 2 * bs], config=warm, **kwargs)
+            cfg = FitConfig.from_mapping(base, epochs=self.repeats, patience=10**9,
+                                         seed=derive_seed(self.seed, key), device=str(self.device), progress=False)
+            res = fit(model, X, y, config=cfg, **kwargs)
+            return float(res.history["seconds"].min()) / self.steps
+        return self.cached(f"{key} · fit step", measure)
+
+    def per_row(self, key: str, call: Callable[[int], object], max_rows: int) -> Callable[[int], float]:
+        """``cost(chunk)``: seconds per row of ``call`` when one call handles ``chunk`` rows.
+
+        ``call(1)`` warms up, then is timed ``--repeats`` times (fastest kept: ``t1``); the batch then grows until
+        one call lasts ``--min-seconds`` and twice ``t1`` (or holds ``max_rows``) and is timed the same way
+        (``tR``). The line through the two points splits the time into a per-row part and a per-call part (e.g.
+        the GCN builds its normalised adjacency once per forward pass, IG its quadrature nodes once per call), so
+        that a small measured batch does not charge the per-call cost to every row of a large real one.
+        """
+        def timed(rows: int) -> float:
+            t0 = time.perf_counter()
+            call(rows)
+            self.sync()
+            return time.perf_counter() - t0
+
+        def measure() -> tuple[float, float]:
+            timed(1)
+            t1 = min(timed(1) for _ in range(self.repeats))
+            rows, t = 1, t1
+            while (t < self.min_seconds or t < 2 * t1) and rows < max_rows:
+                grow = max(self.min_seconds, 2 * t1) / max(t, 1e-6) * 1.2
+                rows = int(min(max_rows, max(2 * rows, rows * grow)))
+                t = timed(rows)
+            if rows == 1:
+                return t1, 0.0
+            t_r = min([t] + [timed(rows) for _ in range(self.repeats - 1)])
+            slope = max((t_r - t1) / (rows - 1), 0.0)
+            return slope, max(t1 - slope, 0.0)
+
+        get = self.cached(key, measure)
+        return lambda chunk: get()[0] + get()[1] / max(1, int(chunk))
+
+    def forward_rows(self, key: str, model_fn: Callable[[], torch.nn.Module], shape: tuple, kind: str,
+                     max_rows: int = PREDICT_BATCH) -> Callable[[int], float]:
+        """``cost(rows per call)``: seconds per row of :func:`attrpriors.training.predict` (eval mode, batches of
+        4,096, host → device)."""
+        state: dict = {}
+
+        def call(rows: int):
+            if "model" not in state:
+                seed_everything(derive_seed(self.seed, key))
+                state["model"] = model_fn().to(self.device).eval()
+                state["X"] = self.inputs(max_rows, shape, kind, key)
+            return predict(state["model"], state["X"][:rows], device=str(self.device))
+        return self.per_row(f"{key} · predict row", call, max_rows)
+
+    def attribution_rows(self, key: str, model_fn: Callable[[], torch.nn.Module], shape: tuple, kind: str,
+                         attribute: Callable[[torch.nn.Module, torch.Tensor], torch.Tensor],
+                         max_rows: int, points_per_row: int, max_batch: int = A.DEFAULT_MAX_BATCH
+                         ) -> Callable[[], float]:
+        """Seconds per explained row of ``attribute(model, x)`` (a real attribution call of the library) when a job
+        explains ``max_rows`` rows: the library evaluates ``max_batch // points_per_row`` rows per forward pass."""
+        chunk = max(1, min(max_rows, max_batch // max(1, points_per_row)))
+        state: dict = {}
+
+        def call(rows: int):
+            if "model" not in state:
+                seed_everything(derive_seed(self.seed, key))
+                state["model"] = model_fn().to(self.device).eval()
+                state["X"] = self.inputs(max_rows, shape, kind, key)
+            return attribute(state["model"], state["X"][:rows].to(self.device)).detach()
+        cost = self.per_row(f"{key} · explained row", call, max_rows)
+        return lambda: cost(chunk)
+
+    def once(self, key: str, fn: Callable[[], object]) -> Callable[[], float]:
+        """Seconds of one call of ``fn`` (e.g. building a dense graph Laplacian)."""
+        def measure() -> float:
+            t0 = time.perf_counter()
+            fn()
+            self.sync()
+            return time.perf_counter() - t0
+        return self.cached(key, measure)
+
+
+def fmt_seconds(s: float) -> str:
+    if s < 1e-3:
+        return f"{s * 1e6:.1f} µs"
+    if s < 1:
+        return f"{s * 1e3:.1f} ms"
+    return f"{s:.2f} s" if s < 100 else f"{s:,.0f} s"
+
+
+def steps_per_epoch(n_train: int, batch_size: int) -> int:
+    return math.ceil(n_train / batch_size)
+
+
+def fit_parts(label: str, fits: float, epochs: int, n_train: int, batch_size: int, n_val: int,
+              step: Callable[[], float], forward: Callable[[int], float] | None) -> list[Part]:
+    """Optimisation steps of ``fits`` fits and (when ``n_val``) one validation pass per epoch."""
+    parts = [Part(f"{label} steps", fits * epochs * steps_per_epoch(n_train, batch_size), "step", step)]
+    if n_val and forward is not None:
+        parts.append(Part(f"{label} validation rows", fits * epochs * n_val, "predict row",
+                          per_call(forward, n_val)))
+    return parts
+
+
+def per_call(forward: Callable[[int], float], rows_per_call: int) -> Callable[[], float]:
+    """Seconds per predicted row when each call predicts ``rows_per_call`` rows (in batches of 4,096)."""
+    return lambda: forward(min(PREDICT_BATCH, rows_per_call))
+
+
+def mlp_words(n_in: int, hidden, n_out: int) -> str:
+    return "MLP " + "-".join(str(int(v)) for v in [n_in, *hidden, n_out])
+
+
+# ------------------------------------------------------------------------------------------------ workloads
+def rules_benchmark(c: Config, b: Bench) -> list[Workload]:
+    """A1 (Erion et al. Table 1): one MLP per dataset, one attribution job per (dataset, method), EG convergence."""
+    n, p = int(c("benchmark.data.n_samples")), int(c("benchmark.data.n_features"))
+    n_test = int(round(c("benchmark.data.split.test") * n))
+    n_val = int(round(c("benchmark.data.split.val") * (n - n_test)))
+    n_train = n - n_test - n_val
+    datasets = list(c("benchmark.datasets"))
+    spec, tr = c("benchmark.model"), c("benchmark.training")
+    model = lambda: build_model(spec, p, 1)  # noqa: E731
+    words_model = mlp_words(p, spec.get("hidden", []), 1)
+    step = b.fit_step("benchmark MLP", model, (p,), "normal", "regression", 1, tr)
+    fwd = b.forward_rows("benchmark MLP", model, (p,), "normal")
+    out = [Workload("train_benchmark_mlp", "", len(datasets),
+                    f"{words_model}, regression; {n_train} train rows, batch {tr['batch_size']} → "
+                    f"{steps_per_epoch(n_train, tr['batch_size'])} steps/epoch × {tr['epochs']} epochs (max); "
+                    f"{n_val} validation rows/epoch",
+                    fit_parts("fit", len(datasets), tr["epochs"], n_train, tr["batch_size"], n_val, step, fwd))]
+    rows = min(int(c("benchmark.n_explain")), n_test)
+    options = c("benchmark.method_options", {}) or {}
+    bg = b.inputs(min(n_train, 4096), (p,), "normal", "benchmark background").to(b.device)
+    for method in c("benchmark.methods"):
+        opts = dict(options.get(method, {}) or {})
+        baseline = opts.pop("baseline", "zero")
+        if method == "integrated_gradients" and baseline != "zero":
+            raise ValueError(f"benchmark.method_options.integrated_gradients.baseline={baseline!r}: only 'zero' is "
+                             "modelled here")
+
+        def attribute(net, x, method=method, opts=opts, bg=bg):
+            kw = dict(opts)
+            if method in ("expected_gradients", "random"):
+                kw["generator"] = b.generator("benchmark", method)
+            return A.attribute(method, net, x, None, bg if method == "expected_gradients" else None, **kw)
+
+        what = {"expected_gradients": f"EG, {opts.get('n_samples')} references from the training rows",
+                "integrated_gradients": f"IG, {opts.get('n_steps')} steps, zero baseline"}.get(method, method)
+        out.append(Workload("benchmark_attributions", method, len(datasets),
+                            f"{what} on {rows} test rows of the {words_model}",
+                            [Part(f"{method} rows", len(datasets) * rows, "explained row",
+                                  b.attribution_rows(f"benchmark {method}", model, (p,), "normal", attribute,
+                                                     rows, int(opts.get("n_samples", opts.get("n_steps", 1)))))]))
+    conv = c("benchmark.convergence")
+    k_meas = 200  # EG cost grows linearly with the references: timed at 200, charged per row × reference
+    eg_row = b.attribution_rows(
+        f"benchmark EG k={k_meas}", model, (p,), "normal",
+        lambda net, x: A.expected_gradients(net, x, None, bg, n_samples=k_meas, generator=b.generator("conv")),
+        min(int(conv["n_explain"]), n_test), k_meas)
+    refs = int(conv["truth"]) + int(conv["repeats"]) * sum(int(k) for k in conv["n_references"])
+    rows_c = min(int(conv["n_explain"]), n_test)
+    out.append(Workload("benchmark_eg_convergence", "", len(datasets),
+                        f"EG with {conv['truth']} references (truth) + {conv['repeats']} repeats × "
+                        f"{list(conv['n_references'])} references = {refs} references per row, {rows_c} test rows",
+                        [Part("EG row-references", len(datasets) * rows_c * refs, "row × reference",
+                              lambda: eg_row() / k_meas)]))
+    return out
+
+
+def _count(value: float, n: int) -> int:
+    return int(round(value * n)) if value < 1 else int(value)
+
+
+def rules_pixel_prior(c: Config, b: Bench) -> list[Workload]:
+    """A2 (Erion et al. Fig. 1): one CNN per (λ, seed), λ = 0 the baseline; one evaluation job per model."""
+    if c("pixel_prior.data.source") != "download":
+        raise ValueError("pixel_prior.data.source is not 'download': this projection models MNIST (paper scale)")
+    m = DATA["mnist"]
+    split = c("pixel_prior.data.split")
+    n_val = _count(split["val"], m["pool"])
+    n_train = m["pool"] - n_val
+    if split.get("n_train"):
+        n_train = min(n_train, int(split["n_train"]))
+    n_test, size, classes = m["test"], m["image_size"], m["classes"]
+    spec = {**dict(c("pixel_prior.model")), "image_size": size}
+    tr = c("pixel_prior.training")
+    lam = c("pixel_prior.lambdas")
+    seeds = int(c("pixel_prior.seeds"))
+    k = int(c("pixel_prior.n_references"))
+    shape = (m["channels"], size, size)
+    model = lambda: build_model(spec, m["channels"], classes)  # noqa: E731
+    words = (f"image CNN {list(spec['channels'])} k{spec['kernel_size']} dense {spec['hidden']} on "
+             f"{size}×{size}; {n_train} train images, batch {tr['batch_size']} → "
+             f"{steps_per_epoch(n_train, tr['batch_size'])} steps/epoch × {tr['epochs']} epochs; {n_val} validation "
+             "images/epoch")
+    fwd = b.forward_rows("pixel CNN", model, shape, "unit")
+    base_step = b.fit_step("pixel CNN, no prior", model, shape, "unit", "classification", classes, tr)
+    prior_step = b.fit_step(
+        "pixel CNN + TV prior", model, shape, "unit", "classification", classes, tr,
+        overrides={"prior_weight": float(lam["min"])},
+        prior=lambda: EvalModeAttributionPrior(total_variation_penalty, n_references=k, seed=b.seed))
+    n_reg = int(lam["num"]) * seeds
+    out = [
+        Workload("train_pixel_prior_cnn", "λ = 0 (baseline)", seeds, words,
+                 fit_parts("fit", seeds, tr["epochs"], n_train, tr["batch_size"], n_val, base_step, fwd)),
+        Workload("train_pixel_prior_cnn", "λ > 0 (TV prior on EG)", n_reg,
+                 words + f"; + TV of EG (k = {k}, eval mode, double backprop) every batch",
+                 fit_parts("fit", n_reg, tr["epochs"], n_train, tr["batch_size"], n_val, prior_step, fwd)),
+    ]
+    ev = c("pixel_prior.evaluation")
+    k_eval = int(ev["n_references"])
+    n_tv = min(int(ev.get("tv_images") or n_test), n_test)
+    n_maps = len(ev["example_classes"]) * classes
+    bg = b.inputs(min(n_train, 4096), shape, "unit", "pixel background").to(b.device)
+    eg = b.attribution_rows(
+        f"pixel CNN EG k={k_eval}", model, shape, "unit",
+        lambda net, x: A.expected_gradients(net, x, torch.randint(0, classes, (len(x),), device=b.device), bg,
+                                            n_samples=k_eval, generator=b.generator("pixel eg")),
+        min(n_tv, 256), k_eval)  # pixel_prior.evaluate explains 256 images per call
+    n_pred = n_test + n_val + len(ev["noise_fractions"]) * int(ev["noise_repeats"]) * n_test
+    jobs = (int(lam["num"]) + 1) * seeds
+    out.append(Workload("evaluate_pixel_prior_cnn", "", jobs,
+                        f"EG ({k_eval} references) on {n_tv} test images + {n_maps} example maps "
+                        f"({len(ev['example_classes'])} images × {classes} classes); {n_pred} predicted images "
+                        f"(test, validation, {len(ev['noise_fractions'])} noise levels × {ev['noise_repeats']})",
+                        [Part("EG rows", jobs * (n_tv + n_maps), "explained row", eg),
+                         Part("predicted images", jobs * n_pred, "predict row", per_call(fwd, n_test))]))
+    return out
+
+
+def rules_sparsity_prior(c: Config, b: Bench) -> list[Workload]:
+    """A4 (Erion et al. Fig. 3): one job per (penalty, strength) of the sweep; one per small-data subsample."""
+    if c("sparsity_prior.data.source") != "download":
+        raise ValueError("sparsity_prior.data.source is not 'download': this projection models NHANES I")
+    d = DATA["nhanes"]
+    n, p = d["n_samples"], d["n_features"]
+    n_test = int(round(c("sparsity_prior.data.split.test") * n))
+    n_val = int(round(c("sparsity_prior.data.split.val") * (n - n_test)))
+    n_train = n - n_test - n_val
+    spec, tr = c("sparsity_prior.model"), c("sparsity_prior.training")
+    k, k_eval = int(c("sparsity_prior.n_references")), int(c("sparsity_prior.eval_references"))
+    penalties = c("sparsity_prior.penalties")
+
+    def step_for(penalty: str, strength: float, training: Mapping):
+        """The model, prior and weight penalty of sparsity_prior.fit_penalized for ``penalty``."""
+        s = dict(spec)
+        if penalty == "dropout":
+            s["dropout"] = float(strength)
+        prior, wp, weight = None, None, 0.0
+        if penalty in sp_exp.ATTRIBUTION_PENALTIES:
+            prior = lambda: AttributionPrior(sp_exp.ATTRIBUTION_PENALTIES[penalty], n_references=k,  # noqa: E731
+                                             seed=b.seed)
+            weight = float(strength)
+        elif penalty in sp_exp.WEIGHT_PENALTIES:
+            wp = make_weight_penalty(penalty, strength)
+        elif penalty not in ("unregularized", "dropout"):
+            raise ValueError(f"sparsity_prior.penalties: unknown penalty {penalty!r}")
+        return b.fit_step(f"NHANES MLP {penalty} (batch {training['batch_size']})", lambda: build_model(s, p, 2),
+                          (p,), "normal", "classification", 2, training, overrides={"prior_weight": weight},
+                          prior=prior, weight_penalty=wp)
+
+    model = lambda: build_model(spec, p, 2)  # noqa: E731
+    fwd = b.forward_rows("NHANES MLP", model, (p,), "normal")
+    bg = b.inputs(min(n_train, 4096), (p,), "normal", "nhanes background").to(b.device)
+    eg = b.attribution_rows(
+        f"NHANES MLP EG k={k_eval}", model, (p,), "normal",
+        lambda net, x: A.expected_gradients(net, x, torch.randint(0, 2, (len(x),), device=b.device), bg,
+                                            n_samples=k_eval, generator=b.generator("nhanes eg")), n_test, k_eval)
+    base = (f"{mlp_words(p, spec['hidden'], 2)}; {n_train} train rows, batch {tr['batch_size']} → "
+            f"{steps_per_epoch(n_train, tr['batch_size'])} steps × {tr['epochs']} epochs (fixed)")
+    score = f"; scored: EG ({k_eval} references) on {n_val} validation + {n_test} test rows"
+    out = []
+    for penalty, grid in penalties.items():
+        seeds = int(grid.get("seeds", 1)) if penalty == "unregularized" else 1
+        jobs = 1 if penalty == "unregularized" else int(grid["num"])
+        strength = 0.0 if penalty == "unregularized" else float(grid["min"])
+        what = {"unregularized": f"{seeds} seeds in the one job", "dropout": "dropout after every hidden layer"}.get(
+            penalty, f"EG prior (k = {k}, double backprop)" if penalty in sp_exp.ATTRIBUTION_PENALTIES
+            else "weight penalty")
+        fits = jobs * seeds
+        out.append(Workload("train_sparsity_prior_mlp", penalty, jobs, f"{base}; {what}{score}",
+                            fit_parts("fit", fits, tr["epochs"], n_train, tr["batch_size"], 0,
+                                      step_for(penalty, strength, tr), None)
+                            + [Part("EG score rows", fits * (n_val + n_test), "explained row", eg),
+                               Part("predicted rows", fits * (n_val + n_test), "predict row",
+                                    per_call(fwd, n_val))]))
+    sd = c("sparsity_prior.small_data")
+    jobs = int(sd["n_subsamples"])
+    st = sd["training"]
+    n_tr_s = min(int(sd["n_train"]), n_train)
+    parts, words = [], []
+    for penalty in sd["penalties"]:
+        if penalty not in penalties:
+            raise KeyError(f"config key 'sparsity_prior.penalties.{penalty}' is missing (named by "
+                           "sparsity_prior.small_data.penalties)")
+        fits = (1 if penalty == "unregularized" else int(sd["grid_points"])) + int(sd["restarts"])
+        strength = 0.0 if penalty == "unregularized" else float(penalties[penalty]["min"])
+        parts += fit_parts(f"{penalty} fit", jobs * fits, st["epochs"], n_tr_s, st["batch_size"], 0,
+                           step_for(penalty, strength, st), None)
+        parts += [Part(f"{penalty} validation rows", jobs * fits * int(sd["n_val"]), "predict row",
+                       per_call(fwd, int(sd["n_val"]))),
+                  Part(f"{penalty} EG test rows", jobs * int(sd["top"]) * n_test, "explained row", eg)]
+        words.append(f"{penalty} {fits} fits")
+    out.append(Workload("sparsity_small_data", "", jobs,
+                        f"per subsample: {', '.join(words)} ({sd['grid_points']} strengths + {sd['restarts']} "
+                        f"restarts) of {n_tr_s} rows, batch {st['batch_size']}, {st['epochs']} epochs; top "
+                        f"{sd['top']} scored with EG ({k_eval} references) on {n_test} test rows", parts))
+    return out
+
+
+def rules_graph_prior(c: Config, b: Bench) -> list[Workload]:
+    """A3 (Erion et al. Fig. 2): network fits, fine-tuning with / without the graph prior, EG explanations."""
+    if c("rnaseq.source") != "download":
+        raise ValueError("rnaseq.source is not 'download': this projection models Beat AML (paper scale)")
+    d = DATA["beat_aml"]
+    G, D, E = d["n_genes"], d["n_drugs"], d["n_edges"]
+    test, val = float(c("rnaseq.splits.test")), float(c("rnaseq.splits.val"))
+    n_test = int(round(d["n_rows"] * test))
+    n_val = int(round((d["n_rows"] - n_test) * val))
+    n_train = d["n_rows"] - n_test - n_val
+    n_in = G + D
+    retrain = int(c("graph_prior.retrainings"))
+    models = list(c("graph_prior.models"))
+    rng = np.random.default_rng(derive_seed(b.seed, "graph edges"))
+    edges = rng.integers(0, G, (E, 2))
+    edges = edges[edges[:, 0] != edges[:, 1]]
+    weights = rng.uniform(0.1, 1.0, len(edges))
+    shape = (n_in,)
+    rows_words = f"{n_train} train rows, {n_val} validation rows/epoch"
+    out: list[Workload] = []
+
+    def net_model(name: str):
+        if name in ("lasso", "graph_lasso"):
+            return lambda: build_model({"type": "mlp", "hidden": []}, n_in, 1)
+        if name == "gcn":
+            spec = {**dict(c("graph_prior.gcn.model")), "n_genes": G, "n_edges": len(edges)}
+            return lambda: build_model(spec, n_in, 1).set_graph(edges, weights)
+        spec = dict(c("graph_prior.mlp.model"))
+        return lambda: build_model(spec, n_in, 1)
+
+    fwd = {name: b.forward_rows(f"graph-prior {name}", net_model(name), shape, "normal")
+           for name in ("graph_lasso", "mlp", "gcn")}
+    for name in [m for m in models if m in ("graph_lasso", "mlp", "gcn")]:
+        tr = c(f"graph_prior.{name}.training")
+        if name == "graph_lasso":
+            nus = list(c("graph_prior.graph_lasso.nus"))
+            wp = gp_exp.GraphLassoPenalty(1e-3, float(nus[0]), edges, weights)  # λ' = 2α: no effect on cost
+            fits, words = len(nus), f"linear model + L1 + ν'·wᵀLw ({len(edges)} edges), {len(nus)} ν' values"
+        else:
+            l1 = float(c(f"graph_prior.{name}.l1"))
+            wp = gp_exp.WeightL1(l1) if l1 > 0 else None
+            spec = c(f"graph_prior.{name}.model")
+            fits = 1
+            words = (f"GCN ({spec['channels']} channels per gene, {len(edges)} edges) + dense {list(spec['hidden'])}"
+                     if name == "gcn" else mlp_words(n_in, spec["hidden"], 1)) + (f" + L1 {l1:g}" if l1 else "")
+        step = b.fit_step(f"graph-prior {name}", net_model(name), shape, "normal", "regression", 1, tr,
+                          weight_penalty=wp)
+        out.append(Workload("train_graph_prior_network", name, retrain,
+                            f"{words}; {n_in} inputs ({G} genes + {D} drugs); {rows_words}; batch "
+                            f"{tr['batch_size']} × {tr['epochs']} epochs (max)",
+                            fit_parts("fit", retrain * fits, tr["epochs"], n_train, tr["batch_size"], n_val, step,
+                                      fwd[name])))
+    ft = c("graph_prior.finetune")
+    tr = ft["training"]
+    l1 = float(c("graph_prior.mlp.l1"))
+    wp = gp_exp.WeightL1(l1) if l1 > 0 else None
+    prior_built: dict = {}
+
+    def graph_prior():
+        if "prior" not in prior_built:
+            prior_built["prior"] = GraphPrior(gp_exp.dense_adjacency(edges, weights, G),
+                                              n_references=int(ft["n_references"]), input_slice=slice(0, G),
+                                              seed=b.seed)
+        return prior_built["prior"]
+
+    build = b.once("graph prior: dense adjacency + Laplacian build",
+                   lambda: GraphPrior(gp_exp.dense_adjacency(edges, weights, G), input_slice=slice(0, G)).to(b.device))
+    for variant in [m for m in models if m in gp_exp.FINETUNED]:
+        jobs = retrain
+        if variant == "mlp_extra":
+            step = b.fit_step("graph-prior finetune, no prior", net_model("mlp"), shape, "normal", "regression", 1,
+                              tr, weight_penalty=wp)
+            parts = fit_parts("fit", jobs, tr["epochs"], n_train, tr["batch_size"], n_val, step, fwd["mlp"])
+            words = "the converged MLP, extra epochs without a prior"
+        else:
+            step = b.fit_step("graph-prior finetune + graph prior", net_model("mlp"), shape, "normal", "regression",
+                              1, tr, overrides={"schedule": "alternating", "prior_weight": 1.0}, prior=graph_prior,
+                              weight_penalty=wp)
+            parts = fit_parts("fit", jobs, tr["epochs"], n_train, tr["batch_size"], n_val, step, fwd["mlp"])
+            parts += [Part("ν balance batches (counted as steps)", jobs * int(ft["balance_batches"]), "step", step),
+                      Part("dense Laplacian build", jobs, "build", build)]
+            words = (f"the converged MLP + graph prior φ̄ᵀLφ̄ (dense {G}×{G} Laplacian, EG k = "
+                     f"{ft['n_references']}, alternating task / prior steps), ν from {ft['balance_batches']} batches")
+        out.append(Workload("finetune_graph_prior", variant, jobs,
+                            f"{words}; {rows_words}; batch {tr['batch_size']} × {tr['epochs']} epochs", parts))
+    ex = c("graph_prior.explain")
+    k = int(ex["n_references"])
+    rows = n_test if not ex.get("n_explain") else min(int(ex["n_explain"]), n_test)
+    bg = b.inputs(min(n_train, 4096), shape, "normal", "graph background").to(b.device)
+    groups = {"linear (lasso, graph_lasso)": [m for m in models if m in ("lasso", "graph_lasso")],
+              "MLP (mlp and its fine-tuned variants)": [m for m in models if m in ("mlp",) + gp_exp.FINETUNED],
+              "GCN": [m for m in models if m == "gcn"]}
+    for (label, members), name in zip(groups.items(), ("graph_lasso", "mlp", "gcn")):
+        if not members:
+            continue
+        eg = b.attribution_rows(
+            f"graph-prior {name} EG k={k}", net_model(name), shape, "normal",
+            lambda net, x: A.expected_gradients(net, x, None, bg, n_samples=k, generator=b.generator("gp eg")),
+            rows, k)
+        jobs = retrain * len(members)
+        out.append(Workload("explain_graph_prior", label, jobs,
+                            f"EG ({k} references from the training rows) on {rows} test rows of {', '.join(members)}; "
+                            "GSEA prerank (CPU) not timed",
+                            [Part("EG rows", jobs * rows, "explained row", eg)]))
+    return out
+
+
+def rules_dapr(c: Config, b: Bench) -> list[Workload]:
+    """B (Weinberger et al.): two moons per (nuisance count, model) over its datasets; Table 1 per (dataset, model)
+    over its splits."""
+    tm = c("dapr.two_moons")
+    tr = tm["training"]
+    n = int(tm["n_samples"])
+    n_train, n_val = int(round(tm["split"]["train"] * n)), int(round(tm["split"]["val"] * n))
+    nuisance = [int(v) for v in tm["n_nuisance"]]
+    n_data = int(tm["n_datasets"])
+    out: list[Workload] = []
+    for model in ("mlp", "dapr"):
+        parts = []
+        for q in nuisance:
+            X, _ = make_two_moons_nuisance(n, q, tm["noise"], seed=derive_seed(b.seed, "moons", q))
+            p = X.shape[1]
+            hidden = dapr_exp._hidden_sizes(p, tm["hidden_fractions"])
+            make = lambda p=p, hidden=hidden: MLP(p, hidden, n_outputs=2,  # noqa: E731
+                                                  activation=tm.get("activation", "relu"))
+            prior, over = None, {}
+            if model == "dapr":
+                pc = tm["prior"]
+                meta = mean_std_meta_features(X[:n_train])
+                prior = lambda meta=meta, pc=pc: DAPrPrior(meta, pc["model"], absolute=pc.get("absolute", False),  # noqa: E731
+                                                           n_references=pc.get("n_references", 1), seed=b.seed)
+                over = {"prior_weight": pc["weight"], "prior_lr": pc["lr"], "schedule": pc.get("schedule", "joint")}
+            step = b.fit_step(f"two moons p={p} {model}", make, (p,), "normal", "classification", 2, tr,
+                              overrides=over, prior=prior)
+            fwd = b.forward_rows(f"two moons p={p}", make, (p,), "normal")
+            parts += fit_parts(f"p={p}", n_data, tr["epochs"], n_train, tr["batch_size"], n_val, step, fwd)
+        words = (f"{n_data} datasets per job; MLP p-p/4-p/8-2 with p = 2 + {nuisance[0]}..{nuisance[-1]} nuisance "
+                 f"features; {n_train} train rows, batch {tr['batch_size']} × {tr['epochs']} epochs (max); {n_val} "
+                 "validation rows/epoch")
+        if model == "dapr":
+            words += f"; + DAPr prior (EG k = {tm['prior'].get('n_references', 1)}, joint, double backprop)"
+        out.append(Workload("dapr_train_two_moons", model, len(nuisance), words, parts))
+
+    t1 = c("dapr.table1")
+    datasets = list(t1["datasets"])
+    if datasets != ["drug_response"] or c("dapr.table1.drug_response.source") != "download":
+        raise ValueError("dapr.table1: this projection models datasets [drug_response] with source: download "
+                         f"(Beat AML Dasatinib); got {datasets}")
+    d = DATA["beat_aml_dasatinib"]
+    N, G = d["n_samples"], d["n_genes"]
+    k_meta = len(c("dapr.table1.drug_response.download.meta_features"))
+    split = t1["drug_response"]["split"]
+    n_test, n_val = int(round(split["test"] * N)), int(round(split["val"] * N))
+    n_train = N - n_test - n_val
+    n_splits = int(t1["n_splits"])
+    tr = t1["training"]
+    mlp = t1["mlp"]
+    k_eg = int(c("dapr.table1.attributions.n_references", 50))
+    meta = torch.randn(G, k_meta, generator=b.generator("dapr meta")).numpy()
+    bg = b.inputs(n_train, (G,), "normal", "dapr background").to(b.device)
+    rules = {m: "dapr_train_table1_prior" if m.startswith("dapr_") else "dapr_train_table1" for m in t1["models"]}
+    for model in t1["models"]:
+        if model not in dapr_exp.TABLE1_MODELS:
+            raise ValueError(f"dapr.table1.models: unknown model {model!r}; known {list(dapr_exp.TABLE1_MODELS)}")
+        hidden, n_in, over, prior, wp = list(mlp["hidden"]), G, {}, None, None
+        explain_wrap = None
+        if model == "mlp_l1":
+            lam = float(t1["l1_weight"])
+            wp = lambda m, lam=lam: lam * weight_l1(m)  # noqa: E731
+        elif model == "mlp_l2":
+            lam = float(t1["l2_weight"])
+            wp = lambda m, lam=lam: lam * weight_l2(m)  # noqa: E731
+        elif model == "mlp_meta_inputs":
+            n_in = G * (1 + k_meta)
+            explain_wrap = lambda net: dapr_exp.GeneInteractionInputs(net, meta)  # noqa: E731
+        elif model == "merge":
+            hidden = []
+            mc = t1["merge"]
+            prior = lambda: MetaWeightPrior(meta, {"type": "linear"})  # noqa: E731
+            over = {"prior_weight": mc["weight"], "prior_lr": mc["prior_lr"], **({"lr": mc["lr"]} if "lr" in mc else {})}
+        elif model.startswith("dapr_"):
+            pc = t1["prior"]
+            prior = lambda pc=pc: DAPrPrior(meta, pc["model"], absolute=pc.get("absolute", True),  # noqa: E731
+                                            n_references=pc.get("n_references", 1), seed=b.seed)
+            over = {"prior_weight": pc["weight"], "prior_lr": pc["lr"], "schedule": pc.get("schedule", "joint")}
+        make = lambda n_in=n_in, hidden=hidden: MLP(n_in, hidden, 1, activation=mlp.get("activation", "relu"),  # noqa: E731
+                                                    dropout=mlp.get("dropout", 0.0))
+        if explain_wrap is not None:
+            explained = lambda wrap=explain_wrap, make=make: wrap(make())  # noqa: E731
+        elif model == "lasso":
+            explained = lambda: MLP(G, [], 1)  # noqa: E731
+        else:
+            explained = make
+        eg = b.attribution_rows(
+            f"DAPr table 1 {model} EG k={k_eg}", explained, (G,), "normal",
+            lambda net, x: A.expected_gradients(net, x, None, bg, n_samples=k_eg, generator=b.generator("t1")),
+            n_test, k_eg)
+        parts = [Part("EG test rows", len(datasets) * n_splits * n_test, "explained row", eg)]
+        if model == "lasso":
+            words = "LASSO (scikit-learn, not timed) per split"
+        else:
+            key = "dapr_*" if model.startswith("dapr_") else model  # informative and noise priors cost the same
+            step = b.fit_step(f"DAPr table 1 {key}", make, (n_in,), "normal", "regression", 1, tr, overrides=over,
+                              prior=prior, weight_penalty=wp)
+            fwd = b.forward_rows(f"DAPr table 1 {key}", make, (n_in,), "normal")
+            parts = fit_parts("fit", len(datasets) * n_splits, tr["epochs"], n_train, tr["batch_size"], n_val, step,
+                              fwd) + parts
+            words = (f"{mlp_words(n_in, hidden, 1)}; {n_train} train rows, batch {tr['batch_size']} × "
+                     f"{tr['epochs']} epochs (max), {n_val} validation rows/epoch")
+            if prior is not None:
+                words += "; + " + ("MERGE weight prior" if model == "merge" else
+                                   f"DAPr prior g = MLP {list(t1['prior']['model'].get('hidden', []))} on {k_meta} "
+                                   "meta-features (EG k = 1, double backprop)")
+        out.append(Workload(rules[model], model, len(datasets),
+                            f"{n_splits} splits per job; {words}; EG ({k_eg} references) on {n_test} test rows per "
+                            "split", parts))
+    return out
+
+
+def rules_dna(c: Config, b: Bench) -> list[Workload]:
+    """C (Majdandzic et al.): one CNN per (variant, trial); one attribution job per (method, variant, trial)."""
+    if c("dna_consistency.data.source") != "simulated":
+        raise ValueError("dna_consistency.data.source is not 'simulated': the ATAC shapes are not modelled here")
+    N, L = int(c("dna_consistency.data.simulated.n_sequences")), int(c("dna_consistency.data.simulated.seq_length"))
+    n_train, n_val, n_test = int(round(0.7 * N)), int(round(0.1 * N)), int(round(0.2 * N))
+    names = dna_exp.population(c("dna_consistency.population"))
+    trials = int(c("dna_consistency.population.trials"))
+    base = dict(c("dna_consistency.model"))
+    tr = c("dna_consistency.training")
+    reg_params = c("dna_consistency.regularizer_params", {}) or {}
+    shape = (4, L)
+    parts = []
+    for name in names:
+        make = lambda name=name: build_model(dna_exp.model_spec(name, base), L, 2)  # noqa: E731
+        reg = dna_exp.parse_variant(name)["regularizer"]
+        step = b.fit_step(f"DNA CNN {name}", make, shape, "onehot", "classification", 2, tr,
+                          batch_transform=make_batch_transform(reg, reg_params.get(reg)))
+        fwd = b.forward_rows(f"DNA CNN {name}", make, shape, "onehot")
+        parts += fit_parts(name, trials, tr["epochs"], n_train, tr["batch_size"], n_val, step, fwd)
+    jobs = len(names) * trials
+    out = [Workload("train_dna_consistency_cnn", "", jobs,
+                    f"{len(names)} variants × {trials} trials; DNA CNN on {L} nt one-hot; {n_train} train "
+                    f"sequences, batch {tr['batch_size']} → {steps_per_epoch(n_train, tr['batch_size'])} steps/epoch × "
+                    f"{tr['epochs']} epochs (max); {n_val} validation sequences/epoch", parts)]
+    att = c("dna_consistency.attribution")
+    rows = min(int(att["n_explain"]), n_test // 2)
+    rep = names[0]
+    make = lambda: build_model(dna_exp.model_spec(rep, base), L, 2)  # noqa: E731
+    for method in att["methods"]:
+        opts = dict((att.get("method_options") or {}).get(method, {}) or {})
+        if opts.pop("baseline", "zero") != "zero":
+            raise ValueError(f"dna_consistency.attribution.method_options.{method}.baseline: only 'zero' is modelled")
+
+        def attribute(net, x, method=method, opts=opts):
+            kw = dict(opts)
+            if method == "smoothgrad":
+                kw["generator"] = b.generator("dna smoothgrad")
+            return A.attribute(method, net, x, 1, None, **kw)
+
+        what = {"smoothgrad": f"SmoothGrad ({opts.get('n_samples')} samples)",
+                "integrated_gradients": f"IG ({opts.get('n_steps')} steps)"}.get(method, "saliency (gradients)")
+        out.append(Workload("dna_consistency_attributions", method, jobs,
+                            f"{what} of {rows} positive test sequences (timed on {rep}); consistency / "
+                            "interpretability scores (CPU) not timed",
+                            [Part(f"{method} rows", jobs * rows, "explained row",
+                                  b.attribution_rows(f"DNA CNN {method}", make, shape, "onehot", attribute, rows,
+                                                     int(opts.get("n_samples", opts.get("n_steps", 1)))))]))
+    return out
+
+
+def rules_ig_limits(c: Config, b: Bench) -> list[Workload]:
+    """D (arXiv 2303.11336): one fit per (dataset, model, seed); one IG + evaluation job per fit."""
+    source = c("ig_limits.source")
+    datasets = (list(c("ig_limits.settings")) if source in ("simulated", "both") else []) + \
+        (["TCGA"] if source in ("download", "both") else [])
+    sim = c("ig_limits.simulation")
+    seeds = int(c("ig_limits.seeds"))
+    test, val = float(c("ig_limits.split.test")), float(c("ig_limits.split.val"))
+    ig, ev = c("ig_limits.ig"), c("ig_limits.evaluation")
+    steps_tried, s = [], int(ig["start_steps"])
+    while s <= int(ig["max_steps"]):
+        steps_tried.append(s)
+        s *= 2
+    out: list[Workload] = []
+    for ds in datasets:
+        if ds == "TCGA":
+            n, p, C = DATA["tcga"]["n_samples"], DATA["tcga"]["n_genes"], DATA["tcga"]["n_classes"]
+        else:
+            C = int(sim["n_classes"])
+            n, p = C * int(sim["n_samples_per_class"]), int(sim["n_genes"])
+        n_test = int(round(test * n))
+        n_val = int(round(val * (n - n_test)))
+        n_train = n - n_test - n_val
+        key = "TCGA" if ds == "TCGA" else "SIMU"  # SIMU1 and SIMU2 have the same shapes: measured once
+        for model in c("ig_limits.models"):
+            spec = dict(c(f"ig_limits.models.{model}"))
+            tr = c(f"ig_limits.training.{model}")
+            make = lambda spec=spec, p=p, C=C: build_model(spec, p, C)  # noqa: E731
+            step = b.fit_step(f"IG-limits {key} {model}", make, (p,), "normal", "classification", C, tr)
+            fwd = b.forward_rows(f"IG-limits {key} {model}", make, (p,), "normal")
+            out.append(Workload("train_ig_limits", f"{ds} · {model}", seeds,
+                                f"{mlp_words(p, spec.get('hidden', []), C)}; {n_train} train rows, batch "
+                                f"{tr['batch_size']} → {steps_per_epoch(n_train, tr['batch_size'])} steps/epoch × "
+                                f"{tr['epochs']} epochs (max); {n_val} validation rows/epoch",
+                                fit_parts("fit", seeds, tr["epochs"], n_train, tr["batch_size"], n_val, step, fwd)))
+            soft = lambda make=make: igl_exp.softmax_model(make())  # noqa: E731
+            n0 = steps_tried[0]
+            ig_row = b.attribution_rows(
+                f"IG-limits {key} {model} IG {n0} steps", soft, (p,), "normal",
+                lambda net, x, C=C, n0=n0: A.integrated_gradients(
+                    net, x, torch.randint(0, C, (len(x),), device=b.device), None, n_steps=n0,
+                    method=ig.get("method", "gausslegendre"), max_batch=int(ig.get("max_batch", 8192))),
+                n_test, n0, int(ig.get("max_batch", 8192)))
+            pfwd = b.forward_rows(f"IG-limits {key} {model} softmax", soft, (p,), "normal")
+            n_pg = min(int(ev["pg_samples"]), n_test)
+            pg_rows = n_pg * math.ceil(p / int(ev["pg_step"])) * (2 + int(ev["pg_random_repeats"]))
+            ks = igl_exp._topk_grid(ev["topk"], p)
+            k_class = igl_exp._topk_grid(ev["topk_per_class"], p)
+            curve_rows = n_test * (2 * len(ks) + len(k_class) + int(ev["random_repeats"]) * len(ks))
+            pred_rows = 3 * n_test + pg_rows + curve_rows  # 3: f(x), f(0) for the completeness gap, predict(X)
+            out.append(Workload("ig_limits_explain", f"{ds} · {model}", seeds,
+                                f"IG on {n_test} test rows, steps {steps_tried[0]}→{steps_tried[-1]} doubling (upper "
+                                f"bound: all {len(steps_tried)} rounds = {sum(steps_tried)} steps per row); "
+                                f"{pred_rows:,} predicted rows (prediction gaps: {n_pg} rows × "
+                                f"{math.ceil(p / int(ev['pg_step']))} removals × {2 + int(ev['pg_random_repeats'])} "
+                                "orders; top-k curves)",
+                                [Part("IG row-steps", seeds * n_test * sum(steps_tried), "row × step",
+                                      lambda ig_row=ig_row, n0=n0: ig_row() / n0),
+                                 Part("prediction-gap rows", seeds * pg_rows, "predict row", per_call(pfwd, n_pg)),
+                                 Part("other predicted rows", seeds * (pred_rows - pg_rows), "predict row",
+                                      per_call(pfwd, n_test))]))
+    return out
+
+
+BUILDERS: dict[str, tuple[Callable[[Config, Bench], list[Workload]], tuple[str, ...]]] = {
+    "benchmark": (rules_benchmark, ("train_benchmark_mlp", "benchmark_attributions", "benchmark_eg_convergence")),
+    "pixel_prior": (rules_pixel_prior, ("train_pixel_prior_cnn", "evaluate_pixel_prior_cnn")),
+    "sparsity_prior": (rules_sparsity_prior, ("train_sparsity_prior_mlp", "sparsity_small_data")),
+    "graph_prior": (rules_graph_prior, ("train_graph_prior_network", "finetune_graph_prior", "explain_graph_prior")),
+    "dapr": (rules_dapr, ("dapr_train_two_moons", "dapr_train_table1", "dapr_train_table1_prior")),
+    "dna_consistency": (rules_dna, ("train_dna_consistency_cnn", "dna_consistency_attributions")),
+    "ig_limits": (rules_ig_limits, ("train_ig_limits", "ig_limits_explain")),
+}
+MODELLED = [r for _, rules in BUILDERS.values() for r in rules]
+
+
+# ------------------------------------------------------------------------------------------------ output
+def device_label(dev: torch.device) -> tuple[str, str]:
+    """(words, file-name part): ``cpu`` or the CUDA device name."""
+    if dev.type == "cuda":
+        name = torch.cuda.get_device_name(dev)
+        return name, re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+    return "cpu", "cpu"
+
+
+def number(v: float) -> str:
+    """A table cell: thousands separators for large values, two significant digits for small ones."""
+    if pd.isna(v):
+        return ""
+    return f"{v:,.0f}" if v >= 100 else f"{v:.1f}" if v >= 1 else f"{v:.2g}"
+
+
+def markdown(df: pd.DataFrame, numeric: tuple[str, ...] = ("jobs", "per-job s", "total device-h")) -> str:
+    """A Markdown table of preformatted strings (numbers right-aligned, not re-parsed by tabulate)."""
+    return df.to_markdown(index=False, disable_numparse=True,
+                          colalign=["right" if c in numeric else "left" for c in df.columns])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rules", nargs="+", metavar="RULE", help=f"only these rules (default: all modelled: "
+                    f"{', '.join(MODELLED)})")
+    ap.add_argument("--steps", type=int, default=4, help="optimisation steps per timed epoch (default 4)")
+    ap.add_argument("--repeats", type=int, default=2,
+                    help="timed repeats of each measurement; the fastest is kept (default 2)")
+    ap.add_argument("--min-seconds", type=float, default=0.25,
+                    help="grow attribution / prediction batches until one call lasts this long (default 0.25)")
+    ap.add_argument("--configfile", type=Path, default=ROOT / "config/paper.yaml",
+                    help="the overlay merged over config.yaml (default config/paper.yaml)")
+    ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME.KEY=VALUE",
+                    help=f"override a dataset size of DATA ({', '.join(DATA)}), e.g. beat_aml.n_genes=17000")
+    ap.add_argument("--device", default="auto", help="auto (CUDA when present, else CPU), cpu, cuda or cuda:N")
+    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the random inputs and initial weights")
+    ap.add_argument("--out-dir", type=Path, default=ROOT / "benchmarks/results")
+    args = ap.parse_args()
+    if args.steps < 1 or args.repeats < 1:
+        ap.error("--steps and --repeats must be >= 1")
+    t_start = time.perf_counter()
+    warnings.filterwarnings("ignore", message=".*deterministic.*")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    apply_overrides(args.overrides)
+    selected = list(MODELLED) if not args.rules else [r for arg in args.rules for r in arg.split(",") if r]
+    unknown = sorted(set(selected) - set(MODELLED))
+    if unknown:
+        ap.error(f"unknown or unmodelled rule(s) {unknown}; modelled: {MODELLED}")
+
+    overlay = args.configfile if args.configfile.is_absolute() else ROOT / args.configfile
+    shown = overlay.relative_to(ROOT) if overlay.is_relative_to(ROOT) else overlay
+    cfg = Config(load_config(overlay), f"config.yaml + {shown}")
+    print(f"job counts: snakemake dry run of the whole paper-scale DAG ({cfg.source}) ...", file=sys.stderr)
+    try:
+        counts, count_note = snakemake_job_counts(overlay), "snakemake -n --forceall"
+    except Exception as err:  # noqa: BLE001 - a broken DAG still leaves the config-derived counts
+        print(f"WARNING: {err}\nfalling back to job counts derived from the config", file=sys.stderr)
+        counts, count_note = {}, "config only (the snakemake dry run failed)"
+
+    dev = select_device(args.device)
+    dev_words, dev_file = device_label(dev)
+    bench = Bench(dev, args.steps, args.repeats, args.min_seconds, args.seed)
+    workloads: list[Workload] = []
+    for name, (builder, rules) in BUILDERS.items():
+        if not set(rules) & set(selected):
+            continue
+        print(f"{name}: building workloads", file=sys.stderr, flush=True)
+        workloads += [w for w in builder(cfg, bench) if w.rule in selected]
+
+    rows = []
+    for w in workloads:
+        total = 0.0
+        units: dict[str, list[float]] = {}
+        for part in w.parts:
+            sec = part.seconds()
+            total += part.count * sec
+            units.setdefault(part.unit, []).append(sec)
+        spans = {u: sorted({fmt_seconds(min(v)), fmt_seconds(max(v))}, key=lambda f: f != fmt_seconds(min(v)))
+                 for u, v in units.items()}
+        measured = "; ".join(f"{u} {'–'.join(span)}" for u, span in spans.items())
+        rows.append({"rule": w.rule, "variant": w.variant, "jobs": w.jobs, "per_job_s": total / max(w.jobs, 1),
+                     "total_h": total / 3600, "measured": measured, "workload": w.words})
+    detail = pd.DataFrame(rows, columns=["rule", "variant", "jobs", "per_job_s", "total_h", "measured", "workload"])
+
+    summary_rows, notes = [], []
+    for rule in [r for r in MODELLED if r in selected]:
+        sub = detail[detail["rule"] == rule]
+        jobs = int(sub["jobs"].sum())
+        snk = counts.get(rule)
+        if snk is not None and snk != jobs:
+            notes.append(f"{rule}: {jobs} jobs derived from the config, {snk} in the snakemake dry run")
+        if counts and snk is None:
+            notes.append(f"{rule}: not in the snakemake dry run (0 jobs there)")
+        hours = float(sub["total_h"].sum())
+        if len(sub) > 1:  # the variants, each detailed in the second table
+            words = " | ".join(f"{v}: {j} job{'s' * (j != 1)} × {fmt_seconds(t)}"
+                               for v, j, t in zip(sub["variant"], sub["jobs"], sub["per_job_s"]))
+        else:
+            words = sub["workload"].iloc[0] if len(sub) else ""
+        summary_rows.append({"rule": rule, "jobs": snk if snk is not None else jobs,
+                             "per_job_s": hours * 3600 / max(jobs, 1), "total_h": hours, "workload": words})
+    full = not args.rules
+    if full:
+        for rule, n in counts.items():
+            if rule not in MODELLED:
+                summary_rows.append({"rule": rule, "jobs": n, "per_job_s": np.nan, "total_h": np.nan,
+                                     "workload": NOT_TIMED_NOTES.get(rule, "not timed (downloads once)" if
+                                                                     "download" in rule else
+                                                                     "not timed (seconds each)")})
+    summary = pd.DataFrame(summary_rows, columns=["rule", "jobs", "per_job_s", "total_h", "workload"])
+    grand = float(detail["total_h"].sum())
+    n_jobs_all = sum(counts.values()) if counts else None
+
+    header = [
+        f"# Paper-scale compute projection ({cfg.source})",
+        "",
+        f"- device: **{dev_words}** (select_device({args.device!r}) → {dev}); torch {torch.__version__}, "
+        f"{torch.get_num_threads()} CPU threads",
+        f"- measured: fastest of {args.repeats} epochs of {args.steps} fit steps per training workload, after a "
+        f"2-batch warm-up; attribution / prediction batches grown until one call lasts {args.min_seconds} s, "
+        f"fastest of {args.repeats}, split into per-row and per-call parts from two batch sizes; seed {args.seed}; "
+        f"{dt.datetime.now().strftime('%Y-%m-%d %H:%M')}",
+        f"- job counts: {count_note}" + (f" ({n_jobs_all} jobs in all)" if n_jobs_all else ""),
+        "- per job = Σ units × measured seconds per unit; training at the configured maximum epochs (early stopping "
+        "makes it an upper bound); start-up, data loading and CPU-side scoring not included",
+        f"- **grand total of the timed rules: {number(grand)} device-hours** on {dev_words}"
+        + ("" if full else f" (rules: {', '.join(selected)})"),
+        "",
+        "Data sizes not in the config:",
+        "",
+        *[f"- {k}: {', '.join(f'{f}={v:,}' for f, v in d.items() if f != 'source')} — {d['source']}"
+          for k, d in DATA.items()],
+    ]
+    if notes:
+        header += ["", "Job-count checks:", "", *[f"- {n}" for n in notes]]
+
+    def show(df: pd.DataFrame) -> pd.DataFrame:
+        out = df.copy()
+        out["per_job_s"] = out["per_job_s"].map(number)
+        out["total_h"] = out["total_h"].map(number)
+        out["jobs"] = out["jobs"].map(str)
+        return out.rename(columns={"per_job_s": "per-job s", "total_h": "total device-h"})
+
+    md = "\n".join(header + ["", "## Per rule", "", markdown(show(summary)),
+                             "", f"**Total (timed rules): {number(grand)} device-hours**", "",
+                             "## Per variant (what one job does, and the measured unit times)", "",
+                             markdown(show(detail))]) + "\n"
+    print(md)
+    stem = f"paper_scale_{dev_file}" + ("" if full else "_partial")
+    out_dir = args.out_dir if args.out_dir.is_absolute() else ROOT / args.out_dir
+    total = pd.DataFrame([{"level": "total", "rule": "all timed rules", "variant": "",
+                           "jobs": int(summary.loc[summary["total_h"].notna(), "jobs"].sum()),
+                           "per_job_s": np.nan, "total_h": grand, "measured": "", "workload": ""}])
+    csv = pd.concat([detail.assign(level="variant"),
+                     summary.assign(level="rule", variant="", measured=""), total], ignore_index=True)
+    csv = csv.assign(device=dev_words, torch_threads=torch.get_num_threads(), steps=args.steps, repeats=args.repeats)
+    save_table(csv[["level", "rule", "variant", "jobs", "per_job_s", "total_h", "measured", "workload", "device",
+                    "torch_threads", "steps", "repeats"]], out_dir / f"{stem}.csv")
+    with atomic_path(out_dir / f"{stem}.md") as tmp:
+        tmp.write_text(md)
+    print(f"wrote {out_dir / stem}.csv and .md in {time.perf_counter() - t_start:.0f} s", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
