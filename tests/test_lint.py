@@ -19,3 +19,16 @@ def test_snakefmt_check():
     exe = shutil.which("snakefmt", path=str(Path(sys.executable).parent)) or "snakefmt"
     proc = subprocess.run([exe, "--check", "Snakefile", "workflow/"], cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_report_captions_are_clean_rst():
+    """Every caption renders without docutils warnings (a bare |x| is a substitution reference, for instance)."""
+    import io
+
+    import docutils.core
+
+    for path in sorted((REPO / "workflow" / "report").glob("*.rst")):
+        err = io.StringIO()
+        docutils.core.publish_parts(path.read_text(), writer_name="html",
+                                    settings_overrides={"warning_stream": err, "report_level": 2})
+        assert not err.getvalue(), f"{path.name}: {err.getvalue()}"

@@ -100,13 +100,13 @@ rule table_benchmark:
         md=report(
             "results/tables/erion_table1_benchmark_{dataset}.md",
             caption="../report/erion_table1_benchmark.rst",
-            category="Erion et al.: attribution benchmark",
+            category="Erion et al. — attribution benchmark",
             labels={"table": "Table 1 (markdown)", "dataset": "{dataset}"},
         ),
         png=report(
             "results/figures/erion_table1_benchmark_{dataset}.png",
             caption="../report/erion_table1_benchmark.rst",
-            category="Erion et al.: attribution benchmark",
+            category="Erion et al. — attribution benchmark",
             labels={"table": "Table 1 (heatmap)", "dataset": "{dataset}"},
         ),
     log:
@@ -146,7 +146,7 @@ rule figure_eg_convergence:
         report(
             "results/figures/erion_supfig1_eg_convergence.png",
             caption="../report/erion_supfig1_eg_convergence.rst",
-            category="Erion et al.: attribution benchmark",
+            category="Erion et al. — attribution benchmark",
             labels={"figure": "Supp. Fig. 1: EG convergence"},
         ),
     log:

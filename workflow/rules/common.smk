@@ -265,7 +265,7 @@ def graph_prior_truth_outputs():
     figure = report(
         "results/figures/erion_graph_prior_truth_recovery.png",
         caption="../report/erion_graph_prior_truth_recovery.rst",
-        category="Erion et al.: graph prior (drug response)",
+        category="Erion et al. — graph prior (drug response)",
         labels={"figure": "Simulation: driving pathways and genes recovered"},
     )
     return [figure, "results/tables/erion_graph_prior_truth_recovery.csv"]

@@ -55,7 +55,7 @@ rule dapr_figure_two_moons:
         png=report(
             "results/figures/weinberger_fig2_two_moons_accuracy.png",
             caption="../report/weinberger_fig2_two_moons_accuracy.rst",
-            category="Weinberger et al.: deep attribution priors",
+            category="Weinberger et al. — deep attribution priors",
             labels={"figure": "Fig. 2: two moons with nuisance features"},
         ),
         csv="results/tables/weinberger_fig2_two_moons_accuracy.csv",
@@ -167,7 +167,7 @@ rule dapr_table1:
         md=report(
             "results/tables/weinberger_table1_mse.md",
             caption="../report/weinberger_table1_mse.rst",
-            category="Weinberger et al.: deep attribution priors",
+            category="Weinberger et al. — deep attribution priors",
             labels={"table": "Table 1: MSE ± s.e."},
         ),
     log:
@@ -188,7 +188,7 @@ rule dapr_explain_prior:
         png=report(
             "results/figures/weinberger_fig3_prior_explanation_{da_table}.png",
             caption="../report/weinberger_fig3_prior_explanation.rst",
-            category="Weinberger et al.: deep attribution priors",
+            category="Weinberger et al. — deep attribution priors",
             labels={"figure": "Fig. 3: explaining the prior", "dataset": "{da_table}"},
         ),
         contributions="results/tables/weinberger_fig3_prior_contributions_{da_table}.csv",
@@ -214,7 +214,7 @@ rule dapr_prior_pathways:
         png=report(
             "results/figures/weinberger_fig4_prior_pathways_{da_table}.png",
             caption="../report/weinberger_fig4_prior_pathways.rst",
-            category="Weinberger et al.: deep attribution priors",
+            category="Weinberger et al. — deep attribution priors",
             labels={
                 "figure": "Fig. 4: pathways of the prior's top genes",
                 "dataset": "{da_table}",
@@ -224,7 +224,7 @@ rule dapr_prior_pathways:
         md=report(
             "results/tables/weinberger_fig4_prior_pathways_{da_table}.md",
             caption="../report/weinberger_fig4_prior_pathways.rst",
-            category="Weinberger et al.: deep attribution priors",
+            category="Weinberger et al. — deep attribution priors",
             labels={"table": "Fig. 4: significant pathways", "dataset": "{da_table}"},
         ),
         counts="results/tables/weinberger_fig4_prior_pathway_counts_{da_table}.csv",

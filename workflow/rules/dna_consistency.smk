@@ -122,14 +122,14 @@ rule table_dna_consistency_selection:
         md=report(
             "results/tables/majdandzic_model_selection.md",
             caption="../report/majdandzic_model_selection.rst",
-            category="Majdandzic et al.: attribution consistency",
+            category="Majdandzic et al. — attribution consistency",
             labels={"table": "Model selection (all models)"},
         ),
         summary_csv="results/tables/majdandzic_population_summary.csv",
         summary_md=report(
             "results/tables/majdandzic_population_summary.md",
             caption="../report/majdandzic_population_summary.rst",
-            category="Majdandzic et al.: attribution consistency",
+            category="Majdandzic et al. — attribution consistency",
             labels={"table": "Population summary (the paper's claims)"},
         ),
     log:
@@ -150,7 +150,7 @@ rule figure_dna_consistency_vs_snr:
         report(
             "results/figures/majdandzic_consistency_vs_snr.png",
             caption="../report/majdandzic_consistency_vs_snr.rst",
-            category="Majdandzic et al.: attribution consistency",
+            category="Majdandzic et al. — attribution consistency",
             labels={"figure": "Consistency vs SNR"},
         ),
     log:
@@ -171,7 +171,7 @@ rule figure_dna_generalization_vs_snr:
         report(
             "results/figures/majdandzic_generalization_vs_snr.png",
             caption="../report/majdandzic_generalization_vs_snr.rst",
-            category="Majdandzic et al.: attribution consistency",
+            category="Majdandzic et al. — attribution consistency",
             labels={"figure": "Generalization vs SNR"},
         ),
     log:
@@ -196,7 +196,7 @@ rule figure_dna_consistency_logos:
         report(
             "results/figures/majdandzic_logos_most_vs_least_consistent.png",
             caption="../report/majdandzic_logos_most_vs_least_consistent.rst",
-            category="Majdandzic et al.: attribution consistency",
+            category="Majdandzic et al. — attribution consistency",
             labels={"figure": "Attribution logos: most vs least consistent model"},
         ),
     log:

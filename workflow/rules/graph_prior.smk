@@ -138,20 +138,20 @@ rule figures_graph_prior:
         tests_md=report(
             "results/tables/erion_fig2_graph_prior_ttests.md",
             caption="../report/erion_fig2_graph_prior.rst",
-            category="Erion et al.: graph prior (drug response)",
+            category="Erion et al. — graph prior (drug response)",
             labels={"table": "Fig. 2 / supp. Fig. 10: Welch t-tests of test R²"},
         ),
         fig2=report(
             "results/figures/erion_fig2_graph_prior_r2.png",
             caption="../report/erion_fig2_graph_prior.rst",
-            category="Erion et al.: graph prior (drug response)",
+            category="Erion et al. — graph prior (drug response)",
             labels={"figure": "Fig. 2: test R² and significant pathways"},
         ),
         attributions=f"{GP}/attributions/mean_abs_eg.csv",
         penalty_fig=report(
             "results/figures/erion_supfig12_graph_penalty.png",
             caption="../report/erion_supfig12_graph_penalty.rst",
-            category="Erion et al.: graph prior (drug response)",
+            category="Erion et al. — graph prior (drug response)",
             labels={"figure": "Supp. Fig. 12: graph penalty"},
         ),
         penalty_table="results/tables/erion_supfig12_graph_penalty.csv",
@@ -159,7 +159,7 @@ rule figures_graph_prior:
         pathways_md=report(
             "results/tables/erion_supfig11_top_pathways.md",
             caption="../report/erion_supfig11_top_pathways.rst",
-            category="Erion et al.: graph prior (drug response)",
+            category="Erion et al. — graph prior (drug response)",
             labels={"table": "Supp. Fig. 11: top GSEA pathways per model"},
         ),
         truth=graph_prior_truth_outputs(),

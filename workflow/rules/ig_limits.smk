@@ -236,13 +236,13 @@ rule cross_paper_table:
         md=report(
             "results/tables/crosspaper_attribution_trust.md",
             caption="../report/crosspaper_attribution_trust.rst",
-            category="Beyond the papers: attribution trust",
+            category="Beyond the papers — attribution trust",
             labels={"table": "attribution trust per model family"},
         ),
         png=report(
             "results/figures/crosspaper_attribution_trust.png",
             caption="../report/crosspaper_attribution_trust.rst",
-            category="Beyond the papers: attribution trust",
+            category="Beyond the papers — attribution trust",
             labels={"figure": "attribution trust per model family"},
         ),
     log:

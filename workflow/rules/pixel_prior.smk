@@ -116,7 +116,7 @@ rule pixel_prior_summary:
         md=report(
             "results/tables/erion_fig1_pixel_prior_summary.md",
             caption="../report/erion_fig1_pixel_prior_summary.rst",
-            category="Erion et al.: pixel prior",
+            category="Erion et al. — pixel prior",
             labels={"table": "Fig. 1 / supp. Fig. 5: per-λ summary"},
         ),
     log:
@@ -138,7 +138,7 @@ rule figure_pixel_prior_tv_error:
         report(
             "results/figures/erion_fig1_pixel_prior_tv_error.png",
             caption="../report/erion_fig1_pixel_prior_tv_error.rst",
-            category="Erion et al.: pixel prior",
+            category="Erion et al. — pixel prior",
             labels={"figure": "Fig. 1 (left): TV and test error vs λ"},
         ),
     log:
@@ -158,13 +158,13 @@ rule figure_pixel_prior_maps:
         true_class=report(
             "results/figures/erion_fig1_pixel_prior_attribution_maps.png",
             caption="../report/erion_fig1_pixel_prior_attribution_maps.rst",
-            category="Erion et al.: pixel prior",
+            category="Erion et al. — pixel prior",
             labels={"figure": "Fig. 1 call-outs: EG maps, true class"},
         ),
         all_classes=report(
             "results/figures/erion_supfig3_4_pixel_prior_all_classes.png",
             caption="../report/erion_supfig3_4_pixel_prior_all_classes.rst",
-            category="Erion et al.: pixel prior",
+            category="Erion et al. — pixel prior",
             labels={"figure": "Supp. Figs. 3-4: EG maps, all classes"},
         ),
     log:
@@ -185,7 +185,7 @@ rule figure_pixel_prior_noise:
         report(
             "results/figures/erion_fig1_supfig5_pixel_prior_noise.png",
             caption="../report/erion_fig1_supfig5_pixel_prior_noise.rst",
-            category="Erion et al.: pixel prior",
+            category="Erion et al. — pixel prior",
             labels={"figure": "Fig. 1 (right) / supp. Fig. 5: accuracy vs noise"},
         ),
     log:

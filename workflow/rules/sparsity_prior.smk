@@ -101,14 +101,14 @@ rule sparsity_prior_summary:
         failed_md=report(
             "results/tables/erion_sparsity_failed_runs.md",
             caption="../report/erion_sparsity_failed_runs.rst",
-            category="Erion et al.: sparsity prior",
+            category="Erion et al. — sparsity prior",
             labels={"table": "NaN runs: retried / skipped"},
         ),
         best_csv="results/tables/erion_fig3_sparsity_best_models.csv",
         best_md=report(
             "results/tables/erion_fig3_sparsity_best_models.md",
             caption="../report/erion_fig3_sparsity_best_models.rst",
-            category="Erion et al.: sparsity prior",
+            category="Erion et al. — sparsity prior",
             labels={"table": "Fig. 3: Gini at comparable ROC-AUC"},
         ),
     log:
@@ -130,7 +130,7 @@ rule figure_sparsity_gini_auc:
         report(
             "results/figures/erion_fig3_supfig14_sparsity_gini_vs_auc.png",
             caption="../report/erion_fig3_supfig14_sparsity_gini_vs_auc.rst",
-            category="Erion et al.: sparsity prior",
+            category="Erion et al. — sparsity prior",
             labels={"figure": "Fig. 3 (top left) / supp. Fig. 14: Gini vs ROC-AUC"},
         ),
     log:
@@ -150,7 +150,7 @@ rule figure_sparsity_lorenz:
         report(
             "results/figures/erion_fig3_sparsity_lorenz.png",
             caption="../report/erion_fig3_sparsity_lorenz.rst",
-            category="Erion et al.: sparsity prior",
+            category="Erion et al. — sparsity prior",
             labels={"figure": "Fig. 3 (top right): Lorenz curves"},
         ),
     log:
@@ -169,7 +169,7 @@ rule figure_sparsity_sweep:
         report(
             "results/figures/erion_supfig13_sparsity_sweep.png",
             caption="../report/erion_supfig13_sparsity_sweep.rst",
-            category="Erion et al.: sparsity prior",
+            category="Erion et al. — sparsity prior",
             labels={"figure": "Supp. Fig. 13: loss and Gini vs strength"},
         ),
     log:
@@ -222,13 +222,13 @@ rule sparsity_small_data_summary:
         md=report(
             "results/tables/erion_fig3_sparsity_small_data_ttests.md",
             caption="../report/erion_fig3_sparsity_small_data.rst",
-            category="Erion et al.: sparsity prior",
+            category="Erion et al. — sparsity prior",
             labels={"table": "Fig. 3 (bottom): paired t-tests"},
         ),
         png=report(
             "results/figures/erion_fig3_sparsity_small_data.png",
             caption="../report/erion_fig3_sparsity_small_data.rst",
-            category="Erion et al.: sparsity prior",
+            category="Erion et al. — sparsity prior",
             labels={"figure": "Fig. 3 (bottom): small-data ROC-AUC"},
         ),
     log:
