@@ -166,6 +166,7 @@ def test_registry_covers_the_paper_sources():
         "enrichr_kegg_2019_human",
         "tcga_pancan_expression",
         "majdandzic_atac",
+        "merge_features",
     ):
         assert needed in names
     for name, entry in REGISTRY.items():

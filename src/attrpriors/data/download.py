@@ -100,6 +100,17 @@ REGISTRY: dict[str, dict[str, Any]] = {
         "dataset": "humanbase_network",
         "description": "HumanBase hematopoietic stem cell network, top edges (posterior > 0.1); Entrez ids, gzip TSV",
     },
+    # --- MERGE driver features (Lee et al. 2018), as distributed with the public DAPr code ------------------
+    "merge_features": {
+        "url": (
+            "https://raw.githubusercontent.com/suinleelab/deep_attribution_priors/"
+            "dce936cff3819c795b5ab2226c17ee9dfe8ddf0c/merge_features.csv"
+        ),
+        "sha256": None,
+        "filename": "merge_features.csv",
+        "dataset": "beat_aml",
+        "description": "MERGE driver features per gene (DAPr Table 1 AML meta-features), at a pinned commit",
+    },
     # --- NHANES I (the CSVs distributed with shap) ---------------------------------------------------------
     "nhanes_i_X": {
         "url": f"{_SHAP}/NHANESI_X.csv",

@@ -48,13 +48,6 @@ TABLE1_MODELS = {
 }
 TWO_MOONS_LABELS = {"mlp": "MLP", "dapr": "MLP + DAPr"}
 
-#: The MERGE driver features (Lee et al. 2018) as distributed with the public DAPr code, at a pinned commit.
-#: (Not yet in attrpriors.data.download.REGISTRY; the download helper takes the URL directly.)
-MERGE_FEATURES_URL = (
-    "https://raw.githubusercontent.com/suinleelab/deep_attribution_priors/"
-    "dce936cff3819c795b5ab2226c17ee9dfe8ddf0c/merge_features.csv"
-)
-
 TABLE1_KEYS = ("X", "y", "groups", "genes", "meta_informative", "meta_noise", "informative_names", "noise_names",
                "importance", "split")
 
@@ -312,10 +305,11 @@ def amp_ad(path: str | None, params: Mapping, seed: int) -> dict:
 
 
 def fetch_merge_features(dest: str, sha256: str | None = None) -> None:
-    """Download the MERGE driver-feature table (:data:`MERGE_FEATURES_URL`) with the download helper."""
+    """Download the MERGE driver-feature table (registry entry ``merge_features`` of
+    :data:`attrpriors.data.download.REGISTRY`); ``sha256`` from the config overrides the registry's."""
     from ..data.download import download
 
-    download(MERGE_FEATURES_URL, dest, sha256=sha256 or None)
+    download("merge_features", dest, sha256=sha256 or None)
 
 
 def table1_data(dataset: str, params: Mapping, seed: int, out: str, inputs: Mapping | None = None) -> None:
