@@ -29,6 +29,6 @@ def test_report_captions_are_clean_rst():
 
     for path in sorted((REPO / "workflow" / "report").glob("*.rst")):
         err = io.StringIO()
-        docutils.core.publish_parts(path.read_text(), writer_name="html",
+        docutils.core.publish_parts(path.read_text(), writer="html",
                                     settings_overrides={"warning_stream": err, "report_level": 2})
         assert not err.getvalue(), f"{path.name}: {err.getvalue()}"
