@@ -50,3 +50,23 @@ def test_convergence_decreases():
     df = attribution_convergence(explain, [1, 100], 10_000, repeats=2)
     m = df.groupby("n_references")["mean_abs_diff"].mean()
     assert m[100] < 0.2 * m[1]
+
+
+def test_mean_abs_expected_gradients_is_exact_on_a_linear_model():
+    """f(x) = w·x has EG_i = w_i (x_i − r_i) for any α; with one background row b the mean |EG| per column is
+    |w_i| · mean_rows |x_i − b_i| exactly."""
+    import torch
+
+    from attrpriors.evaluation import mean_abs_expected_gradients
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((30, 5)).astype(np.float32)
+    b = rng.standard_normal((1, 5)).astype(np.float32)
+    lin = torch.nn.Linear(5, 1)
+    w = lin.weight.detach().numpy()[0]
+    got = mean_abs_expected_gradients(lin, X, b, n_references=7, seed=3)
+    np.testing.assert_allclose(got, np.abs(w) * np.abs(X - b).mean(axis=0), rtol=1e-5, atol=1e-6)
+    bg = rng.standard_normal((50, 5)).astype(np.float32)  # references drawn from many rows: the seed fixes them
+    one = mean_abs_expected_gradients(lin, X, bg, n_references=2, seed=3)
+    np.testing.assert_array_equal(one, mean_abs_expected_gradients(lin, X, bg, n_references=2, seed=3))
+    assert not np.array_equal(one, mean_abs_expected_gradients(lin, X, bg, n_references=2, seed=4))

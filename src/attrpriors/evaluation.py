@@ -523,6 +523,25 @@ __all__ += [
 ATTRIBUTION_TABLE_COLUMNS = ("gene", "model", "seed", "mean_abs_eg")
 
 
+def mean_abs_expected_gradients(model, X: np.ndarray, background: np.ndarray, n_references: int, seed: int,
+                                device: str = "cpu") -> np.ndarray:
+    """Mean |expected gradients| per input column over the rows ``X`` (``n_references`` references per row drawn
+    from ``background`` by a generator seeded with ``seed``): the ``mean_abs_eg`` of every gene-expression
+    experiment's attribution table."""
+    import torch
+
+    from .attributions import attribute
+    from .training import select_device
+
+    dev = select_device(device)
+    model = model.to(dev)
+    gen = torch.Generator().manual_seed(int(seed))
+    phi = attribute("expected_gradients", model, torch.as_tensor(X, dtype=torch.float32).to(dev), None,
+                    torch.as_tensor(background, dtype=torch.float32).to(dev), n_samples=int(n_references),
+                    generator=gen)
+    return np.abs(phi.detach().cpu().numpy()).mean(axis=0)
+
+
 def check_attribution_table(df: pd.DataFrame, source: str = "attributions") -> pd.DataFrame:
     """Validate a tidy ``gene, model, seed, mean_abs_eg`` table (one row per gene of each model and seed)."""
     missing = [c for c in ATTRIBUTION_TABLE_COLUMNS if c not in df.columns]

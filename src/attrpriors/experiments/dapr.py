@@ -26,6 +26,7 @@ from sklearn.metrics import roc_auc_score
 from .. import plots
 from ..attributions import expected_gradients
 from ..data.two_moons import make_two_moons_nuisance, mean_std_meta_features, split_fractions
+from ..evaluation import mean_abs_expected_gradients
 from ..io import load_npz, read_table, save_npz, save_table, save_torch
 from ..models import MLP
 from ..priors import DAPrPrior, MetaWeightPrior, build_prior_model, weight_l1, weight_l2
@@ -386,28 +387,12 @@ class GeneInteractionInputs(torch.nn.Module):
         return self.net(torch.cat(cols, dim=1))
 
 
-def gene_attributions(model: torch.nn.Module, X: np.ndarray, background: np.ndarray, n_references: int,
-                      seed: int, device: str = "cpu") -> np.ndarray:
-    """Mean |expected gradients| per gene over the rows ``X`` (references drawn from ``background``), the
-    quantity every gene-expression experiment hands to the cross-paper table."""
-    from ..attributions import attribute
-    from ..training import select_device
-
-    dev = select_device(device)
-    model = model.to(dev).eval()
-    gen = torch.Generator().manual_seed(int(seed))
-    phi = attribute("expected_gradients", model, torch.as_tensor(X, dtype=torch.float32).to(dev), None,
-                    torch.as_tensor(background, dtype=torch.float32).to(dev), n_samples=int(n_references),
-                    generator=gen)
-    return np.abs(phi.detach().cpu().numpy()).mean(axis=0).astype(np.float64)
-
-
 def table1_run(d: Mapping, dataset: str, model: str, split: int, params: Mapping, seed: int,
                device: str) -> tuple[pd.DataFrame, dict | None, np.ndarray]:
     """Train one Table 1 row (``model``) on one split of the loaded dataset ``d``; tidy metrics, for the
     DAPr rows the trained prior model (state, predicted importance of every gene) and otherwise ``None``, and
     the mean |EG| of every gene over the split's test rows (``params["attributions"]["n_references"]``
-    references from the training rows, default 50; :func:`gene_attributions`).
+    references from the training rows, default 50; :func:`attrpriors.evaluation.mean_abs_expected_gradients`).
 
     Every neural model of a split starts from the same initial-weight seed; the response is standardised with the
     training split's mean and s.d., so MSE 1 is predicting the training mean.
@@ -476,8 +461,10 @@ def table1_run(d: Mapping, dataset: str, model: str, split: int, params: Mapping
         saved = {"split": split, "state_dict": {k: v.cpu() for k, v in prior.g.state_dict().items()},
                  "predicted_importance": g}
     log.info("%s split %d %s: test MSE %.4f %s", dataset, split, model, mse, extra)
-    phibar = gene_attributions(explained, X[te], X[tr], params.get("attributions", {}).get("n_references", 50),
-                               derive_seed(seed, "table1", dataset, split, model, "explain"), device)
+    phibar = mean_abs_expected_gradients(explained.eval(), X[te], X[tr],
+                                         params.get("attributions", {}).get("n_references", 50),
+                                         derive_seed(seed, "table1", dataset, split, model, "explain"),
+                                         device).astype(np.float64)
     df = pd.DataFrame(rows, columns=["metric", "value"]).assign(
         experiment=f"{EXPERIMENT}_table1", dataset=dataset, model=model, seed=split)
     return df[["experiment", "dataset", "model", "seed", "metric", "value"]], saved, phibar

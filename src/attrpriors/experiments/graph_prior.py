@@ -36,7 +36,7 @@ from scipy import sparse, stats
 from torch import nn
 
 from .. import plots
-from ..attributions import attribute
+from ..evaluation import mean_abs_expected_gradients
 from ..io import load_npz, read_table, save_json, save_table
 from ..models import MLP, build_model, load_model, model_checkpoint_info
 from ..priors import GraphPrior, weight_l1
@@ -363,17 +363,14 @@ def explain(model: str, model_path: str, expression: str, response: str, split: 
     from ..enrichment import gsea_prerank, load_gene_sets
 
     d = load_design(expression, response, split)
-    dev = select_device(device)
-    net = load_model(model_path).to(dev)
-    gen = torch.Generator().manual_seed(derive_seed(seed, EXPERIMENT, model, "explain", retraining))
+    net = load_model(model_path)
     X = d.X["test"]
     if params.get("n_explain") and len(X) > int(params["n_explain"]):
         X = X[np.sort(np.random.default_rng(derive_seed(seed, EXPERIMENT, "explain_rows", retraining))
                       .choice(len(X), int(params["n_explain"]), replace=False))]
-    bg = torch.as_tensor(d.X["train"]).to(dev)
-    phi = attribute("expected_gradients", net, torch.as_tensor(X).to(dev), None, bg,
-                    n_samples=int(params["n_references"]), generator=gen).detach().cpu().numpy()
-    phibar = np.abs(phi[:, : d.n_genes]).mean(axis=0)
+    phibar = mean_abs_expected_gradients(net, X, d.X["train"], int(params["n_references"]),
+                                         derive_seed(seed, EXPERIMENT, model, "explain", retraining),
+                                         device)[: d.n_genes]  # the genes, not the drug indicator columns
     save_table(pd.DataFrame({"gene": d.genes, "model": model, "seed": retraining, "mean_abs_eg": phibar}),
                out_attributions)
 
