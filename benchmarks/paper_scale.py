@@ -310,15 +310,24 @@ class Bench:
                      max_rows: int = PREDICT_BATCH) -> Callable[[int], float]:
         """``cost(rows per call)``: seconds per row of :func:`attrpriors.training.predict` (eval mode, batches of
         4,096, host → device)."""
-        state: dict = {}
+        state = self._model_and_inputs(key, model_fn, max_rows, shape, kind)
 
         def call(rows: int):
-            if "model" not in state:
-                seed_everything(derive_seed(self.seed, key))
-                state["model"] = model_fn().to(self.device).eval()
-                state["X"] = self.inputs(max_rows, shape, kind, key)
-            return predict(state["model"], state["X"][:rows], device=str(self.device))
+            model, X = state()
+            return predict(model, X[:rows], device=str(self.device))
         return self.per_row(f"{key} · predict row", call, max_rows)
+
+    def _model_and_inputs(self, key: str, model_fn: Callable[[], torch.nn.Module], rows: int, shape: tuple,
+                          kind: str) -> Callable[[], tuple[torch.nn.Module, torch.Tensor]]:
+        """The seeded model (eval mode, on the device) and ``rows`` random inputs, built on first use."""
+        built: list = []
+
+        def get():
+            if not built:
+                seed_everything(derive_seed(self.seed, key))
+                built.extend([model_fn().to(self.device).eval(), self.inputs(rows, shape, kind, key)])
+            return built[0], built[1]
+        return get
 
     def attribution_rows(self, key: str, model_fn: Callable[[], torch.nn.Module], shape: tuple, kind: str,
                          attribute: Callable[[torch.nn.Module, torch.Tensor], torch.Tensor],
@@ -327,14 +336,11 @@ class Bench:
         """Seconds per explained row of ``attribute(model, x)`` (a real attribution call of the library) when a job
         explains ``max_rows`` rows: the library evaluates ``max_batch // points_per_row`` rows per forward pass."""
         chunk = max(1, min(max_rows, max_batch // max(1, points_per_row)))
-        state: dict = {}
+        state = self._model_and_inputs(key, model_fn, max_rows, shape, kind)
 
         def call(rows: int):
-            if "model" not in state:
-                seed_everything(derive_seed(self.seed, key))
-                state["model"] = model_fn().to(self.device).eval()
-                state["X"] = self.inputs(max_rows, shape, kind, key)
-            return attribute(state["model"], state["X"][:rows].to(self.device)).detach()
+            model, X = state()
+            return attribute(model, X[:rows].to(self.device)).detach()
         cost = self.per_row(f"{key} · explained row", call, max_rows)
         return lambda: cost(chunk)
 
