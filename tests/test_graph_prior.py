@@ -12,6 +12,7 @@ from scipy import stats
 
 from attrpriors.attributions import expected_gradients
 from attrpriors.experiments import graph_prior as gp
+from attrpriors.graph import laplacian
 from attrpriors.models import GCN, MLP, build_model, load_model, model_checkpoint_info
 from attrpriors.priors import GraphPrior
 from attrpriors.training import FitConfig, fit, seed_everything
@@ -53,7 +54,7 @@ def test_graph_lasso_penalty_is_l1_plus_laplacian_quadratic_form():
     edges, w = np.array([[0, 1], [1, 3], [2, 4]]), np.array([1.0, 0.5, 2.0])
     pen = gp.GraphLassoPenalty(0.1, 3.0, edges, w)(net)
     weight = net.first_layer().weight.detach().numpy()[0]
-    lap = gp.laplacian_matrix(edges, w, 6).toarray()
+    lap = laplacian(edges, w, 6).toarray()
     expected = 0.1 * np.abs(weight).sum() + 3.0 * weight @ lap @ weight
     assert float(pen.detach()) == pytest.approx(expected, rel=1e-5)
 
@@ -91,7 +92,7 @@ def test_balanced_prior_weight_equals_task_over_prior(grouped_problem):
     X, y, edges = grouped_problem
     seed_everything(0)
     net = MLP(20, hidden=(16,))
-    prior = GraphPrior(gp.dense_adjacency(edges, np.ones(len(edges)), 20), n_references=3, seed=0)
+    prior = GraphPrior(edges, n_nodes=20, n_references=3, seed=0)
     b = gp.balance_prior_weight(net, prior, X, y, 32, 4, None, seed=5)
     assert b["n_batches"] == 4
     assert b["prior_weight"] * b["prior_value"] == pytest.approx(b["task_loss"])
@@ -101,7 +102,7 @@ def test_graph_prior_fine_tuning_smooths_attributions_over_the_graph(grouped_pro
     """The paper's supplement Fig. 12 in miniature: alternating prior steps lower φ̄ᵀLφ̄ well below the same
     extra epochs without the prior."""
     X, y, edges = grouped_problem
-    lap = gp.laplacian_matrix(edges, np.ones(len(edges)), 20)
+    lap = laplacian(edges, np.ones(len(edges)), 20)
     seed_everything(0)
     base = fit(MLP(20, hidden=(16,)), X[:200], y[:200], X[200:], y[200:],
                config=FitConfig(epochs=40, batch_size=32, lr=0.01, patience=40, progress=False)).model
@@ -112,7 +113,7 @@ def test_graph_prior_fine_tuning_smooths_attributions_over_the_graph(grouped_pro
     plain = fit(plain, X[:200], y[:200], X[200:], y[200:], config=FitConfig(**cfg)).model
     tuned = MLP(20, hidden=(16,))
     tuned.load_state_dict(state)
-    prior = GraphPrior(gp.dense_adjacency(edges, np.ones(len(edges)), 20), n_references=5, seed=1)
+    prior = GraphPrior(edges, n_nodes=20, n_references=5, seed=1)
     nu = gp.balance_prior_weight(tuned, prior, X[:200], y[:200], 32, 3, None, seed=3)["prior_weight"]
     tuned = fit(tuned, X[:200], y[:200], X[200:], y[200:], prior=prior,
                 config=FitConfig(**cfg, schedule="alternating", prior_weight=10 * nu)).model

@@ -1,7 +1,7 @@
 import numpy as np
 import torch
 
-from attrpriors.priors import GraphPrior, gini, graph_penalty, laplacian, total_variation_penalty
+from attrpriors.priors import GraphPrior, gini, graph_penalty, total_variation_penalty
 
 
 def test_gini_extremes():
@@ -16,7 +16,9 @@ def test_graph_penalty_is_edge_sum():
     W = torch.tensor([[0, 2.0, 0], [2.0, 0, 1.0], [0, 1.0, 0]])
     phi = torch.tensor([[1.0, -3.0, 2.0], [1.0, 3.0, 2.0]])  # mean |phi| = (1, 3, 2)
     expected = 2.0 * (1 - 3) ** 2 + 1.0 * (3 - 2) ** 2
-    assert graph_penalty(phi, laplacian(W)).item() == expected
+    edges, weights = torch.tensor([[0, 1], [1, 2]]), torch.tensor([2.0, 1.0])
+    assert graph_penalty(phi, edges, weights).item() == expected
+    assert GraphPrior.from_adjacency(W)._graph(phi).item() == expected
 
 
 def test_total_variation_scale_invariant_and_zero_on_constant():
@@ -31,7 +33,7 @@ def test_graph_prior_module_trains_toward_smooth_attributions():
     torch.manual_seed(0)
     W = torch.zeros(4, 4)
     W[0, 1] = W[1, 0] = 1.0
-    prior = GraphPrior(W, n_references=1, seed=0)
+    prior = GraphPrior.from_adjacency(W, n_references=1, seed=0)
     model = torch.nn.Sequential(torch.nn.Linear(4, 1), torch.nn.Flatten(0))
     with torch.no_grad():
         model[0].weight[:] = torch.tensor([[3.0, 0.0, 1.0, 1.0]])

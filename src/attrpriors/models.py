@@ -246,17 +246,21 @@ class GCN(nn.Module):
         return self
 
     def normalized_adjacency(self) -> torch.Tensor:
-        """``Â = D̃^{-1/2}(A + I)D̃^{-1/2}`` as a sparse (n_genes × n_genes) tensor."""
-        n, dev = self.n_genes, self.edge_weight.device
-        src, dst, w = self.edge_index[0], self.edge_index[1], self.edge_weight
-        loops = torch.arange(n, device=dev)
-        rows = torch.cat([src, dst, loops])
-        cols = torch.cat([dst, src, loops])
-        vals = torch.cat([w, w, torch.ones(n, device=dev)])
-        deg = torch.zeros(n, device=dev).index_add_(0, rows, vals)
-        dinv = deg.pow(-0.5)
-        return torch.sparse_coo_tensor(torch.stack([rows, cols]), dinv[rows] * vals * dinv[cols], (n, n),
-                                       check_invariants=False).coalesce()
+        """``Â = D̃^{-1/2}(A + I)D̃^{-1/2}`` as a sparse (n_genes × n_genes) tensor (:mod:`attrpriors.graph`).
+
+        Built once per graph and device and cached (rebuilding it — a sort of 2E + G entries — in every forward
+        pass cost more than the convolution at paper scale); the cache is keyed by the buffers' storage and
+        version, so :meth:`set_graph`, ``load_state_dict`` and ``.to(device)`` all rebuild it.
+        """
+        from .graph import normalized_adjacency
+
+        e, w = self.edge_index, self.edge_weight
+        key = (e.data_ptr(), w.data_ptr(), e._version, w._version, w.device, w.dtype)
+        cache = self.__dict__.get("_adjacency_cache")
+        if cache is None or cache[0] != key:
+            cache = (key, normalized_adjacency(e, w, self.n_genes))
+            self.__dict__["_adjacency_cache"] = cache
+        return cache[1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         genes, extra = x[:, : self.n_genes], x[:, self.n_genes :]

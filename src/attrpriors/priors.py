@@ -7,7 +7,8 @@ loss (joint schedule) or takes a separate optimiser step on it (alternating sche
 
 Penalties here (Erion et al. 2019):
 
-* :func:`graph_penalty` — ``φ̄ᵀ L φ̄`` with ``φ̄`` the mean |EG| over the batch and ``L = D − W``;
+* :func:`graph_penalty` — ``φ̄ᵀ L φ̄`` with ``φ̄`` the mean |EG| over the batch and ``L = D − W``, from the
+  graph's edge list (:func:`attrpriors.graph.quadratic_form`: O(edges), no genes × genes matrix);
 * :func:`total_variation_penalty` — anisotropic total variation of standardised image attribution maps;
 * :func:`gini_penalty` — ``−Gini(φ̄)`` written differentiably;
 * :func:`l1_penalty`, :func:`l2_penalty` — on the mean |EG| vector.
@@ -25,7 +26,6 @@ from .attributions import expected_gradients
 __all__ = [
     "AttributionPrior",
     "graph_penalty",
-    "laplacian",
     "total_variation_penalty",
     "gini",
     "gini_penalty",
@@ -40,19 +40,11 @@ def mean_abs(phi: Tensor) -> Tensor:
     return phi.abs().mean(dim=0).reshape(-1)
 
 
-def laplacian(adjacency: Tensor) -> Tensor:
-    """Graph Laplacian ``L = D − W`` of a symmetric, non-negative adjacency matrix."""
-    if adjacency.ndim != 2 or adjacency.shape[0] != adjacency.shape[1]:
-        raise ValueError(f"adjacency must be square, got shape {tuple(adjacency.shape)}")
-    return torch.diag(adjacency.sum(dim=1)) - adjacency
+def graph_penalty(phi: Tensor, edges: Tensor, weights: Tensor) -> Tensor:
+    """``φ̄ᵀ L φ̄ = Σ_edges w (φ̄_a − φ̄_b)²`` with ``φ̄`` the mean |φ| over the batch (edges: (E, 2) long tensor)."""
+    from .graph import quadratic_form
 
-
-def graph_penalty(phi: Tensor, lap: Tensor, feature_index: Tensor | None = None) -> Tensor:
-    """``φ̄ᵀ L φ̄`` over the graph's features (``feature_index`` selects them from the input columns)."""
-    phibar = mean_abs(phi)
-    if feature_index is not None:
-        phibar = phibar[feature_index]
-    return phibar @ (lap @ phibar)
+    return quadratic_form(mean_abs(phi), edges, weights)
 
 
 def total_variation_penalty(phi: Tensor, eps: float = 1e-8) -> Tensor:
@@ -173,14 +165,37 @@ class AttributionPrior(nn.Module):
 
 
 class GraphPrior(AttributionPrior):
-    """The graph attribution prior ``φ̄ᵀ L φ̄`` on a gene–gene graph (adjacency over the attributed columns)."""
+    """The graph attribution prior ``φ̄ᵀ L φ̄`` on a gene–gene graph over the attributed columns.
 
-    def __init__(self, adjacency: Tensor, **kwargs) -> None:
+    ``edges`` (E × 2 node indices, each undirected edge once) and ``weights`` (E,; default 1) are the graph; the
+    penalty is ``Σ_edges w (φ̄_a − φ̄_b)²`` (= ``φ̄ᵀ(D − W)φ̄``), O(E) per batch: no dense genes × genes Laplacian
+    is built. :meth:`from_adjacency` takes a scipy / torch sparse (or small dense) symmetric adjacency instead.
+    """
+
+    def __init__(self, edges, weights=None, n_nodes: int | None = None, **kwargs) -> None:
+        from .graph import edge_list
+
         super().__init__(penalty=self._graph, **kwargs)
-        self.register_buffer("lap", laplacian(torch.as_tensor(adjacency, dtype=torch.float32)))
+        e, w = edge_list(edges, weights, n_nodes)
+        self.n_nodes = n_nodes
+        self.register_buffer("edges", torch.as_tensor(e, dtype=torch.long))
+        self.register_buffer("weights", torch.as_tensor(w, dtype=torch.float32))
+
+    @classmethod
+    def from_adjacency(cls, adjacency, **kwargs) -> "GraphPrior":
+        from .graph import edges_from_adjacency
+
+        e, w, n = edges_from_adjacency(adjacency)
+        return cls(e, w, n_nodes=n, **kwargs)
 
     def _graph(self, phi: Tensor) -> Tensor:
-        return graph_penalty(phi, self.lap.to(phi.device, phi.dtype))
+        phibar = mean_abs(phi)
+        if self.n_nodes is not None and phibar.numel() != self.n_nodes:
+            raise ValueError(f"the graph has {self.n_nodes} nodes but the attributions {phibar.numel()} features "
+                             "(set input_slice to the graph's columns)")
+        from .graph import quadratic_form
+
+        return quadratic_form(phibar, self.edges.to(phi.device), self.weights.to(phi.device, phi.dtype))
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -530,11 +530,10 @@ class DrugResponseSimulation:
 
     def graph_laplacian(self, random: bool = False) -> sparse.csr_matrix:
         """Sparse graph Laplacian L = D − W (unit weights) of the gene graph or of the random graph."""
+        from ..graph import laplacian
+
         e = self.random_graph_edges if random else self.graph_edges
-        n = len(self.genes)
-        w = sparse.coo_matrix((np.ones(len(e)), (e[:, 0], e[:, 1])), shape=(n, n))
-        w = (w + w.T).tocsr()
-        return (sparse.diags(np.asarray(w.sum(axis=1)).ravel()) - w).tocsr()
+        return laplacian(e, np.ones(len(e)), len(self.genes))
 
 
 @functools.lru_cache(maxsize=8)

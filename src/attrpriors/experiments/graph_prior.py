@@ -32,11 +32,12 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 import torch
-from scipy import sparse, stats
+from scipy import stats
 from torch import nn
 
 from .. import plots
 from ..evaluation import mean_abs_expected_gradients
+from ..graph import laplacian
 from ..io import load_npz, read_table, save_json, save_table
 from ..models import MLP, build_model, load_model, model_checkpoint_info
 from ..priors import GraphPrior, weight_l1
@@ -135,24 +136,8 @@ def graph_edges(path: str, genes: Sequence[str]) -> tuple[np.ndarray, np.ndarray
     return e[["a", "b"]].to_numpy(np.int64).reshape(-1, 2), e["w"].to_numpy(np.float64)
 
 
-def laplacian_matrix(edges: np.ndarray, weights: np.ndarray, n: int) -> sparse.csr_matrix:
-    """Sparse ``L = D − W`` of an undirected weighted graph."""
-    w = sparse.coo_matrix((weights, (edges[:, 0], edges[:, 1])), shape=(n, n))
-    w = (w + w.T).tocsr()
-    return (sparse.diags(np.asarray(w.sum(axis=1)).ravel()) - w).tocsr()
-
-
-def dense_adjacency(edges: np.ndarray, weights: np.ndarray, n: int) -> torch.Tensor:
-    a = torch.zeros(n, n)
-    e = torch.as_tensor(edges, dtype=torch.long)
-    w = torch.as_tensor(weights, dtype=torch.float32)
-    a[e[:, 0], e[:, 1]] = w
-    a[e[:, 1], e[:, 0]] = w
-    return a
-
-
-def quadratic_form(phibar: np.ndarray, lap: sparse.csr_matrix) -> float:
-    """``φ̄ᵀ L φ̄``."""
+def quadratic_form(phibar: np.ndarray, lap) -> float:
+    """``φ̄ᵀ L φ̄`` with ``L`` from :func:`attrpriors.graph.laplacian`."""
     return float(phibar @ (lap @ phibar))
 
 
@@ -172,14 +157,14 @@ class GraphLassoPenalty:
 
     def __init__(self, l1: float, nu: float, edges: np.ndarray, weights: np.ndarray) -> None:
         self.l1, self.nu = float(l1), float(nu)
-        self.src = torch.as_tensor(edges[:, 0], dtype=torch.long)
-        self.dst = torch.as_tensor(edges[:, 1], dtype=torch.long)
+        self.edges = torch.as_tensor(edges, dtype=torch.long).reshape(-1, 2)
         self.w = torch.as_tensor(weights, dtype=torch.float32)
 
     def __call__(self, model: nn.Module) -> torch.Tensor:
+        from ..graph import quadratic_form
+
         weight = model.first_layer().weight[0]
-        src, dst, w = self.src.to(weight.device), self.dst.to(weight.device), self.w.to(weight.device)
-        smooth = (w * (weight[src] - weight[dst]).pow(2)).sum()  # = wᵀ L w
+        smooth = quadratic_form(weight, self.edges.to(weight.device), self.w.to(weight.device))  # = wᵀ L w
         return self.l1 * weight_l1(model) + self.nu * smooth
 
 
@@ -333,7 +318,7 @@ def finetune(variant: str, mlp_model: str, expression: str, response: str, split
     prior, balance = None, {}
     if variant != "mlp_extra":
         e, w = graph_edges(random_edges if variant == "mlp_random_graph" else edges, d.genes)
-        prior = GraphPrior(dense_adjacency(e, w, d.n_genes), n_references=int(params["n_references"]),
+        prior = GraphPrior(e, w, n_nodes=d.n_genes, n_references=int(params["n_references"]),
                            input_slice=slice(0, d.n_genes), seed=derive_seed(seed, EXPERIMENT, variant, "eg", retraining))
         prior = prior.to(next(net.parameters()).device)
         balance = balance_prior_weight(net, prior, d.X["train"], d.y["train"], int(training["batch_size"]),
@@ -375,7 +360,7 @@ def explain(model: str, model_path: str, expression: str, response: str, split: 
                out_attributions)
 
     e, w = graph_edges(edges, d.genes)
-    lap = laplacian_matrix(e, w, d.n_genes)
+    lap = laplacian(e, w, d.n_genes)
     pen = quadratic_form(phibar, lap)
     norm2 = float(phibar @ phibar)
     values = {"graph_penalty": pen, "graph_penalty_normalized": pen / norm2 if norm2 > 0 else np.nan,
