@@ -156,6 +156,61 @@ def test_ranking_feature_agreement():
     assert rank_features([1.0, 3.0, 3.0])[0] == 1  # stable ties
 
 
+def test_feature_agreement_counts_ties_fractionally_as_the_random_tie_break_expectation():
+    """The one tie rule (fractional counting) equals the average over every order of the tied items."""
+    from itertools import permutations
+
+    from attrpriors.evaluation import topk_membership, topk_true_fraction
+
+    # a LASSO-like ranking: 2 non-zero weights (1 true), 6 exact zeros (2 true); K = 3 true items
+    scores = pd.Series([0.7, 0.2, 0, 0, 0, 0, 0, 0], index=list("abcdefgh"))
+    truth = ["a", "c", "h"]
+    zeros = list("cdefgh")
+    brute = []
+    for order in permutations(zeros):  # every tie-break of the zeros, equally likely
+        top = ["a", "b", *order][:3]
+        brute.append(np.mean([g in truth for g in top]))
+    assert ranking_feature_agreement(scores, truth) == pytest.approx(np.mean(brute))
+    assert ranking_feature_agreement(scores, truth) == pytest.approx((1 + 1 * 2 / 6) / 3)
+    # the old stable rule (lower index first) would have given (1 + 1) / 3 here: the index order decided
+    assert ranking_feature_agreement(scores, truth) < 2 / 3
+    # independent of how the tied items are ordered in the input
+    assert ranking_feature_agreement(scores[::-1], truth) == pytest.approx(ranking_feature_agreement(scores, truth))
+    m = topk_membership(scores.to_numpy(), 3)
+    assert m.sum() == pytest.approx(3) and m[0] == m[1] == 1 and np.allclose(m[2:], 1 / 6)
+    # no ties: the plain top-k fraction; ties inside the list (not at its edge) change nothing
+    assert topk_true_fraction([5, 5, 4, 1], [True, False, True, False], 3) == pytest.approx(2 / 3)
+    # secondary key breaks ties of the first; remaining ties still fractional
+    assert topk_true_fraction(([2, 2, 2, 1], [0.5, 0.1, 0.1, 9]), [False, True, False, False], 2) == pytest.approx(
+        (0 + 0.5) / 2)
+    with pytest.raises(ValueError, match="0 < k"):
+        topk_true_fraction([1, 2], [True, False], 3)
+
+
+def test_local_feature_agreement_uses_the_fractional_tie_rule():
+    gt = np.zeros((1, 6), dtype=bool)
+    gt[0, [0, 5]] = True
+    attr = np.array([[1.0, 0, 0, 0, 0, 0]])  # one feature found, the second place tied among 5 (1 true)
+    fa = feature_agreement(attr, [0], gt)
+    assert fa["local"].iloc[0] == pytest.approx((1 + 1 / 5) / 2)
+    assert fa["global"].iloc[0] == pytest.approx((1 + 1 / 5) / 2)
+
+
+def test_attribution_trust_uses_the_tested_feature_agreement():
+    from attrpriors.evaluation import attribution_trust_per_run
+
+    genes = [f"g{i}" for i in range(40)]
+    sets = {"P": genes[:20], "Q": genes[20:]}
+    score = np.zeros(40)
+    score[[0, 25]] = [2.0, 1.0]  # LASSO-like: two non-zero genes, the rest exactly 0
+    df = pd.DataFrame({"gene": genes, "model": "lasso", "seed": 0, "mean_abs_eg": score})
+    truth = genes[:20]
+    res = attribution_trust_per_run(df, truth, sets, ["P"], gsea_permutations=20, gsea_min_size=5, seed=0)
+    fa = res.loc[res["metric"] == "feature_agreement", "value"].iloc[0]
+    assert fa == pytest.approx(ranking_feature_agreement(pd.Series(score, index=genes), truth))
+    assert fa == pytest.approx((1 + 18 * 19 / 38) / 20)
+
+
 def test_pathway_kld_concentrated_beats_spread():
     genes = [f"g{i}" for i in range(100)]
     pathways = {f"P{j}": genes[10 * j : 10 * (j + 1)] for j in range(10)}

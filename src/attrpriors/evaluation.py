@@ -242,7 +242,10 @@ def feature_agreement(attributions, labels, ground_truth, *, absolute: bool = Fa
 
     * **local FA** — the fraction of each sample's top-K_c features that lie in G_c, averaged over the samples;
     * **global FA** — the K_c features that occur most often in the per-sample top-K_c lists (ties broken by
-      the summed score, then by index), and the fraction of them in G_c.
+      the summed score), and the fraction of them in G_c.
+
+    Ties at the K_c-th place (in a sample's list, and in the global count) are counted fractionally
+    (:func:`topk_membership`): the expectation over a random order of the tied features, deterministically.
 
     Features are ranked by the signed attribution (evidence *for* the explained class, as the paper's public
     code does) or, with ``absolute=True``, by its magnitude. Pass attributions of correctly classified
@@ -277,11 +280,10 @@ def feature_agreement(attributions, labels, ground_truth, *, absolute: bool = Fa
         if k == 0:
             continue
         sc = s[y == c]
-        top = rank_features(sc)[:, :k]
-        local = float(gt[c][top].mean())
-        counts = np.bincount(top.ravel(), minlength=a.shape[1]).astype(np.float64)
-        order = np.lexsort((np.arange(a.shape[1]), -sc.sum(axis=0), -counts))
-        glob = float(gt[c][order[:k]].mean())
+        member = np.stack([topk_membership(row, k) for row in sc])  # samples × features, rows sum to k
+        local = float((member[:, gt[c]].sum(axis=1) / k).mean())
+        counts = np.round(member.sum(axis=0), 9)  # float sums of fractions: equal counts compare equal
+        glob = topk_true_fraction((counts, sc.sum(axis=0)), gt[c], k)
         rows.append({"class": int(c), "n_samples": int(len(sc)), "k": k, "local": local, "global": glob})
     return pd.DataFrame(rows, columns=["class", "n_samples", "k", "local", "global"])
 
@@ -443,8 +445,57 @@ def topk_jaccard(rankings, ks) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["a", "b", "k", "jaccard"])
 
 
+def topk_membership(keys, k: int) -> np.ndarray:
+    """How much each item belongs to the top ``k`` (largest ``keys``), with ties counted fractionally.
+
+    This is the one tie rule of every feature-agreement number in the project. Items are ordered by ``keys``
+    (one array, or a tuple of arrays compared lexicographically, the first most significant; larger is
+    better). Items strictly better than the ``k``-th one get 1; the ``g`` items tied with the ``k``-th one
+    share the ``r`` remaining places and get ``r / g`` each; the rest get 0. The memberships sum to ``k``.
+
+    ``r / g`` is each tied item's probability of making the list under a uniformly random order of the tied
+    items, so every count built on it is that expectation, computed without drawing an order: it needs no
+    seed, does not change between retrainings for an arbitrary reason, and does not reward an index order
+    that happens to put true items first (a LASSO's many exact zeros made a stable or seeded tie-break
+    decide its feature agreement).
+    """
+    keys = tuple(np.asarray(a, dtype=np.float64).reshape(-1) for a in (keys if isinstance(keys, tuple) else (keys,)))
+    p = len(keys[0])
+    if any(len(a) != p for a in keys):
+        raise ValueError(f"all keys need one entry per item ({p})")
+    if any(np.isnan(a).any() for a in keys):
+        raise ValueError("feature-agreement scores contain NaN")
+    k = int(k)
+    if not 0 < k <= p:
+        raise ValueError(f"need 0 < k <= number of items, got k={k}, p={p}")
+    order = np.lexsort(tuple(-a for a in reversed(keys)))  # best first
+    better = np.zeros(p, dtype=bool)
+    tied = np.ones(p, dtype=bool)
+    for a in keys:
+        v = a[order[k - 1]]
+        better |= tied & (a > v)
+        tied &= a == v
+    out = better.astype(np.float64)
+    out[tied] = (k - int(better.sum())) / float(tied.sum())
+    return out
+
+
+def topk_true_fraction(keys, is_true, k: int) -> float:
+    """Fraction of the top-``k`` items (largest ``keys``) that are true, ties counted fractionally
+    (:func:`topk_membership`): the expected fraction under a random order of the items tied at the k-th place."""
+    true = np.asarray(is_true, dtype=bool).reshape(-1)
+    m = topk_membership(keys, k)
+    if len(true) != len(m):
+        raise ValueError(f"is_true has {len(true)} entries for {len(m)} items")
+    return float(m[true].sum()) / int(k)
+
+
 def ranking_feature_agreement(scores, truth, k: int | None = None) -> float:
     """Fraction of the top-k items of a global ranking that are true (k = number of true items by default).
+
+    Ties at the k-th place are counted fractionally (:func:`topk_true_fraction`): the expectation over a
+    random order of the tied items, so a model with many exactly-zero scores (LASSO) gets the score a random
+    tie-break would give on average, deterministically.
 
     Parameters
     ----------
@@ -458,8 +509,7 @@ def ranking_feature_agreement(scores, truth, k: int | None = None) -> float:
     if not true:
         raise ValueError("none of the true items is among the scored items")
     k = len(true) if k is None else int(k)
-    ordered = scores.index.to_numpy()[rank_features(scores.to_numpy())]
-    return float(np.mean([g in true for g in ordered[:k]]))
+    return topk_true_fraction(scores.to_numpy(dtype=np.float64), scores.index.isin(list(true)), k)
 
 
 def pathway_attribution_kld(scores, pathways, *, top_frac: float = 0.1, pseudocount: float = 1e-9) -> float:
@@ -512,6 +562,8 @@ __all__ += [
     "expected_random_jaccard",
     "topk_jaccard",
     "ranking_feature_agreement",
+    "topk_membership",
+    "topk_true_fraction",
     "pathway_attribution_kld",
 ]
 
@@ -602,7 +654,8 @@ def attribution_trust_per_run(
       the top of the ranking (GSEA prerank on mean |EG|, BH-FDR < ``fdr``, NES > 0), and ``gsea_significant``,
       the number of significant sets of any kind.
 
-    Ties are broken by a seeded random order (:func:`ranked_genes`), also for GSEA (a 1e-12 jitter).
+    Feature agreement counts ties at the K-th place fractionally (:func:`topk_true_fraction`); GSEA needs one
+    strict order and gets a seeded random order of tied genes (:func:`ranked_genes`, a 1e-12 jitter).
     """
     from .enrichment import filter_gene_sets, gsea_prerank
 
@@ -615,10 +668,9 @@ def attribution_trust_per_run(
         if not t:
             raise ValueError(f"{model}, seed {s}: none of the true genes is among the {len(scores)} scored genes")
         ranked = ranked_genes(scores, (seed, int(s)))
-        k = len(t)
         values = {
-            "feature_agreement": float(np.mean([x in t for x in ranked[:k]])),
-            "chance_feature_agreement": k / len(scores),
+            "feature_agreement": ranking_feature_agreement(scores, t),
+            "chance_feature_agreement": len(t) / len(scores),
             "pathway_kld": pathway_attribution_kld(scores, gene_sets, top_frac=top_frac),
         }
         tested = filter_gene_sets(gene_sets, scores.index, min_size=gsea_min_size, max_size=gsea_max_size)
