@@ -1,9 +1,16 @@
-"""Glue between Snakemake's ``script:`` directive and the library: logging to the rule's log file."""
+"""Glue between Snakemake's ``script:`` directive and the library: threads, and logging to the rule's log file.
+
+Every workflow script calls :func:`run` (``run(snakemake, library_function, **arguments)``): it is the one place
+where a job's thread count and log are set up.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import importlib.abc
+import importlib.util
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -37,8 +44,56 @@ def logged(log_path: str | None):
                 root.setLevel(old_level)
 
 
+#: Thread-count variables of the linear-algebra / OpenMP runtimes (torch reads OMP_NUM_THREADS when it starts).
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+def set_threads(threads: int) -> int:
+    """Limit torch (and the BLAS / OpenMP runtimes) to ``threads`` threads; returns the count set.
+
+    Sets the environment variables that a later ``import torch`` reads, and ``torch.set_num_threads`` when torch
+    is already imported, so that a job that imports torch only inside the library function (most figure and table
+    jobs never do) still gets exactly the rule's ``threads:``.
+    """
+    n = max(1, int(threads))
+    for var in THREAD_VARIABLES:
+        os.environ[var] = str(n)
+    torch = sys.modules.get("torch")
+    if torch is not None and hasattr(torch, "set_num_threads"):
+        torch.set_num_threads(n)
+    else:  # torch caps OMP_NUM_THREADS at the core count: set it exactly once torch is imported
+        sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _SetThreadsOnTorchImport)]
+        sys.meta_path.insert(0, _SetThreadsOnTorchImport(n))
+    return n
+
+
+class _SetThreadsOnTorchImport(importlib.abc.MetaPathFinder):
+    """Calls ``torch.set_num_threads(n)`` right after torch's first import (then removes itself)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "torch":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None:
+            return spec
+        exec_module, n = spec.loader.exec_module, self.n
+
+        def exec_and_set(module):
+            exec_module(module)
+            module.set_num_threads(n)
+
+        spec.loader.exec_module = exec_and_set
+        return spec
+
+
 def run(snakemake: Any, fn: Callable[..., Any], **kwargs: Any) -> Any:
-    """Call ``fn(**kwargs)`` with the rule's log attached (``snakemake.log[0]`` if the rule has one)."""
+    """Call ``fn(**kwargs)`` with the rule's ``threads:`` (torch's thread count) and the rule's log attached
+    (``snakemake.log[0]`` if the rule has one)."""
+    set_threads(getattr(snakemake, "threads", 1) or 1)
     log_path = snakemake.log[0] if len(snakemake.log) else None
     with logged(log_path):
         return fn(**kwargs)
