@@ -86,3 +86,57 @@ def test_device_and_seeds():
         with pytest.raises(RuntimeError, match="CUDA is not available"):
             select_device("cuda")
     assert derive_seed(0, "a", 1) == derive_seed(0, "a", 1) != derive_seed(0, "a", 2)
+
+
+def test_optimizer_state_continues_adam():
+    """``optimizer_state`` continues the given Adam: a full-batch epoch equals the next step of the same Adam by
+    hand, and differs from a fresh Adam's first step (whose update is ±lr on every weight)."""
+    X, y = _linear_data(n=64)
+    seed_everything(0)
+    model = MLP(5, (8,), 1)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    xt, yt = torch.as_tensor(X), torch.as_tensor(y)
+    for _ in range(3):
+        opt.zero_grad()
+        torch.nn.functional.mse_loss(model(xt).reshape(-1), yt).backward()
+        opt.step()
+    import copy
+
+    cont, fresh = copy.deepcopy(model), copy.deepcopy(model)
+    state = copy.deepcopy(opt.state_dict())
+    opt.zero_grad()
+    torch.nn.functional.mse_loss(model(xt).reshape(-1), yt).backward()
+    opt.step()  # the 4th step by hand
+    cfg = FitConfig(epochs=1, batch_size=64, lr=1e-2, seed=0, device="cpu", progress=False)
+    res = fit(cont, X, y, config=cfg, optimizer_state=state)
+    for a, b in zip(res.model.parameters(), model.parameters()):
+        assert torch.allclose(a, b, atol=1e-6)
+    assert res.optimizer_state["state"][0]["step"] == 4
+    res_fresh = fit(fresh, X, y, config=cfg)
+    assert res_fresh.optimizer_state["state"][0]["step"] == 1
+    assert not torch.allclose(next(res_fresh.model.parameters()), next(model.parameters()), atol=1e-6)
+
+
+def test_initial_candidate_can_win():
+    """With ``initial_candidate`` a model that training only makes worse is returned unchanged (best epoch −1);
+    without it the best trained epoch is returned."""
+    X, y = _linear_data()
+    seed_everything(0)
+    model = MLP(5, (), 1)
+    coef, *_ = np.linalg.lstsq(np.c_[X[:200], np.ones(200)], y[:200], rcond=None)
+    with torch.no_grad():
+        model.first_layer().weight.copy_(torch.as_tensor(coef[:5], dtype=torch.float32)[None])
+        model.first_layer().bias.fill_(float(coef[5]))
+    before = [p.detach().clone() for p in model.parameters()]
+    cfg = FitConfig(epochs=3, batch_size=8, lr=0.5, seed=0, device="cpu", progress=False)  # far too large a step
+    res = fit(model, X[:200], y[:200], X[200:], y[200:], config=cfg, initial_candidate=True)
+    assert res.best_epoch == -1
+    assert all(torch.equal(a, b) for a, b in zip(res.model.parameters(), before))
+    assert res.best_val_loss < res.history["val_loss"].min()
+    seed_everything(0)
+    other = MLP(5, (), 1)
+    with torch.no_grad():
+        for p, b in zip(other.parameters(), before):
+            p.copy_(b)
+    res2 = fit(other, X[:200], y[:200], X[200:], y[200:], config=cfg)
+    assert res2.best_epoch >= 0

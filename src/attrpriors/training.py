@@ -101,6 +101,8 @@ class FitResult:
     device: str
     prior: nn.Module | None = None
     config: dict = field(default_factory=dict)
+    #: the model optimiser's state at the best epoch (``torch.optim.Adam.state_dict()``), to continue from
+    optimizer_state: dict | None = None
 
 
 def task_loss(out: Tensor, y: Tensor, task: str) -> Tensor:
@@ -158,6 +160,8 @@ def fit(
     checkpoint_extra: Mapping | None = None,
     description: str = "fit",
     batch_transform: Callable[[Tensor, Tensor, torch.Generator], tuple[Tensor, Tensor]] | None = None,
+    optimizer_state: Mapping | None = None,
+    initial_candidate: bool = False,
 ) -> FitResult:
     """Train ``model`` on ``(X_train, y_train)``; return the best model by validation task loss.
 
@@ -173,6 +177,11 @@ def fit(
     batch_transform : ``f(xb, yb, generator) -> (xb, yb)`` applied to every training batch right after it is
         drawn (data augmentation: input noise, mixup); ``generator`` is a CPU ``torch.Generator`` seeded from
         ``config.seed``, separate from the one of the data order. Validation batches are never transformed.
+    optimizer_state : the ``state_dict`` of a previous fit's model optimiser (:attr:`FitResult.optimizer_state`):
+        training continues that Adam (moment estimates, step count and learning rate) instead of a fresh one, as
+        when fine-tuning a converged model. The model must have the same parameters in the same order.
+    initial_candidate : the model as given competes for "best" with its validation loss before any step
+        (reported as ``best_epoch == -1``, i.e. zero epochs, when nothing beats it).
 
     Without validation data the last epoch is kept. The data loader order is drawn from a generator seeded
     by ``config.seed``; call :func:`seed_everything` before building the model to seed its initialisation.
@@ -190,6 +199,8 @@ def fit(
         raise ValueError(f"X_train has {len(Xtr)} rows but y_train has {len(ytr)}")
 
     opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    if optimizer_state is not None:
+        opt.load_state_dict(copy.deepcopy(dict(optimizer_state)))
     use_prior = prior is not None and config.prior_weight > 0
     prior_params = list(prior.extra_parameters()) if use_prior and hasattr(prior, "extra_parameters") else []
     prior_opt = torch.optim.Adam(prior_params, lr=config.prior_lr or config.lr) if prior_params else None
@@ -203,7 +214,12 @@ def fit(
         derive_seed(config.seed, "batch_transform"))
 
     history = []
-    best = {"loss": float("inf"), "epoch": -1, "state": None, "prior_state": None}
+    best = {"loss": float("inf"), "epoch": -1, "state": None, "prior_state": None, "opt_state": None}
+    if initial_candidate and has_val:
+        best.update(loss=_evaluate(model, Xva, yva, task, 4096), state=copy.deepcopy(model.state_dict()),
+                    opt_state=copy.deepcopy(opt.state_dict()))
+        if prior is not None:
+            best["prior_state"] = copy.deepcopy(prior.state_dict())
     bad_epochs = 0
     bar = tqdm(
         range(config.epochs),
@@ -266,7 +282,8 @@ def fit(
         )
         bar.set_postfix(train=f"{train_loss:.4g}", val=f"{val_loss:.4g}", refresh=False)
         if val_loss < best["loss"] - config.min_delta or not has_val:
-            best.update(loss=val_loss, epoch=epoch, state=copy.deepcopy(model.state_dict()))
+            best.update(loss=val_loss, epoch=epoch, state=copy.deepcopy(model.state_dict()),
+                        opt_state=copy.deepcopy(opt.state_dict()))
             if prior is not None:
                 best["prior_state"] = copy.deepcopy(prior.state_dict())
             bad_epochs = 0
@@ -294,4 +311,4 @@ def fit(
             },
             checkpoint,
         )
-    return FitResult(model, hist, best["epoch"], best["loss"], str(device), prior, asdict(config))
+    return FitResult(model, hist, best["epoch"], best["loss"], str(device), prior, asdict(config), best["opt_state"])
