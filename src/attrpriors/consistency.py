@@ -30,8 +30,6 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.ndimage import uniform_filter
-from scipy.special import kl_div
 
 __all__ = [
     "gradient_correction",
@@ -394,6 +392,8 @@ def kmer_kld(attr, onehot, k: int = 6, top_frac: float = 0.1, prior=None, extend
     float
         The divergence in nats; NaN if no segment of length ``>= k`` exists.
     """
+    from scipy.special import kl_div
+
     a = _as_maps(attr, "attr")
     x = _check_onehot(onehot, a.shape)
     k = int(k)
@@ -530,6 +530,8 @@ def _local_mean(p: np.ndarray, size: int) -> np.ndarray:
     -3..2, the reference code's ``range(-3, 3)``); dividing by the filtered indicator of the grid makes edge
     bins average over their in-grid neighbours only, as the reference code does.
     """
+    from scipy.ndimage import uniform_filter
+
     num = uniform_filter(p, size=size, mode="constant", cval=0.0)
     den = uniform_filter(np.ones_like(p), size=size, mode="constant", cval=0.0)
     return num / den

@@ -27,8 +27,6 @@ from typing import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
 __all__ = [
     "bundled_libraries",
@@ -216,6 +214,8 @@ def bh_fdr(pvals: Iterable[float]) -> np.ndarray:
 
     NaN p-values are left NaN and excluded from the number of tests.
     """
+    from statsmodels.stats.multitest import multipletests
+
     p = np.asarray(list(pvals), dtype=float)
     out = np.full(p.shape, np.nan)
     ok = ~np.isnan(p)
@@ -375,6 +375,8 @@ def ora(
     ValueError
         If no query gene is in the universe or no set passes the size bounds.
     """
+    from scipy import stats
+
     sets = _check_gene_sets(gene_sets, "ora")
     query_all = list(dict.fromkeys(str(g) for g in genes))
     if universe is None:

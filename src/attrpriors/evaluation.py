@@ -24,7 +24,6 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import r2_score, roc_auc_score
 
 __all__ = [
     "BENCHMARK_METRICS",
@@ -94,6 +93,8 @@ def hide_features(
 
 
 def _summary(pred: np.ndarray, y: np.ndarray, keep_remove: str, sign: str, task: str) -> float:
+    from sklearn.metrics import r2_score, roc_auc_score
+
     if sign == "absolute":
         score = r2_score(y, pred) if task == "regression" else roc_auc_score(y, pred)
         return score if keep_remove == "keep" else 1.0 - score

@@ -9,7 +9,6 @@ training split.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.datasets import make_moons
 
 __all__ = ["make_two_moons_nuisance", "split_fractions", "mean_std_meta_features"]
 
@@ -25,6 +24,8 @@ def make_two_moons_nuisance(n_samples: int = 1000, n_nuisance: int = 50, noise: 
     noise : standard deviation of the Gaussian noise added to the moon coordinates.
     seed : seeds both the moons and the nuisance draws.
     """
+    from sklearn.datasets import make_moons
+
     if n_samples < 4:
         raise ValueError(f"n_samples must be >= 4, got {n_samples}")
     if n_nuisance < 0:
