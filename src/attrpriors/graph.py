@@ -118,3 +118,30 @@ def normalized_adjacency(edges: Any, weights: Any, n_nodes: int):
     dinv = deg.pow(-0.5)
     return torch.sparse_coo_tensor(torch.stack([rows, cols]), dinv[rows] * vals * dinv[cols], (n_nodes, n_nodes),
                                    check_invariants=False).coalesce()
+
+
+_SPMM = None
+
+
+def symmetric_spmm(a, x):
+    """``a @ x`` for a symmetric sparse (CSR) ``a`` and dense ``x``, differentiable in ``x`` to any order.
+
+    The gradient of ``a @ x`` is ``aᵀ g = a @ g``: the backward pass is the same sparse product (torch's generic
+    sparse backward is several times slower on CPU). Used by the GCN's graph convolution.
+    """
+    global _SPMM
+    if _SPMM is None:
+        import torch
+
+        class SymmetricSpMM(torch.autograd.Function):
+            @staticmethod
+            def forward(ctx, a, x):
+                ctx.a = a
+                return a @ x
+
+            @staticmethod
+            def backward(ctx, grad):
+                return None, SymmetricSpMM.apply(ctx.a, grad)
+
+        _SPMM = SymmetricSpMM
+    return _SPMM.apply(a, x)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Sequence
 
 import torch
 from torch import nn
+
+from .graph import symmetric_spmm
 
 __all__ = ["MLP", "MODEL_TYPES", "build_model", "load_model", "model_checkpoint_info"]
 
@@ -252,19 +255,27 @@ class GCN(nn.Module):
         pass cost more than the convolution at paper scale); the cache is keyed by the buffers' storage and
         version, so :meth:`set_graph`, ``load_state_dict`` and ``.to(device)`` all rebuild it.
         """
+        return self._adjacency()[0]
+
+    def _adjacency(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(COO, CSR) normalised adjacency, cached per graph and device."""
         from .graph import normalized_adjacency
 
         e, w = self.edge_index, self.edge_weight
         key = (e.data_ptr(), w.data_ptr(), e._version, w._version, w.device, w.dtype)
         cache = self.__dict__.get("_adjacency_cache")
         if cache is None or cache[0] != key:
-            cache = (key, normalized_adjacency(e, w, self.n_genes))
+            coo = normalized_adjacency(e, w, self.n_genes)
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*Sparse CSR tensor support is in beta.*")
+                csr = coo.to_sparse_csr()
+            cache = (key, (coo, csr))
             self.__dict__["_adjacency_cache"] = cache
         return cache[1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         genes, extra = x[:, : self.n_genes], x[:, self.n_genes :]
-        z = torch.sparse.mm(self.normalized_adjacency(), genes.T).T  # (B, G): Â x
+        z = symmetric_spmm(self._adjacency()[1], genes.T).T  # (B, G): Â x, O(edges)
         h = self.act(z[:, :, None] * self.graph_weight + self.graph_bias)  # (B, G, C)
         h = self.drop(h.reshape(x.shape[0], -1))
         return self.head(torch.cat([h, extra], dim=1))
