@@ -21,7 +21,8 @@ from attrpriors.attributions import expected_gradients, integrated_gradients
 from attrpriors.data.synthetic_benchmark import make_benchmark_dataset
 from attrpriors.models import MLP
 from attrpriors.priors import AttributionPrior
-from attrpriors.training import FitConfig, fit, seed_everything
+from attrpriors.seeds import seed_everything
+from attrpriors.training import FitConfig, fit
 
 
 def timed(fn, repeats: int) -> float:

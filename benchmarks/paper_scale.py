@@ -63,7 +63,8 @@ from attrpriors.io import atomic_path, save_table  # noqa: E402
 from attrpriors.models import MLP, build_model  # noqa: E402
 from attrpriors.priors import (AttributionPrior, DAPrPrior, EvalModeAttributionPrior, GraphPrior,  # noqa: E402
                                MetaWeightPrior, make_weight_penalty, total_variation_penalty, weight_l1, weight_l2)
-from attrpriors.training import FitConfig, derive_seed, fit, predict, seed_everything, select_device  # noqa: E402
+from attrpriors.seeds import derive_seed, seed_everything  # noqa: E402
+from attrpriors.training import FitConfig, fit, predict, select_device  # noqa: E402
 
 #: Dataset sizes the config does not hold. ``source`` says where a number comes from; ``assumed`` ones are offline
 #: estimates (override with --set name.key=value).

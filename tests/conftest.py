@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from attrpriors.models import MLP
-from attrpriors.training import seed_everything
+from attrpriors.seeds import seed_everything
 
 
 @pytest.fixture

@@ -17,7 +17,8 @@ from attrpriors.priors import (
     weight_l1,
     weight_l2,
 )
-from attrpriors.training import FitConfig, fit, seed_everything
+from attrpriors.seeds import seed_everything
+from attrpriors.training import FitConfig, fit
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,8 @@ from attrpriors.attributions import attribute
 from attrpriors.augmentation import gaussian_noise, make_batch_transform, mixup
 from attrpriors.experiments import dna_consistency as E
 from attrpriors.models import DNACNN, build_model, load_model, model_checkpoint_info
-from attrpriors.training import FitConfig, fit, seed_everything
+from attrpriors.seeds import seed_everything
+from attrpriors.training import FitConfig, fit
 
 
 def _onehot(n, length, seed=0):

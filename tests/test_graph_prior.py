@@ -15,10 +15,11 @@ from attrpriors.experiments import graph_prior as gp
 from attrpriors.graph import laplacian
 from attrpriors.models import GCN, MLP, build_model, load_model, model_checkpoint_info
 from attrpriors.priors import GraphPrior
-from attrpriors.training import FitConfig, fit, seed_everything
+from attrpriors.training import FitConfig, fit
 
 
 # ------------------------------------------------------------------------------------------------------ GCN
+from attrpriors.seeds import seed_everything
 def test_gcn_normalized_adjacency_matches_kipf_welling():
     edges = np.array([[0, 1], [1, 2]])
     w = np.array([1.0, 2.0])

@@ -11,7 +11,7 @@ import torch
 from attrpriors.experiments import ig_limits as E
 from attrpriors.io import load_npz, read_table
 from attrpriors.models import MLP
-from attrpriors.training import seed_everything
+from attrpriors.seeds import seed_everything
 
 
 def test_stratified_split_keeps_class_proportions():

@@ -15,7 +15,8 @@ from attrpriors.attributions import expected_gradients
 from attrpriors.data.images import load_digits_images, read_idx, salt_and_pepper
 from attrpriors.models import MODEL_TYPES, ImageCNN, build_model
 from attrpriors.priors import EvalModeAttributionPrior, total_variation_penalty
-from attrpriors.training import FitConfig, fit, seed_everything
+from attrpriors.seeds import seed_everything
+from attrpriors.training import FitConfig, fit
 
 
 def test_image_cnn_shapes_digits_and_mnist():

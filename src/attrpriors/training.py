@@ -15,7 +15,6 @@ from __future__ import annotations
 import copy
 import logging
 import os
-import random
 import sys
 import time
 from dataclasses import asdict, dataclass, field, fields
@@ -28,27 +27,25 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from .io import save_torch
+from .seeds import derive_seed
 
-__all__ = ["FitConfig", "FitResult", "derive_seed", "fit", "predict", "seed_everything", "select_device", "task_loss"]
+__all__ = [
+    "EarlyStopping",
+    "FitConfig",
+    "FitResult",
+    "Optimizers",
+    "SCHEDULES",
+    "alternating_step",
+    "fit",
+    "joint_step",
+    "predict",
+    "select_device",
+    "task_loss",
+    "task_step",
+    "train_epoch",
+]
 
 log = logging.getLogger(__name__)
-
-
-def derive_seed(base: int, *names: object) -> int:
-    """A stable 31-bit seed for one job from the config seed and names (dataset, method, trial, …)."""
-    import hashlib
-
-    digest = hashlib.sha256(repr((int(base),) + tuple(str(n) for n in names)).encode()).hexdigest()
-    return int(digest[:8], 16) & 0x7FFFFFFF
-
-
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch; ask torch for deterministic kernels (warn only where none exist)."""
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
 
 
 def select_device(device: str = "auto") -> torch.device:
@@ -145,6 +142,161 @@ def _evaluate(model, X, y, task, batch_size) -> float:
     return total / max(n, 1)
 
 
+class EarlyStopping:
+    """Keep the best weights by validation loss and say when to stop.
+
+    An epoch improves when its loss is below the best so far by more than ``min_delta``; after ``patience``
+    epochs in a row without improvement :meth:`update` returns ``True``. Without validation data
+    (``monitor=False``) every epoch counts as the best, so the last epoch is kept and training never stops early.
+    :meth:`restore` loads the best weights back into the model (and the prior, whose parameters DAPr trains);
+    the model optimiser's state at the best epoch is kept in :attr:`optimizer_state` (to continue training).
+    :meth:`start_from` makes the untrained model a candidate (epoch −1) before the first epoch.
+    """
+
+    def __init__(self, patience: int, min_delta: float = 0.0, monitor: bool = True):
+        self.patience, self.min_delta, self.monitor = patience, min_delta, monitor
+        self.best_loss, self.best_epoch, self.bad_epochs = float("inf"), -1, 0
+        self.state: dict | None = None
+        self.prior_state: dict | None = None
+        self.optimizer_state: dict | None = None
+
+    def _keep(self, epoch, loss, model, prior, optimizer) -> None:
+        self.best_loss, self.best_epoch = loss, epoch
+        self.state = copy.deepcopy(model.state_dict())
+        if optimizer is not None:
+            self.optimizer_state = copy.deepcopy(optimizer.state_dict())
+        if prior is not None:
+            self.prior_state = copy.deepcopy(prior.state_dict())
+
+    def start_from(self, loss: float, model: nn.Module, prior: nn.Module | None = None,
+                   optimizer: torch.optim.Optimizer | None = None) -> None:
+        """Let the model as given (before any step, validation loss ``loss``) compete as epoch −1."""
+        self._keep(-1, loss, model, prior, optimizer)
+
+    def update(self, epoch: int, loss: float, model: nn.Module, prior: nn.Module | None = None,
+               optimizer: torch.optim.Optimizer | None = None) -> bool:
+        """Record one epoch's loss; copy the weights (and optimiser state) when it is the best; return whether
+        to stop."""
+        if loss < self.best_loss - self.min_delta or not self.monitor:
+            self._keep(epoch, loss, model, prior, optimizer)
+            self.bad_epochs = 0
+            return False
+        self.bad_epochs += 1
+        return self.bad_epochs >= self.patience
+
+    def restore(self, model: nn.Module, prior: nn.Module | None = None) -> None:
+        """Load the best weights seen into ``model`` (and ``prior``); a no-op before the first update."""
+        if self.state is None:
+            return
+        model.load_state_dict(self.state)
+        if prior is not None and self.prior_state is not None:
+            prior.load_state_dict(self.prior_state)
+
+
+@dataclass
+class Optimizers:
+    """The optimisers of one fit.
+
+    ``model`` takes the task step (and the joint step); ``prior_step`` is the model's second optimiser for the
+    separate prior step of the alternating schedule; ``prior_params`` trains a prior's own parameters (DAPr).
+    """
+
+    model: torch.optim.Optimizer
+    prior_step: torch.optim.Optimizer | None = None
+    prior_params: torch.optim.Optimizer | None = None
+
+    @classmethod
+    def for_fit(cls, model: nn.Module, prior: nn.Module | None, config: FitConfig) -> "Optimizers":
+        """Adam on the model (``lr``, ``weight_decay``); with an active prior, Adam at ``prior_lr`` (default
+        ``lr``) on the prior's ``extra_parameters()`` if it has any, and on the model for the alternating step."""
+        use_prior = prior is not None and config.prior_weight > 0
+        prior_lr = config.prior_lr or config.lr
+        own = list(prior.extra_parameters()) if use_prior and hasattr(prior, "extra_parameters") else []
+        return cls(
+            model=torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay),
+            prior_step=torch.optim.Adam(model.parameters(), lr=prior_lr)
+            if use_prior and config.schedule == "alternating"
+            else None,
+            prior_params=torch.optim.Adam(own, lr=prior_lr) if own else None,
+        )
+
+
+def _zero_grad(*optimizers: torch.optim.Optimizer | None) -> None:
+    for opt in optimizers:
+        if opt is not None:
+            opt.zero_grad(set_to_none=True)
+
+
+def _step(*optimizers: torch.optim.Optimizer | None) -> None:
+    for opt in optimizers:
+        if opt is not None:
+            opt.step()
+
+
+def _batch_task_loss(model, xb, yb, task, weight_penalty) -> Tensor:
+    loss = task_loss(model(xb), yb, task)
+    return loss if weight_penalty is None else loss + weight_penalty(model)
+
+
+def task_step(model, xb, yb, task, opts: Optimizers, weight_penalty=None) -> Tensor:
+    """One optimiser step on the task loss (plus ``weight_penalty(model)``); returns that loss."""
+    loss = _batch_task_loss(model, xb, yb, task, weight_penalty)
+    _zero_grad(opts.model)
+    loss.backward()
+    _step(opts.model)
+    return loss
+
+
+def joint_step(model, prior, weight: float, xb, yb, task, opts: Optimizers,
+               weight_penalty=None) -> tuple[Tensor, Tensor]:
+    """The joint schedule: one backward pass of ``task + weight·Ω``; the model's optimiser and the prior's own
+    (if any) both step. Returns ``(task loss, Ω)``."""
+    loss = _batch_task_loss(model, xb, yb, task, weight_penalty)
+    omega = prior(model, xb, yb, task)
+    _zero_grad(opts.model, opts.prior_params)
+    (loss + weight * omega).backward()
+    _step(opts.model, opts.prior_params)
+    return loss, omega
+
+
+def alternating_step(model, prior, weight: float, xb, yb, task, opts: Optimizers,
+                     weight_penalty=None) -> tuple[Tensor, Tensor]:
+    """The alternating schedule: a task step, then a separate step on ``weight·Ω`` alone (the model's second
+    optimiser and the prior's own). Returns ``(task loss, Ω)``."""
+    loss = task_step(model, xb, yb, task, opts, weight_penalty)
+    omega = prior(model, xb, yb, task)
+    _zero_grad(opts.prior_step, opts.prior_params)
+    (weight * omega).backward()
+    _step(opts.prior_step, opts.prior_params)
+    return loss, omega
+
+
+#: One step function per prior schedule (see the module docstring).
+SCHEDULES = {"joint": joint_step, "alternating": alternating_step}
+
+
+def train_epoch(model, X: Tensor, y: Tensor, *, task: str, opts: Optimizers, batch_size: int,
+                generator: torch.Generator, prior=None, prior_weight: float = 0.0, schedule: str = "joint",
+                weight_penalty=None, batch_transform=None, transform_generator=None) -> tuple[float, float]:
+    """One pass over ``(X, y)`` in an order drawn from ``generator``; returns the mean task loss and the mean
+    prior value ``Ω`` (NaN without an active prior) over the samples."""
+    use_prior = prior is not None and prior_weight > 0
+    perm = torch.randperm(len(X), generator=generator).to(X.device)
+    task_sum, prior_sum = 0.0, 0.0
+    for i in range(0, len(X), batch_size):
+        idx = perm[i : i + batch_size]
+        xb, yb = X[idx], y[idx]
+        if batch_transform is not None:
+            xb, yb = batch_transform(xb, yb, transform_generator)
+        if use_prior:
+            loss, omega = SCHEDULES[schedule](model, prior, prior_weight, xb, yb, task, opts, weight_penalty)
+            prior_sum += omega.item() * len(idx)
+        else:
+            loss = task_step(model, xb, yb, task, opts, weight_penalty)
+        task_sum += loss.item() * len(idx)
+    return task_sum / len(X), prior_sum / len(X) if use_prior else np.nan
+
+
 def fit(
     model: nn.Module,
     X_train,
@@ -183,8 +335,12 @@ def fit(
     initial_candidate : the model as given competes for "best" with its validation loss before any step
         (reported as ``best_epoch == -1``, i.e. zero epochs, when nothing beats it).
 
-    Without validation data the last epoch is kept. The data loader order is drawn from a generator seeded
-    by ``config.seed``; call :func:`seed_everything` before building the model to seed its initialisation.
+    The steps: :class:`Optimizers` for the model (and the prior), :func:`train_epoch` per epoch with the
+    schedule's step function (:func:`task_step`, :func:`joint_step` or :func:`alternating_step`), the
+    validation task loss, and :class:`EarlyStopping`, which restores the best weights at the end. Without
+    validation data the last epoch is kept. The data loader order is drawn from a generator seeded by
+    ``config.seed``; call :func:`attrpriors.seeds.seed_everything` before building the model to seed its
+    initialisation.
     """
     config = config or FitConfig()
     device = select_device(config.device)
@@ -198,29 +354,16 @@ def fit(
     if len(Xtr) != len(ytr):
         raise ValueError(f"X_train has {len(Xtr)} rows but y_train has {len(ytr)}")
 
-    opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    opts = Optimizers.for_fit(model, prior, config)
     if optimizer_state is not None:
-        opt.load_state_dict(copy.deepcopy(dict(optimizer_state)))
-    use_prior = prior is not None and config.prior_weight > 0
-    prior_params = list(prior.extra_parameters()) if use_prior and hasattr(prior, "extra_parameters") else []
-    prior_opt = torch.optim.Adam(prior_params, lr=config.prior_lr or config.lr) if prior_params else None
-    step_opt = (
-        torch.optim.Adam(model.parameters(), lr=config.prior_lr or config.lr)
-        if use_prior and config.schedule == "alternating"
-        else None
-    )
+        opts.model.load_state_dict(copy.deepcopy(dict(optimizer_state)))
     gen = torch.Generator().manual_seed(config.seed)
     aug_gen = None if batch_transform is None else torch.Generator().manual_seed(
         derive_seed(config.seed, "batch_transform"))
-
-    history = []
-    best = {"loss": float("inf"), "epoch": -1, "state": None, "prior_state": None, "opt_state": None}
+    stopper = EarlyStopping(config.patience, config.min_delta, monitor=has_val)
     if initial_candidate and has_val:
-        best.update(loss=_evaluate(model, Xva, yva, task, 4096), state=copy.deepcopy(model.state_dict()),
-                    opt_state=copy.deepcopy(opt.state_dict()))
-        if prior is not None:
-            best["prior_state"] = copy.deepcopy(prior.state_dict())
-    bad_epochs = 0
+        stopper.start_from(_evaluate(model, Xva, yva, task, 4096), model, prior, opts.model)
+    history = []
     bar = tqdm(
         range(config.epochs),
         desc=description,
@@ -232,42 +375,10 @@ def fit(
     model.train()
     for epoch in bar:
         t0 = time.perf_counter()
-        perm = torch.randperm(len(Xtr), generator=gen).to(device)
-        sums = {"task": 0.0, "prior": 0.0}
-        for i in range(0, len(Xtr), config.batch_size):
-            idx = perm[i : i + config.batch_size]
-            xb, yb = Xtr[idx], ytr[idx]
-            if batch_transform is not None:
-                xb, yb = batch_transform(xb, yb, aug_gen)
-            loss = task_loss(model(xb), yb, task)
-            if weight_penalty is not None:
-                loss = loss + weight_penalty(model)
-            if use_prior and config.schedule == "joint":
-                omega = prior(model, xb, yb, task)
-                opt.zero_grad(set_to_none=True)
-                if prior_opt:
-                    prior_opt.zero_grad(set_to_none=True)
-                (loss + config.prior_weight * omega).backward()
-                opt.step()
-                if prior_opt:
-                    prior_opt.step()
-            else:
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                if use_prior:  # alternating: a separate step on the prior alone
-                    omega = prior(model, xb, yb, task)
-                    step_opt.zero_grad(set_to_none=True)
-                    if prior_opt:
-                        prior_opt.zero_grad(set_to_none=True)
-                    (config.prior_weight * omega).backward()
-                    step_opt.step()
-                    if prior_opt:
-                        prior_opt.step()
-            sums["task"] += loss.item() * len(idx)
-            if use_prior:
-                sums["prior"] += omega.item() * len(idx)
-        train_loss = sums["task"] / len(Xtr)
+        train_loss, train_prior = train_epoch(
+            model, Xtr, ytr, task=task, opts=opts, batch_size=config.batch_size, generator=gen, prior=prior,
+            prior_weight=config.prior_weight, schedule=config.schedule, weight_penalty=weight_penalty,
+            batch_transform=batch_transform, transform_generator=aug_gen)
         if not np.isfinite(train_loss):
             raise FloatingPointError(f"{description}: training loss became {train_loss} at epoch {epoch}")
         val_loss = _evaluate(model, Xva, yva, task, 4096) if has_val else train_loss
@@ -275,28 +386,17 @@ def fit(
             {
                 "epoch": epoch,
                 "train_loss": train_loss,
-                "train_prior": sums["prior"] / len(Xtr) if use_prior else np.nan,
+                "train_prior": train_prior,
                 "val_loss": val_loss if has_val else np.nan,
                 "seconds": time.perf_counter() - t0,
             }
         )
         bar.set_postfix(train=f"{train_loss:.4g}", val=f"{val_loss:.4g}", refresh=False)
-        if val_loss < best["loss"] - config.min_delta or not has_val:
-            best.update(loss=val_loss, epoch=epoch, state=copy.deepcopy(model.state_dict()),
-                        opt_state=copy.deepcopy(opt.state_dict()))
-            if prior is not None:
-                best["prior_state"] = copy.deepcopy(prior.state_dict())
-            bad_epochs = 0
-        else:
-            bad_epochs += 1
-            if bad_epochs >= config.patience:
-                log.info("%s: early stop at epoch %d (best %d)", description, epoch, best["epoch"])
-                break
+        if stopper.update(epoch, val_loss, model, prior, opts.model):
+            log.info("%s: early stop at epoch %d (best %d)", description, epoch, stopper.best_epoch)
+            break
     bar.close()
-    if best["state"] is not None:
-        model.load_state_dict(best["state"])
-        if prior is not None and best["prior_state"] is not None:
-            prior.load_state_dict(best["prior_state"])
+    stopper.restore(model, prior)
     model.eval()
     hist = pd.DataFrame(history)
     if checkpoint is not None:
@@ -306,9 +406,10 @@ def fit(
                 "prior_state_dict": prior.state_dict() if prior is not None else None,
                 "history": hist.to_dict("list"),
                 "config": asdict(config),
-                "best_epoch": best["epoch"],
+                "best_epoch": stopper.best_epoch,
                 **(checkpoint_extra or {}),
             },
             checkpoint,
         )
-    return FitResult(model, hist, best["epoch"], best["loss"], str(device), prior, asdict(config), best["opt_state"])
+    return FitResult(model, hist, stopper.best_epoch, stopper.best_loss, str(device), prior, asdict(config),
+                     stopper.optimizer_state)

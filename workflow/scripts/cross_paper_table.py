@@ -2,7 +2,7 @@ import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # the library, without an install
 
-from attrpriors.experiments.ig_limits import cross_paper
+from attrpriors.experiments.cross_paper import cross_paper
 from attrpriors.workflow import run
 
 run(snakemake, cross_paper, inputs=dict(snakemake.input.items()), params=snakemake.params.crosspaper,

@@ -20,7 +20,8 @@ from ..data.synthetic_benchmark import make_benchmark_dataset
 from ..evaluation import BENCHMARK_METRICS, attribution_convergence, benchmark_metrics
 from ..io import load_npz, read_table, save_npz, save_table
 from ..models import build_model, load_model, model_checkpoint_info
-from ..training import FitConfig, derive_seed, fit, predict, seed_everything, select_device
+from ..seeds import derive_seed, seed_everything
+from ..training import FitConfig, fit, predict, select_device
 
 log = logging.getLogger("attrpriors.benchmark")
 

@@ -30,7 +30,8 @@ from ..evaluation import mean_abs_expected_gradients
 from ..io import load_npz, read_table, save_npz, save_table, save_torch
 from ..models import MLP
 from ..priors import DAPrPrior, MetaWeightPrior, build_prior_model, weight_l1, weight_l2
-from ..training import FitConfig, derive_seed, fit, predict, seed_everything
+from ..seeds import derive_seed, seed_everything
+from ..training import FitConfig, fit, predict
 
 log = logging.getLogger("attrpriors.dapr")
 

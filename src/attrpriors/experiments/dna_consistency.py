@@ -36,7 +36,8 @@ from ..augmentation import make_batch_transform
 from ..data.dna_motifs import load_dna_dataset, make_dna_dataset, save_dna_dataset
 from ..io import load_npz, read_table, save_npz, save_table
 from ..models import build_model, load_model, model_checkpoint_info
-from ..training import FitConfig, derive_seed, fit, predict, seed_everything, select_device
+from ..seeds import derive_seed, seed_everything
+from ..training import FitConfig, fit, predict, select_device
 
 log = logging.getLogger("attrpriors.dna_consistency")
 

@@ -41,7 +41,8 @@ from ..graph import laplacian
 from ..io import load_npz, read_table, save_json, save_table
 from ..models import MLP, build_model, load_model, model_checkpoint_info
 from ..priors import GraphPrior, weight_l1
-from ..training import FitConfig, derive_seed, fit, predict, seed_everything, select_device, task_loss
+from ..seeds import derive_seed, seed_everything
+from ..training import FitConfig, fit, predict, select_device, task_loss
 
 log = logging.getLogger("attrpriors.graph_prior")
 

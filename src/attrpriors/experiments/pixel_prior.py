@@ -24,7 +24,8 @@ from ..data.images import load_digits_images, load_mnist, salt_and_pepper
 from ..io import load_npz, read_table, save_json, save_npz, save_table
 from ..models import build_model, load_model, model_checkpoint_info
 from ..priors import EvalModeAttributionPrior, total_variation_penalty
-from ..training import FitConfig, derive_seed, fit, predict, seed_everything, select_device
+from ..seeds import derive_seed, seed_everything
+from ..training import FitConfig, fit, predict, select_device
 
 log = logging.getLogger("attrpriors.pixel_prior")
 

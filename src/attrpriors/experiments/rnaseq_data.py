@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..io import load_npz, read_table, save_json, save_npz, save_table
-from ..training import derive_seed
+from ..seeds import derive_seed
 
 log = logging.getLogger("attrpriors.rnaseq_data")
 

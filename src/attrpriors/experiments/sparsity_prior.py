@@ -37,7 +37,8 @@ from ..data.clinical import load_breast_cancer_table, load_nhanes, standardize
 from ..io import load_npz, read_table, save_json, save_npz, save_table
 from ..models import build_model
 from ..priors import AttributionPrior, gini, make_weight_penalty
-from ..training import FitConfig, derive_seed, fit, predict, seed_everything
+from ..seeds import derive_seed, seed_everything
+from ..training import FitConfig, fit, predict
 
 log = logging.getLogger("attrpriors.sparsity_prior")
 
