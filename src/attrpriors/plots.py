@@ -98,3 +98,89 @@ def benchmark_heatmap_figure(df: pd.DataFrame, path: str | os.PathLike, title: s
                         fontweight="bold" if j == best[i] else "normal")
         fig.colorbar(im, ax=ax, label="z-score within metric (bold: best)")
         ax.set_title(title)
+
+
+def simulator_vs_real_figure(data: dict, path: str | os.PathLike) -> None:
+    """``rnaseq_simulator_vs_real``: mean–dispersion, zero fraction, library sizes, within-KEGG correlations and
+    driver genes vs their pathway's latent activity, simulated next to real (from
+    :func:`attrpriors.experiments.rnaseq_data.simulator_vs_real_stats`)."""
+    colors = {"airway": "tab:blue", "pasilla": "tab:green", "simulated": "tab:red"}
+    ds = data["datasets"]
+    with figure(path, 2, 3, figsize=(13, 7.5)) as (fig, axes):
+        ax = axes[0, 0]
+        grid = np.logspace(-0.5, 5, 100)
+        for name, d in ds.items():
+            if "binned_trend" in d:
+                bt = d["binned_trend"]
+                ax.plot(bt["mean"], bt["median_dispersion"], "o", ms=3, color=colors.get(name), alpha=0.8,
+                        label=f"{name}: gene-wise (binned median)")
+                ax.plot(grid, d["a0"] + d["a1"] / grid, color=colors.get(name), lw=1, alpha=0.8,
+                        label=f"{name}: fitted trend (BCV {np.sqrt(d['a0']):.2f})")
+        fit = data["sim_fit"]
+        ok = np.isfinite(fit["genewise"]) & (fit["genewise"] > 1e-7) & (fit["mean"] > 0)
+        ax.scatter(fit["mean"][ok], fit["genewise"][ok], s=2, color=colors["simulated"], alpha=0.15, lw=0,
+                   label="simulated: gene-wise")
+        ax.plot(grid, fit["a0"] + fit["a1"] / grid, color=colors["simulated"], lw=1.5, label="simulated: fitted trend")
+        a = data["assumed"]
+        ax.plot(grid, a["a0"] + a["a1"] / np.maximum(grid, 0.5), "k--", lw=1,
+                label=f"simulated NB noise (airway a0 × {a['factor']:g} + a1/mean)")
+        ax.set(xscale="log", yscale="log", xlabel="mean of normalised counts", ylabel="dispersion",
+               title="mean–dispersion (pydeseq2)", ylim=(1e-3, 50))
+        ax.legend(fontsize=6.5, loc="lower left")
+
+        ax = axes[0, 1]
+        bins = np.linspace(0, 1, 21)
+        for name, d in ds.items():
+            ax.hist(d["zero_per_gene"], bins=bins, histtype="step", density=True, lw=1.5, color=colors.get(name),
+                    label=f"{name} (overall {np.mean(d['zero_per_gene']):.3f})")
+        ax.set(yscale="log", xlabel="fraction of samples with 0 reads (genes with ≥ 10 reads)",
+               ylabel="density", title="zero fraction per gene")
+        ax.legend(fontsize=7)
+
+        ax = axes[0, 2]
+        names = list(ds)
+        for k, name in enumerate(names):
+            lib = ds[name]["library"]
+            ax.scatter(np.full(len(lib), k) + np.linspace(-0.15, 0.15, len(lib)), lib, s=8, color=colors.get(name))
+            ax.hlines(np.median(lib), k - 0.25, k + 0.25, color="k", lw=1)
+        ax.set_xticks(range(len(names)), names)
+        ax.set(yscale="log", ylabel="library size (million reads)",
+               title="library sizes (simulated: its genes only)")
+
+        ax = axes[1, 0]
+        for name, d in ds.items():
+            ax.plot(np.sort(d["log10_mean"]), np.linspace(0, 1, len(d["log10_mean"])), color=colors.get(name),
+                    label=name)
+        ax.set(xlabel="log10 mean count (genes with ≥ 10 reads)", ylabel="cumulative fraction of genes",
+               title="gene expression levels")
+        ax.legend(fontsize=7)
+
+        ax = axes[1, 1]
+        bins = np.linspace(-1, 1, 41)
+        curves = [("simulated, within KEGG pathway", data["r_kegg"], colors["simulated"], "-"),
+                  ("simulated, within KEGG, preprocessed", data.get("r_kegg_pre"), "darkred", ":"),
+                  ("simulated, within KEGG, 8 patients", data["r_kegg_small"], "salmon", "--"),
+                  ("simulated, random pairs", ds["simulated"]["r_random"], "grey", "-")]
+        curves += [(f"{n}, random pairs", d["r_random"], colors.get(n), "-") for n, d in ds.items() if n != "simulated"]
+        for label, r, c, ls in curves:
+            if r is None or len(r) == 0:
+                continue
+            ax.hist(r, bins=bins, histtype="step", density=True, color=c, ls=ls, lw=1.3,
+                    label=f"{label} (median {np.nanmedian(r):.2f})")
+        ax.set(xlabel="Pearson r between two genes (log2 CPM)", ylabel="density",
+               title="gene–gene correlation (real KEGG: no offline symbols)")
+        ax.legend(fontsize=6)
+
+        ax = axes[1, 2]
+        ax.hist(data["r_latent"], bins=np.linspace(-1, 1, 41), histtype="step", lw=1.5, color=colors["simulated"],
+                label=f"with its pathway's latent activity (median {np.nanmedian(data['r_latent']):.2f})")
+        if data.get("r_latent_pre") is not None and len(data["r_latent_pre"]):
+            ax.hist(data["r_latent_pre"], bins=np.linspace(-1, 1, 41), histtype="step", lw=1.2, color="darkred",
+                    ls=":", label=f"the same, preprocessed matrix (median {np.nanmedian(data['r_latent_pre']):.2f})")
+        ax.hist(data["r_loo"], bins=np.linspace(-1, 1, 41), histtype="step", lw=1.2, color="k", ls="--",
+                label=f"with its pathway's other genes (median {np.nanmedian(data['r_loo']):.2f})")
+        ax.set(xlabel="Pearson r (sign of the gene's loading)", ylabel="driver genes",
+               title="driver genes as pathway proxies (simulated)")
+        ax.legend(fontsize=7, loc="upper left")
+        fig.suptitle("RNA-seq count simulator vs the real counts it is calibrated on", y=1.0)
+        fig.tight_layout()

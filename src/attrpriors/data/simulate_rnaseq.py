@@ -33,13 +33,14 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
 
 from ..io import load_npz, read_table
+from .rnaseq_calibration import dispersion_from_trend, load_calibration
 
 __all__ = [
     "LDASimulation",
@@ -466,9 +467,15 @@ class DrugResponseSimulation:
     gene_importance : numpy.ndarray
         Ground-truth importance of each gene for the response (0 outside the driving pathways).
     pathway_expression : pandas.DataFrame
-        Patients × driving pathways: the standardised log2 expression the response was computed from.
+        Patients × driving pathways: the standardised latent pathway activity the response was computed from.
     params : dict
         Arguments of the simulation.
+    gene_base_mean, gene_dispersion : numpy.ndarray, optional
+        Each gene's mean count at the reference depth and the NB dispersion its counts were drawn with
+        (saved as ``genes.tsv`` columns ``base_mean`` and ``dispersion``).
+    pathway_loadings : dict of str to numpy.ndarray, optional
+        Gene-specific loading of each pathway's genes (in the order of ``pathways``; ``pathways.tsv`` column
+        ``loading``).
     """
 
     counts: np.ndarray
@@ -488,6 +495,9 @@ class DrugResponseSimulation:
     gene_importance: np.ndarray
     pathway_expression: pd.DataFrame
     params: dict = field(default_factory=dict)
+    gene_base_mean: np.ndarray | None = None
+    gene_dispersion: np.ndarray | None = None
+    pathway_loadings: dict | None = None
 
     kind = "drug_response"
 
@@ -512,7 +522,7 @@ class DrugResponseSimulation:
         return pd.DataFrame({"patient": self.patients, "batch": self.batch})
 
     def gene_table(self) -> pd.DataFrame:
-        """``gene, length, is_coding, importance, degree`` table in the column order of ``counts``."""
+        """``gene, length, is_coding, importance, degree`` (+ ``base_mean, dispersion``) in the order of ``counts``."""
         deg = (
             np.bincount(self.graph_edges.ravel(), minlength=len(self.genes))
             if len(self.graph_edges)
@@ -525,8 +535,17 @@ class DrugResponseSimulation:
                 "is_coding": self.is_coding,
                 "importance": self.gene_importance,
                 "degree": deg,
+                **({} if self.gene_base_mean is None else {"base_mean": self.gene_base_mean}),
+                **({} if self.gene_dispersion is None else {"dispersion": self.gene_dispersion}),
             }
         )
+
+    def pathway_table(self) -> pd.DataFrame:
+        """``pathway, gene`` (+ ``loading`` when known): one row per pathway member."""
+        rows = pd.DataFrame([(t, g) for t, gs in self.pathways.items() for g in gs], columns=["pathway", "gene"])
+        if self.pathway_loadings is not None:
+            rows["loading"] = np.concatenate([np.asarray(self.pathway_loadings[t], float) for t in self.pathways])
+        return rows
 
     def graph_laplacian(self, random: bool = False) -> sparse.csr_matrix:
         """Sparse graph Laplacian L = D − W (unit weights) of the gene graph or of the random graph."""
@@ -595,15 +614,17 @@ def simulate_drug_response(
     n_driving_pathways: int = 4,
     pathways_per_drug: int = 2,
     noncoding_frac: float = 0.1,
-    low_expression_frac: float = 0.1,
-    total_reads: int = 2_000_000,
+    depth: float = 1.0,
     depth_sd: float = 0.3,
     batch_effect_sd: float = 0.5,
+    gene_noise: float = 1.0,
+    pathway_sd: float = 0.4,
+    loading_range: tuple[float, float] | list[float] = (0.2, 1.0),
+    negative_loading_frac: float = 0.2,
+    patient_heterogeneity: float | None = None,
+    response: str = "linear",
     noise_sd: float = 0.5,
     drug_effect_sd: float = 1.0,
-    alpha: float = 4.0,
-    low_expression_alpha: float = 0.05,
-    beta_concentration: float = 5.0,
     background_module_size: int = 25,
     within_pathway_degree: int = 4,
     nondriving_pathway_degree: int = 0,
@@ -615,6 +636,7 @@ def simulate_drug_response(
     max_pathway_gene_frac: float = 0.7,
     library: str = "KEGG_2021_Human",
     gene_set_source: str | os.PathLike = "bundled",
+    calibration: str | os.PathLike | Mapping | None = None,
     seed: int = 0,
 ) -> DrugResponseSimulation:
     """Simulate patients' RNA-seq counts and their response to drugs, on real genes and KEGG pathways.
@@ -625,30 +647,45 @@ def simulate_drug_response(
         The other coding genes are real symbols from the rest of KEGG and then from the bundled GO
         Biological Process, WikiPathways and ChEA libraries (about 19,000 symbols in all); a fraction
         ``noncoding_frac`` of all genes are non-coding (real lncRNA / antisense symbols from the bundled
-        ARCHS4 library). Genes outside the chosen pathways are grouped at random into
-        unannotated co-expression modules of ``background_module_size`` genes; a fraction
-        ``low_expression_frac`` of all genes sit in modules with a tiny Dirichlet weight
-        (``low_expression_alpha``), so they are zero in most samples (the ">70 % zeros" filter's target).
-        Exon lengths are log-normal (median 2 kb coding, 1 kb non-coding, clipped to [200, 50,000]).
+        ARCHS4 library). Genes outside the chosen pathways are grouped at random into unannotated
+        co-expression modules of ``background_module_size`` genes. Exon lengths are log-normal (median 2 kb
+        coding, 1 kb non-coding, clipped to [200, 50,000]).
 
-    Counts (the LDA hierarchy, with length, depth and batch)
-        θᵢ ~ Dirichlet(α) over pathways and modules (α = ``alpha``, or ``low_expression_alpha`` for the
-        low-expression modules); β_t ~ Dirichlet(``beta_concentration``·1) within each topic t. A patient in
-        batch b has depth Nᵢ = ``total_reads``·exp(N(0, ``depth_sd``)) and gene-wise batch factors
-        f_bg = exp(N(0, ``batch_effect_sd``)). Reads land on gene g of topic t with probability ∝
-        β_tg·l_g·f_bg (longer genes give more fragments), and on topic t with probability ∝
-        θᵢₜ·Σ_g β_tg·l_g·f_bg, so that the expected count is Nᵢ·(Σ_t θᵢₜβ_tg)·l_g·f_bg / Zᵢ:
-        molecule abundance × length × batch effect, as FPKM and ComBat assume.
+    Counts: negative binomial calibrated on real data (``calibration``, see
+    :mod:`attrpriors.data.rnaseq_calibration`)
+        * Gene g's mean count at the reference depth, m_g, is drawn from the distribution of mean normalised
+          counts of the expressed genes (>= 10 reads) of the reference data set (airway).
+        * Every pathway and module t has a latent activity a_it ~ N(0, 1) per patient i. Gene g loads on each
+          topic it belongs to with a gene-specific weight ℓ_gt = ±U(``loading_range``) (negative with probability
+          ``negative_loading_frac``); its pathway signal is s_ig = Σ_t ℓ_gt a_it / √(number of its topics).
+        * Mean: μ_ig = depth·e^{N(0, depth_sd)} · m_g · l_g/l̄_g-free · f_bg · exp(``pathway_sd``·s_ig − ½
+          ``pathway_sd``²·E[s²]) with gene-wise batch factors f_bg = exp(N(0, ``batch_effect_sd``)). (The mean
+          does not depend on the exon length: m_g already is a count, so the abundance FPKM estimates is
+          m_g / l_g.)
+        * Independent biological noise: counts ~ NB(μ_ig, φ_g) (Gamma–Poisson) with
+          φ_g = ``gene_noise`` · (``patient_heterogeneity`` · a0 + a1 / m_g), where a0 + a1/m is pydeseq2's
+          parametric dispersion trend fitted on the reference data set. ``patient_heterogeneity`` (default:
+          the calibration's, 16 = (BCV 0.4 / 0.1)², an assumption stated in
+          :data:`attrpriors.data.rnaseq_calibration.PATIENT_HETEROGENEITY`) scales the cell lines' biological
+          dispersion (the asymptote a0, BCV² at high counts) to a patient cohort; the a1/m part (extra-Poisson
+          noise of low counts) is kept as measured. ``gene_noise`` = 1 is the calibrated level, 0 leaves only
+          Poisson noise, larger values make single genes poorer proxies of their pathway.
 
-    Response
+    Response (``response``)
         ``n_driving_pathways`` of the chosen pathways drive the response; each drug uses
-        ``pathways_per_drug`` of them with weights ±U(0.5, 1.5). With e_iq = log2(1 + mean CPM of pathway q's
-        genes in patient i's clean abundance Σ_t θᵢₜβ_t·10⁶) standardised over patients as z_iq,
-        response_id = μ_d + Σ_q w_dq z_iq + ``noise_sd``·ε with μ_d ~ N(0, ``drug_effect_sd``).
+        ``pathways_per_drug`` of them with weights ±U(0.5, 1.5). With z_iq the driving pathways' latent
+        activities standardised over patients:
+
+        * ``linear``: response_id = μ_d + Σ_q w_dq z_iq + ``noise_sd``·ε;
+        * ``nonlinear``: a threshold and an interaction, h_id = Σ_q w_dq·max(z_iq, 0) + w_d1·z_iq₁·z_iq₂
+          (q₁, q₂ the drug's first two pathways; the interaction is left out when the drug has one), rescaled
+          to the variance of the linear signal Σ_q w_dq z_iq, plus μ_d + ``noise_sd``·ε;
+
+        μ_d ~ N(0, ``drug_effect_sd``).
 
     Ground truth
-        gene_importance_g = mean over drugs of Σ_{q driving d, g ∈ q} |w_dq| / |q| (a gene's share of the
-        pathway means it enters), 0 elsewhere.
+        gene_importance_g = mean over drugs of Σ_{q driving d, g ∈ q} |w_dq|·|ℓ_gq| / Σ_{h ∈ q} |ℓ_hq| (a gene's
+        share of its pathway's loading), 0 elsewhere.
 
     Graphs
         Each driving pathway's genes are linked to ``within_pathway_degree`` random partners in the same
@@ -668,16 +705,26 @@ def simulate_drug_response(
         Sizes. ``n_genes`` counts coding plus non-coding genes.
     n_driving_pathways, pathways_per_drug : int
         Pathways driving the response (pool) and per drug (drawn from the pool).
-    noncoding_frac, low_expression_frac : float
-        Fractions of all genes that are non-coding / rarely expressed.
-    total_reads, depth_sd : float
-        Median sequencing depth and its log-scale spread.
+    noncoding_frac : float
+        Fraction of all genes that are non-coding.
+    depth, depth_sd : float
+        Median sequencing depth relative to the reference data set, and its log-scale spread over patients.
     batch_effect_sd : float
         Log-scale spread of the gene-wise batch factors.
+    gene_noise : float
+        Multiplier of the calibrated NB dispersion (independent biological noise per gene); >= 0.
+    pathway_sd : float
+        Log-scale s.d. of a pathway's activity effect on a gene with loading 1.
+    loading_range : (float, float)
+        Range of the absolute gene-specific loadings.
+    negative_loading_frac : float
+        Probability that a gene's loading is negative.
+    patient_heterogeneity : float, optional
+        Dispersion factor from cell lines to patients; default the calibration's.
+    response : {"linear", "nonlinear"}
+        Response model.
     noise_sd, drug_effect_sd : float
         Response noise and drug-offset spread.
-    alpha, low_expression_alpha, beta_concentration : float
-        Dirichlet parameters.
     background_module_size : int
         Genes per unannotated module.
     within_pathway_degree, nondriving_pathway_degree : int
@@ -694,17 +741,21 @@ def simulate_drug_response(
         Gene set library (default KEGG_2021_Human).
     gene_set_source : {"bundled"} or path-like
         Where the library comes from (see :func:`attrpriors.enrichment.load_gene_sets`).
+    calibration : path-like or mapping, optional
+        Output of :func:`attrpriors.data.rnaseq_calibration.calibrate` (the workflow's
+        ``results/rnaseq/calibration.json``); default the bundled copy.
     seed : int
         Seed; the same arguments give the same simulation.
 
     Returns
     -------
     DrugResponseSimulation
+        ``latent_activity`` holds every topic's a_it, ``gene_dispersion`` the φ_g the counts were drawn with.
 
     Raises
     ------
     ValueError
-        On inconsistent sizes, e.g. when ``n_pathways`` pathways cannot fit in the gene budget.
+        On inconsistent sizes, e.g. when ``n_pathways`` pathways cannot fit in the gene budget, or bad knobs.
     """
     from ..enrichment import load_gene_sets
 
@@ -715,8 +766,20 @@ def simulate_drug_response(
         )
     if not 0 <= noise_edge_frac < 1:
         raise ValueError(f"simulate_drug_response: noise_edge_frac must be in [0, 1), got {noise_edge_frac}")
-    if not 0 <= noncoding_frac < 1 or not 0 <= low_expression_frac < 1:
-        raise ValueError("simulate_drug_response: noncoding_frac and low_expression_frac must be in [0, 1)")
+    if not 0 <= noncoding_frac < 1:
+        raise ValueError(f"simulate_drug_response: noncoding_frac must be in [0, 1), got {noncoding_frac}")
+    if gene_noise < 0 or pathway_sd < 0 or depth <= 0:
+        raise ValueError(
+            f"simulate_drug_response: need gene_noise >= 0, pathway_sd >= 0, depth > 0; got {gene_noise}, "
+            f"{pathway_sd}, {depth}"
+        )
+    if len(loading_range) != 2 or not 0 <= loading_range[0] <= loading_range[1]:
+        raise ValueError(f"simulate_drug_response: loading_range must be (low, high) with 0 <= low <= high, got "
+                         f"{loading_range}")
+    if response not in ("linear", "nonlinear"):
+        raise ValueError(f"simulate_drug_response: response must be 'linear' or 'nonlinear', got {response!r}")
+    cal = load_calibration(calibration)
+    ref = cal["datasets"][cal.get("reference", "airway")]
     if n_driving_pathways > n_pathways or pathways_per_drug > n_driving_pathways or pathways_per_drug < 1:
         raise ValueError(
             f"simulate_drug_response: need 1 <= pathways_per_drug ({pathways_per_drug}) <= n_driving_pathways "
@@ -787,73 +850,77 @@ def simulate_drug_response(
     for p in pathway_idx:
         in_pathway[p] = True
     background = rng.permutation(np.flatnonzero(~in_pathway))
-    n_low = min(int(round(low_expression_frac * n_genes)), len(background))
-    low_genes, bg_genes = background[:n_low], background[n_low:]
-
-    def chunks(a: np.ndarray) -> list[np.ndarray]:
-        if len(a) == 0:
-            return []
-        k = max(1, int(np.ceil(len(a) / background_module_size)))
-        return [np.sort(c) for c in np.array_split(a, k)]
-
-    bg_modules, low_modules = chunks(bg_genes), chunks(low_genes)
-    topic_genes = pathway_idx + bg_modules + low_modules
-    topic_alpha = np.r_[
-        np.full(len(pathway_idx) + len(bg_modules), alpha), np.full(len(low_modules), low_expression_alpha)
-    ]
+    bg_modules: list[np.ndarray] = []
+    if len(background):
+        k = max(1, int(np.ceil(len(background) / background_module_size)))
+        bg_modules = [np.sort(c) for c in np.array_split(background, k)]
+    topic_genes = pathway_idx + bg_modules
+    topic_names = list(chosen) + [f"module{m + 1:03d}" for m in range(len(bg_modules))]
     n_topics = len(topic_genes)
-    betas = [rng.dirichlet(np.full(len(g), beta_concentration)) for g in topic_genes]
-    bmat = sparse.csr_matrix(
-        (np.concatenate(betas), np.concatenate(topic_genes), _ragged(topic_genes)[0]), shape=(n_topics, n_genes)
-    )
+    lo, hi = float(loading_range[0]), float(loading_range[1])
+    loadings = [
+        rng.uniform(lo, hi, len(g)) * np.where(rng.random(len(g)) < negative_loading_frac, -1.0, 1.0)
+        for g in topic_genes
+    ]
+    indptr = _ragged(topic_genes)[0]
+    lmat = sparse.csr_matrix((np.concatenate(loadings), np.concatenate(topic_genes), indptr), shape=(n_topics, n_genes))
+    n_topics_of_gene = np.maximum(np.asarray((lmat != 0).sum(axis=0)).ravel(), 1)
+    lmat = lmat @ sparse.diags(1.0 / np.sqrt(n_topics_of_gene))  # s_ig = Σ_t ℓ_gt a_it / √k_g
+    signal_var = np.asarray(lmat.multiply(lmat).sum(axis=0)).ravel()  # E[s_ig²] over patients
 
     # ---- patients, batches, depth -----------------------------------------------------------------------
     patients = np.array([f"P{i:04d}" for i in range(n_patients)])
     batch_id = rng.permutation(np.arange(n_patients) % n_batches)
     batch = np.array([f"batch{b + 1}" for b in batch_id])
-    theta = _dirichlet_rows(rng, np.broadcast_to(topic_alpha, (n_patients, n_topics)))
-    depth = np.maximum(1, np.round(total_reads * rng.lognormal(0.0, depth_sd, n_patients))).astype(np.int64)
+    activity = rng.standard_normal((n_patients, n_topics))
+    depth_i = depth * rng.lognormal(0.0, depth_sd, n_patients)
     batch_factor = rng.lognormal(0.0, batch_effect_sd, size=(n_batches, n_genes))
 
-    counts = np.zeros((n_patients, n_genes), dtype=np.int32)
-    for b in range(n_batches):
-        rows = np.flatnonzero(batch_id == b)
-        if len(rows) == 0:
-            continue
-        w = gene_lengths * batch_factor[b]  # per-gene read yield in this batch
-        probs = [beta * w[g] for beta, g in zip(betas, topic_genes)]
-        topic_yield = np.array([p.sum() for p in probs])
-        pv = _safe_pvals(theta[rows] * topic_yield)
-        topic_reads = rng.multinomial(depth[rows], pv)
-        _sample_topic_genes(rng, counts, topic_reads, topic_genes, probs, rows=rows)
+    # ---- counts: NB(μ, φ) with the calibrated mean distribution and dispersion trend ------------------------
+    q = np.asarray(ref["log10_mean_quantiles"], dtype=float)
+    base_mean = 10 ** np.interp(rng.random(n_genes), np.linspace(0.0, 1.0, len(q)), q)
+    heterogeneity = float(cal.get("patient_heterogeneity", 16.0) if patient_heterogeneity is None
+                          else patient_heterogeneity)
+    dispersion = gene_noise * dispersion_from_trend(base_mean, heterogeneity * ref["a0"], ref["a1"])
+    log_mu = (
+        np.log(depth_i)[:, None]
+        + np.log(base_mean)[None, :]
+        + np.log(batch_factor[batch_id])
+        + pathway_sd * np.asarray(activity @ lmat.toarray() if n_genes * n_topics < 5e7 else (lmat.T @ activity.T).T)
+        - 0.5 * pathway_sd**2 * signal_var[None, :]
+    )
+    mu = np.exp(log_mu)
+    if gene_noise > 0:
+        shape = 1.0 / dispersion
+        lam = mu * rng.gamma(shape[None, :], 1.0 / shape[None, :], size=mu.shape)
+    else:
+        lam = mu
+    counts = rng.poisson(lam).astype(np.int32)
 
     # ---- response ---------------------------------------------------------------------------------------
     driving_local = np.sort(rng.choice(len(chosen), n_driving_pathways, replace=False))
     driving_names = [chosen[i] for i in driving_local]
-    mq = sparse.csr_matrix(
-        (
-            np.concatenate([np.full(len(pathway_idx[i]), 1.0 / len(pathway_idx[i])) for i in driving_local]),
-            (
-                np.concatenate([pathway_idx[i] for i in driving_local]),
-                np.repeat(np.arange(n_driving_pathways), [len(pathway_idx[i]) for i in driving_local]),
-            ),
-        ),
-        shape=(n_genes, n_driving_pathways),
-    )
-    # clean abundance (no length, depth or batch): mean CPM of each driving pathway's genes
-    mean_cpm = np.asarray((bmat @ mq).T @ theta.T).T * 1e6
-    z = _standardize_cols(np.log2(1.0 + mean_cpm))
+    z = _standardize_cols(activity[:, driving_local])
     drugs = np.array([f"DRUG{d + 1:02d}" for d in range(n_drugs)])
     drug_rows = []
     weights = np.zeros((n_drugs, n_driving_pathways))
+    signal = np.zeros((n_patients, n_drugs))
     for d in range(n_drugs):
         use = np.sort(rng.choice(n_driving_pathways, pathways_per_drug, replace=False))
         w = rng.uniform(0.5, 1.5, size=pathways_per_drug) * rng.choice([-1.0, 1.0], size=pathways_per_drug)
         weights[d, use] = w
-        drug_rows += [(drugs[d], driving_names[q], float(wq)) for q, wq in zip(use, w)]
+        drug_rows += [(drugs[d], driving_names[qq], float(wq)) for qq, wq in zip(use, w)]
+        linear = z[:, use] @ w
+        if response == "linear":
+            signal[:, d] = linear
+        else:
+            h = np.maximum(z[:, use], 0.0) @ w
+            if len(use) >= 2:
+                h = h + w[0] * z[:, use[0]] * z[:, use[1]]
+            signal[:, d] = (h - h.mean()) / max(h.std(), 1e-12) * linear.std()
     offsets = rng.normal(0.0, drug_effect_sd, size=n_drugs)
-    resp = offsets[None, :] + z @ weights.T + noise_sd * rng.standard_normal((n_patients, n_drugs))
-    response = pd.DataFrame(
+    resp = offsets[None, :] + signal + noise_sd * rng.standard_normal((n_patients, n_drugs))
+    response_table = pd.DataFrame(
         {
             "patient": np.repeat(patients, n_drugs),
             "drug": np.tile(drugs, n_patients),
@@ -861,7 +928,11 @@ def simulate_drug_response(
         }
     )
     drug_pathways = pd.DataFrame(drug_rows, columns=["drug", "pathway", "weight"])
-    importance = np.asarray(mq @ np.abs(weights).mean(axis=0)).ravel()
+    share = np.zeros((n_genes, n_driving_pathways))
+    for j, i in enumerate(driving_local):
+        a = np.abs(loadings[i])
+        share[pathway_idx[i], j] = a / a.sum()
+    importance = share @ np.abs(weights).mean(axis=0)
 
     # ---- graphs -----------------------------------------------------------------------------------------
     edges: set[tuple[int, int]] = set()
@@ -910,15 +981,18 @@ def simulate_drug_response(
         n_driving_pathways=n_driving_pathways,
         pathways_per_drug=pathways_per_drug,
         noncoding_frac=noncoding_frac,
-        low_expression_frac=low_expression_frac,
-        total_reads=int(total_reads),
+        depth=depth,
         depth_sd=depth_sd,
         batch_effect_sd=batch_effect_sd,
+        gene_noise=gene_noise,
+        pathway_sd=pathway_sd,
+        loading_range=[float(loading_range[0]), float(loading_range[1])],
+        negative_loading_frac=negative_loading_frac,
+        patient_heterogeneity=heterogeneity,
+        dispersion_trend={"reference": cal.get("reference", "airway"), "a0": ref["a0"], "a1": ref["a1"]},
+        response=response,
         noise_sd=noise_sd,
         drug_effect_sd=drug_effect_sd,
-        alpha=alpha,
-        low_expression_alpha=low_expression_alpha,
-        beta_concentration=beta_concentration,
         background_module_size=background_module_size,
         within_pathway_degree=within_pathway_degree,
         nondriving_pathway_degree=nondriving_pathway_degree,
@@ -940,7 +1014,7 @@ def simulate_drug_response(
         patients=patients,
         batch=batch,
         drugs=drugs,
-        response=response,
+        response=response_table,
         pathways=pathways,
         drug_pathways=drug_pathways,
         graph_edges=graph_edges,
@@ -950,6 +1024,9 @@ def simulate_drug_response(
         gene_importance=importance,
         pathway_expression=pd.DataFrame(z, index=pd.Index(patients, name="patient"), columns=driving_names),
         params=params,
+        gene_base_mean=base_mean,
+        gene_dispersion=dispersion,
+        pathway_loadings={t: loadings[i] for i, t in enumerate(chosen)},
     )
 
 
@@ -1024,10 +1101,7 @@ def save_simulation(sim: LDASimulation | DrugResponseSimulation, outdir: str | o
             save_table(sim.sample_sheet(), d / "samples.tsv")
             save_table(sim.response, d / "response.tsv")
             save_table(sim.drug_pathways, d / "drug_pathways.tsv")
-            save_table(
-                pd.DataFrame([(t, g) for t, gs in sim.pathways.items() for g in gs], columns=["pathway", "gene"]),
-                d / "pathways.tsv",
-            )
+            save_table(sim.pathway_table(), d / "pathways.tsv")
             save_table(_edges_frame(sim.graph_edges, sim.genes), d / "graph_edges.tsv")
             save_table(_edges_frame(sim.random_graph_edges, sim.genes), d / "random_graph_edges.tsv")
             save_table(sim.meta_features.reset_index(), d / "meta_features.tsv")
@@ -1114,6 +1188,10 @@ def load_simulation(path: str | os.PathLike) -> LDASimulation | DrugResponseSimu
     pw = read_table(d / "pathways.tsv", required=("pathway", "gene"))
     pathways = {t: g["gene"].astype(str).tolist() for t, g in pw.groupby("pathway", sort=False)}
     pathways = {t: pathways.get(t, []) for t in truth.get("pathways", list(pathways))}
+    loadings = None
+    if "loading" in pw.columns:
+        lg = {t: g["loading"].to_numpy(float) for t, g in pw.groupby("pathway", sort=False)}
+        loadings = {t: lg.get(t, np.zeros(0)) for t in pathways}
     meta = read_table(d / "meta_features.tsv", required=("gene",)).set_index("gene")
     pexpr = read_table(d / "pathway_expression.tsv", required=("patient",)).set_index("patient")
     return DrugResponseSimulation(
@@ -1134,4 +1212,7 @@ def load_simulation(path: str | os.PathLike) -> LDASimulation | DrugResponseSimu
         gene_importance=genes_t["importance"].to_numpy(dtype=float),
         pathway_expression=pexpr,
         params=truth.get("params", {}),
+        gene_base_mean=genes_t["base_mean"].to_numpy(float) if "base_mean" in genes_t.columns else None,
+        gene_dispersion=genes_t["dispersion"].to_numpy(float) if "dispersion" in genes_t.columns else None,
+        pathway_loadings=loadings,
     )

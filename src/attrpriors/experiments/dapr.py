@@ -27,7 +27,7 @@ from .. import plots
 from ..attributions import expected_gradients
 from ..data.two_moons import make_two_moons_nuisance, mean_std_meta_features, split_fractions
 from ..evaluation import mean_abs_expected_gradients
-from ..io import load_npz, read_table, save_npz, save_table, save_torch
+from ..io import atomic_path, load_npz, read_table, save_npz, save_table, save_torch
 from ..models import MLP
 from ..priors import DAPrPrior, MetaWeightPrior, build_prior_model, weight_l1, weight_l2
 from ..seeds import derive_seed, seed_everything
@@ -185,18 +185,20 @@ def _noise_meta(n_genes: int, k: int, seed: int) -> tuple[np.ndarray, list[str]]
     return rng.standard_normal((n_genes, k)).astype(np.float32), [f"noise_{j + 1}" for j in range(k)]
 
 
-def simulated_drug_response(params: Mapping, seed: int) -> dict:
-    """The embedded default: one drug of :func:`attrpriors.data.simulate_rnaseq.simulate_drug_response`,
+def simulated_drug_response(params: Mapping, seed: int, calibration: str | None = None) -> dict:
+    """The embedded default: one drug of :func:`attrpriors.data.simulate_rnaseq.simulate_drug_response`
+    (calibrated by ``calibration``, the rule ``rnaseq_calibration``'s JSON; None: the bundled copy),
     preprocessed by :func:`attrpriors.preprocess.preprocess_counts` (FPKM → coding → zero filter → log2 →
     standardise → ComBat), with the simulator's informative and noise meta-features and the drug's true gene
-    importance ``Σ_{q driving the drug, g ∈ q} |w_q| / |q|``.
+    importance ``Σ_{q driving the drug, g ∈ q} |w_q|·|ℓ_gq| / Σ_{h ∈ q} |ℓ_hq|`` (ℓ: gene loadings).
     """
     from ..data.simulate_rnaseq import simulate_drug_response
     from ..preprocess import preprocess_counts
 
     args = dict(params)
     drug_index = int(args.pop("drug_index", 0))
-    sim = simulate_drug_response(**args, seed=derive_seed(seed, "table1", "simulated_drug_response"))
+    sim = simulate_drug_response(**args, calibration=calibration,
+                                 seed=derive_seed(seed, "table1", "simulated_drug_response"))
     if not 0 <= drug_index < len(sim.drugs):
         raise ValueError(f"drug_index {drug_index} is out of range for {len(sim.drugs)} simulated drugs")
     drug = sim.drugs[drug_index]
@@ -207,7 +209,8 @@ def simulated_drug_response(params: Mapping, seed: int) -> dict:
     importance = pd.Series(0.0, index=sim.genes)
     for _, row in sim.drug_pathways[sim.drug_pathways["drug"] == drug].iterrows():
         members = sim.pathways[row["pathway"]]
-        importance.loc[members] += abs(row["weight"]) / len(members)
+        share = np.abs(sim.pathway_loadings[row["pathway"]])
+        importance.loc[members] += abs(row["weight"]) * share / share.sum()
     resp = sim.response[sim.response["drug"] == drug].set_index("patient")["response"]
     meta = sim.meta_features.loc[genes]
     return {
@@ -318,7 +321,7 @@ def table1_data(dataset: str, params: Mapping, seed: int, out: str, inputs: Mapp
     """Build one Table 1 dataset (``params["source"]``) with z-scored meta-features and its splits."""
     source = params["source"]
     if source == "simulated":
-        d = simulated_drug_response(params["simulated"], seed)
+        d = simulated_drug_response(params["simulated"], seed, calibration=(inputs or {}).get("calibration"))
     elif source == "download":
         d = beat_aml_drug_response(inputs["expression"], inputs["drug_response"], inputs["merge_features"],
                                    params["download"], seed)
@@ -388,6 +391,75 @@ class GeneInteractionInputs(torch.nn.Module):
         return self.net(torch.cat(cols, dim=1))
 
 
+#: Config key of each penalised row's strength (a number or a list: the validation grid).
+STRENGTH_KEYS = {"mlp_l1": ("l1_weight",), "mlp_l2": ("l2_weight",), "merge": ("merge", "weight"),
+                 "dapr_noise": ("prior", "weight"), "dapr_informative": ("prior", "weight")}
+
+
+def strength_grid(params: Mapping, model: str) -> list[float | None]:
+    """The validation grid of a penalised row's strength (λ of the L1 / L2 / MERGE penalty, the DAPr prior's
+    weight); ``[None]`` for unpenalised rows. A single number is a grid of one."""
+    if model not in STRENGTH_KEYS:
+        return [None]
+    value = params
+    for k in STRENGTH_KEYS[model]:
+        value = value[k]
+    grid = [float(v) for v in (value if isinstance(value, (list, tuple)) else [value])]
+    if not grid:
+        raise ValueError(f"dapr.table1.{'.'.join(STRENGTH_KEYS[model])} is an empty grid")
+    return grid
+
+
+def _fit_row(d: Mapping, s: Mapping, dataset: str, model: str, split: int, strength: float | None,
+             params: Mapping, init_seed: int, device: str):
+    """One neural Table 1 row at one penalty strength; (predictions, diagnostics, model to explain, prior)."""
+    X, y, tr, va = s["X"], s["y"], s["train"], s["val"]
+    training = dict(params["training"])
+    weight_penalty = None
+    prior = None
+    hidden = list(params["mlp"]["hidden"])
+    Xin = X
+    if model == "mlp_l1":
+        lam = float(strength)
+        weight_penalty = lambda m: lam * weight_l1(m)  # noqa: E731
+    elif model == "mlp_l2":
+        lam = float(strength)
+        weight_penalty = lambda m: lam * weight_l2(m)  # noqa: E731
+    elif model == "mlp_meta_inputs":
+        # gene-wise products x_g · M_gj: a per-gene constant cannot vary between samples, so the only way a
+        # sample-level model can take gene meta-features as inputs is through such interaction columns
+        M = d["meta_informative"]
+        Xin = np.concatenate([X] + [X * M[:, j][None, :] for j in range(M.shape[1])], axis=1).astype(np.float32)
+    elif model == "merge":
+        hidden = []
+        mcfg = params["merge"]
+        prior = MetaWeightPrior(d["meta_informative"], {"type": "linear"})
+        training.update(prior_weight=float(strength), prior_lr=mcfg["prior_lr"])
+        if "lr" in mcfg:
+            training["lr"] = mcfg["lr"]
+    elif model.startswith("dapr_"):
+        pcfg = params["prior"]
+        meta = d["meta_informative"] if model == "dapr_informative" else d["meta_noise"]
+        prior = DAPrPrior(meta, pcfg["model"], absolute=pcfg.get("absolute", True),
+                          n_references=pcfg.get("n_references", 1), seed=derive_seed(init_seed, "eg"))
+        training.update(prior_weight=float(strength), prior_lr=pcfg["lr"], schedule=pcfg.get("schedule", "joint"))
+    seed_everything(init_seed)
+    net = MLP(Xin.shape[1], hidden, 1, activation=params["mlp"].get("activation", "relu"),
+              dropout=params["mlp"].get("dropout", 0.0))
+    if prior is not None:  # the same prior-model initialisation for the informative and the noise prior
+        seed_everything(derive_seed(init_seed, "prior_model"))
+        prior.g.apply(lambda m: m.reset_parameters() if isinstance(m, torch.nn.Linear) else None)
+    cfg = FitConfig.from_mapping(training, seed=init_seed, device=device)
+    res = fit(net, Xin[tr], y[tr], Xin[va], y[va], task="regression", config=cfg, prior=prior,
+              weight_penalty=weight_penalty,
+              description=f"{dataset} split {split} {model}" + ("" if strength is None else f" strength {strength:g}"))
+    pred = predict(res.model, Xin)
+    extra = {"best_epoch": res.best_epoch, "epochs": len(res.history), "val_mse": res.best_val_loss}
+    explained = GeneInteractionInputs(res.model, d["meta_informative"]) if model == "mlp_meta_inputs" \
+        else res.model
+    return pred, extra, explained, prior
+
+
 def table1_run(d: Mapping, dataset: str, model: str, split: int, params: Mapping, seed: int,
                device: str) -> tuple[pd.DataFrame, dict | None, np.ndarray]:
     """Train one Table 1 row (``model``) on one split of the loaded dataset ``d``; tidy metrics, for the
@@ -395,62 +467,34 @@ def table1_run(d: Mapping, dataset: str, model: str, split: int, params: Mapping
     the mean |EG| of every gene over the split's test rows (``params["attributions"]["n_references"]``
     references from the training rows, default 50; :func:`attrpriors.evaluation.mean_abs_expected_gradients`).
 
-    Every neural model of a split starts from the same initial-weight seed; the response is standardised with the
-    training split's mean and s.d., so MSE 1 is predicting the training mean.
+    Every penalised row's strength (LASSO α, λ of the L1 / L2 / MERGE penalty, the DAPr prior's weight) is chosen
+    on the split's validation rows from its grid (:func:`strength_grid`; metric ``strength``), each candidate
+    trained from the same initial weights. Every neural model of a split starts from the same initial-weight
+    seed; the response is standardised with the training split's mean and s.d., so MSE 1 is predicting the
+    training mean.
     """
     if model not in TABLE1_MODELS:
         raise ValueError(f"unknown Table 1 model {model!r}; known: {list(TABLE1_MODELS)}")
     if not 0 <= split < len(d["split"]):
         raise ValueError(f"split {split} out of range ({len(d['split'])} splits)")
     s = _standardise_split(d, split)
-    X, y, tr, va, te = s["X"], s["y"], s["train"], s["val"], s["test"]
+    X, y, tr, te = s["X"], s["y"], s["train"], s["test"]
     init_seed = derive_seed(seed, "table1", dataset, split, "init")
-    extra: dict = {}
     prior = None
     if model == "lasso":
         pred, extra, explained = _lasso(s, params["lasso"]["alphas"])
+        extra["strength"] = extra["alpha"]
+        extra["n_candidates"] = len(params["lasso"]["alphas"])
     else:
-        training = dict(params["training"])
-        weight_penalty = None
-        hidden = list(params["mlp"]["hidden"])
-        Xin = X
-        if model == "mlp_l1":
-            lam = float(params["l1_weight"])
-            weight_penalty = lambda m: lam * weight_l1(m)  # noqa: E731
-        elif model == "mlp_l2":
-            lam = float(params["l2_weight"])
-            weight_penalty = lambda m: lam * weight_l2(m)  # noqa: E731
-        elif model == "mlp_meta_inputs":
-            # gene-wise products x_g · M_gj: a per-gene constant cannot vary between samples, so the only way a
-            # sample-level model can take gene meta-features as inputs is through such interaction columns
-            M = d["meta_informative"]
-            Xin = np.concatenate([X] + [X * M[:, j][None, :] for j in range(M.shape[1])], axis=1).astype(np.float32)
-        elif model == "merge":
-            hidden = []
-            mcfg = params["merge"]
-            prior = MetaWeightPrior(d["meta_informative"], {"type": "linear"})
-            training.update(prior_weight=mcfg["weight"], prior_lr=mcfg["prior_lr"])
-            if "lr" in mcfg:
-                training["lr"] = mcfg["lr"]
-        elif model.startswith("dapr_"):
-            pcfg = params["prior"]
-            meta = d["meta_informative"] if model == "dapr_informative" else d["meta_noise"]
-            prior = DAPrPrior(meta, pcfg["model"], absolute=pcfg.get("absolute", True),
-                              n_references=pcfg.get("n_references", 1), seed=derive_seed(init_seed, "eg"))
-            training.update(prior_weight=pcfg["weight"], prior_lr=pcfg["lr"], schedule=pcfg.get("schedule", "joint"))
-        seed_everything(init_seed)
-        net = MLP(Xin.shape[1], hidden, 1, activation=params["mlp"].get("activation", "relu"),
-                  dropout=params["mlp"].get("dropout", 0.0))
-        if prior is not None:  # the same prior-model initialisation for the informative and the noise prior
-            seed_everything(derive_seed(init_seed, "prior_model"))
-            prior.g.apply(lambda m: m.reset_parameters() if isinstance(m, torch.nn.Linear) else None)
-        cfg = FitConfig.from_mapping(training, seed=init_seed, device=device)
-        res = fit(net, Xin[tr], y[tr], Xin[va], y[va], task="regression", config=cfg, prior=prior,
-                  weight_penalty=weight_penalty, description=f"{dataset} split {split} {model}")
-        pred = predict(res.model, Xin)
-        extra = {"best_epoch": res.best_epoch, "epochs": len(res.history), "val_mse": res.best_val_loss}
-        explained = GeneInteractionInputs(res.model, d["meta_informative"]) if model == "mlp_meta_inputs" \
-            else res.model
+        grid = strength_grid(params, model)
+        best = None
+        for strength in grid:
+            out = _fit_row(d, s, dataset, model, split, strength, params, init_seed, device)
+            if best is None or out[1]["val_mse"] < best[1][1]["val_mse"]:
+                best = (strength, out)
+        strength, (pred, extra, explained, prior) = best
+        if strength is not None:
+            extra.update(strength=strength, n_candidates=len(grid))
     mse = float(np.mean((pred[te] - y[te]) ** 2))
     rows = [("test_mse", mse)] + [(k, float(v)) for k, v in extra.items()]
     saved = None
@@ -510,8 +554,70 @@ def _spearman(a: np.ndarray, b: np.ndarray) -> float:
     return float(spearmanr(a, b).statistic)
 
 
-def table1(tables: Sequence[str], out_metrics: str, out_csv: str, out_md: str) -> None:
-    """Table 1: test MSE mean ± s.e. over splits per dataset and model (rows in the paper's order)."""
+def paired_tests(mse: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """Paired comparisons of test MSE across splits, per dataset: every row vs LASSO, every row vs the MLP, and
+    DAPr (informative) vs DAPr (noise).
+
+    ``mse``: tidy ``dataset, model, seed, value`` (seed = split). Columns: ``dataset, model, baseline,
+    n_splits, mean_mse_model, mean_mse_baseline, mean_difference`` (model − baseline: negative = the model is
+    better), ``ci_low, ci_high`` (t interval of the mean paired difference), ``t, p_two_sided`` (paired t-test),
+    ``wins`` (splits where the model's MSE is lower).
+    """
+    from scipy.stats import t as t_dist
+    from scipy.stats import ttest_rel
+
+    rows = []
+    for ds, g in mse.groupby("dataset", sort=False):
+        wide = g.pivot_table(index="seed", columns="model", values="value")
+        pairs = [(m, "lasso") for m in TABLE1_MODELS if m != "lasso"]
+        pairs += [(m, "mlp") for m in TABLE1_MODELS if m not in ("mlp", "lasso")]
+        pairs += [("dapr_informative", "dapr_noise")]
+        for m, b in pairs:
+            if m not in wide.columns or b not in wide.columns:
+                continue
+            pair = wide[[m, b]].dropna()
+            diff = (pair[m] - pair[b]).to_numpy()
+            n = len(diff)
+            mean = float(diff.mean()) if n else np.nan
+            if n > 1 and np.ptp(diff) > 0:
+                half = float(t_dist.ppf(0.5 + confidence / 2, n - 1) * diff.std(ddof=1) / np.sqrt(n))
+                t, p = ttest_rel(pair[m], pair[b])
+            else:
+                half, t, p = np.nan, np.nan, np.nan
+            rows.append({"dataset": ds, "model": m, "baseline": b, "n_splits": n,
+                         "mean_mse_model": float(pair[m].mean()), "mean_mse_baseline": float(pair[b].mean()),
+                         "mean_difference": mean, "ci_low": mean - half, "ci_high": mean + half,
+                         "t": float(t), "p_two_sided": float(p), "wins": int((diff < 0).sum())})
+    return pd.DataFrame(rows)
+
+
+def mlp_vs_lasso_note(tests: pd.DataFrame, dataset: str, alpha: float = 0.05) -> str:
+    """One sentence per dataset: does the plain MLP (and does any MLP row) beat LASSO on test MSE (paired)?"""
+    t = tests[(tests["dataset"] == dataset) & (tests["baseline"] == "lasso")]
+    if t.empty:
+        return f"{dataset}: no LASSO row to compare with."
+    out = []
+    mlp = t[t["model"] == "mlp"]
+    if len(mlp):
+        r = mlp.iloc[0]
+        verdict = ("beats" if r["mean_difference"] < 0 and r["p_two_sided"] < alpha else
+                   "loses to" if r["mean_difference"] > 0 and r["p_two_sided"] < alpha else "does not differ from")
+        out.append(f"the MLP {verdict} LASSO (Δ MSE {r['mean_difference']:+.3f}, 95 % CI "
+                   f"[{r['ci_low']:+.3f}, {r['ci_high']:+.3f}], p = {r['p_two_sided']:.2g}, "
+                   f"{r['wins']}/{r['n_splits']} splits)")
+    better = t[(t["mean_difference"] < 0) & (t["p_two_sided"] < alpha)]
+    worse = t[(t["mean_difference"] > 0) & (t["p_two_sided"] < alpha)]
+    out.append("rows significantly better than LASSO (paired t, p < 0.05): "
+               + (", ".join(TABLE1_MODELS[m] for m in better["model"]) or "none"))
+    out.append("significantly worse: " + (", ".join(TABLE1_MODELS[m] for m in worse["model"]) or "none"))
+    return f"{dataset}: " + "; ".join(out) + "."
+
+
+def table1(tables: Sequence[str], out_metrics: str, out_csv: str, out_md: str, out_tests_csv: str | None = None,
+           out_tests_md: str | None = None) -> None:
+    """Table 1: test MSE mean ± s.e. over splits per dataset and model (rows in the paper's order), the median
+    strength chosen on validation, and paired tests across splits (:func:`paired_tests`) with a note per dataset
+    on whether an MLP beats LASSO (:func:`mlp_vs_lasso_note`)."""
     df = pd.concat([read_table(p, ("dataset", "model", "seed", "metric", "value")) for p in tables],
                    ignore_index=True)
     save_table(df, out_metrics)
@@ -534,7 +640,28 @@ def table1(tables: Sequence[str], out_metrics: str, out_csv: str, out_md: str) -
     table = table.reindex([TABLE1_MODELS[m] for m in TABLE1_MODELS if TABLE1_MODELS[m] in table.index])
     n = int(summary["n_splits"].max())
     table.columns = [f"{c} (MSE ± s.e., {n} splits)" for c in table.columns]
+    strength = df[df["metric"] == "strength"].groupby(["dataset", "model"])["value"].agg(
+        lambda v: ", ".join(f"{x:g}" for x in sorted(set(v))))
+    for ds in summary["dataset"].unique():
+        col = {TABLE1_MODELS[m]: v for (d_, m), v in strength.items() if d_ == ds}
+        table[f"{ds}: strengths chosen on validation"] = [col.get(lbl, "—") for lbl in table.index]
     save_table(table.reset_index().rename(columns={"label": "Model"}), out_md)
+    if out_tests_csv is None:
+        return
+    tests = paired_tests(mse)
+    save_table(tests, out_tests_csv)
+    notes = [mlp_vs_lasso_note(tests, ds) for ds in summary["dataset"].unique()]
+    for note in notes:
+        log.info("%s", note)
+    if out_tests_md is not None:
+        md = tests.assign(model=tests["model"].map(TABLE1_MODELS), baseline=tests["baseline"].map(TABLE1_MODELS))
+        md["Δ MSE (95 % CI)"] = [f"{m:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+                                 for m, lo, hi in zip(md["mean_difference"], md["ci_low"], md["ci_high"])]
+        md["p"] = md["p_two_sided"].map(lambda v: f"{v:.2g}")
+        md["wins"] = [f"{w}/{n}" for w, n in zip(md["wins"], md["n_splits"])]
+        md = md[["dataset", "model", "baseline", "Δ MSE (95 % CI)", "p", "wins"]]
+        with atomic_path(out_tests_md) as tmp:
+            tmp.write_text(md.to_markdown(index=False) + "\n\n" + "\n\n".join(f"* {n}" for n in notes) + "\n")
 
 
 # ---------------------------------------------------------------------------------------------------------
