@@ -97,3 +97,41 @@ def run(snakemake: Any, fn: Callable[..., Any], **kwargs: Any) -> Any:
     log_path = snakemake.log[0] if len(snakemake.log) else None
     with logged(log_path):
         return fn(**kwargs)
+
+
+_RUN_LOCKS: dict[Path, Any] = {}  # open files whose flock marks this process as the active run (freed at exit/kill)
+
+
+def release_stale_locks(workdir: str | Path = ".") -> list[Path]:
+    """Remove Snakemake's locks in ``workdir`` when they are left over from a killed run; return what was removed.
+
+    A run killed with SIGKILL (or a power loss) leaves ``.snakemake/locks/`` behind, and the next run stops with
+    "Directory cannot be locked". Snakemake's locks do not say whether their owner is alive, so every run of this
+    workflow (called from common.smk in the main process) holds an exclusive ``flock`` on
+    ``.snakemake/attrpriors.run.lock`` for its lifetime; the kernel releases it when the process ends, however it
+    ends. If this process gets the flock, no other run of this workflow is active in ``workdir`` and any
+    Snakemake lock there is stale: it is removed with a warning. If another run holds the flock, nothing is
+    touched and Snakemake's own lock check reports the conflict (``snakemake --unlock`` clears a lock by hand).
+    The caller reports what was removed.
+    """
+    import fcntl
+    import os
+
+    state = (Path(workdir) / ".snakemake").resolve()
+    state.mkdir(parents=True, exist_ok=True)
+    if state not in _RUN_LOCKS:
+        fh = open(state / "attrpriors.run.lock", "a+")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.close()
+            return []  # another run of this workflow is active here: its locks are not stale
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"{os.getpid()}\n")
+        fh.flush()
+        _RUN_LOCKS[state] = fh
+    locks = sorted((state / "locks").glob("*.lock"))
+    for lock in locks:
+        lock.unlink(missing_ok=True)
+    return locks

@@ -1,8 +1,29 @@
 # Shared helpers: config validation, output lists, resources.
 # (Each script puts ../../src on sys.path first, so the library needs no install, also in conda envs.)
-from snakemake.utils import validate
+import sys
+from pathlib import Path
 
-validate(config, schema="../schemas/config.schema.yaml")
+from snakemake.exceptions import WorkflowError
+
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+from attrpriors.config_check import ConfigError, check_config
+
+# every config check (schema + cross-key) lives in attrpriors.config_check; errors are a few lines, no schema dump
+try:
+    check_config(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
+except ConfigError as err:
+    raise WorkflowError(str(err)) from None
+
+# a run killed with SIGKILL leaves .snakemake/locks behind: remove them when no other run is active here
+if workflow.is_main_process:
+    from snakemake.logging import logger
+    from attrpriors.workflow import release_stale_locks
+
+    if release_stale_locks("."):
+        logger.warning(
+            f"Removed the lock left by a killed run in {Path.cwd()}/.snakemake/locks "
+            "(no other run of this workflow is active here); resuming."
+        )
 
 RESULTS = "results"
 LOGS = "results/logs"

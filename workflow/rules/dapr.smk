@@ -10,12 +10,6 @@ DA = f"{RESULTS}/dapr"
 DA_CFG = config["dapr"]
 DA_TM = DA_CFG["two_moons"]
 DA_T1 = DA_CFG["table1"]
-for _ds in DA_T1["datasets"]:
-    if _ds not in DA_T1:
-        raise ValueError(
-            f"dapr.table1.datasets names {_ds!r}, which has no block dapr.table1.{_ds} "
-            f"(known: drug_response, amp_ad)"
-        )
 
 
 wildcard_constraints:

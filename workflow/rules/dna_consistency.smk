@@ -8,11 +8,6 @@
 # data.source: download fetches the paper's GM12878 ATAC-seq archive into resources/dna_consistency/.
 DNAC = f"{RESULTS}/dna_consistency"
 DNAC_CFG = config["dna_consistency"]
-if DNAC_CFG["selection"]["method"] not in DNAC_CFG["attribution"]["methods"]:
-    raise ValueError(
-        f"dna_consistency.selection.method={DNAC_CFG['selection']['method']!r} must be one of "
-        f"dna_consistency.attribution.methods {DNAC_CFG['attribution']['methods']}"
-    )
 
 
 wildcard_constraints:

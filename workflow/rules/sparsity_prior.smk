@@ -9,12 +9,6 @@ SP_GRIDS = {
     p: ([0.0] if p == "unregularized" else strength_grid(spec))
     for p, spec in SP_CFG["penalties"].items()
 }
-for _penalty in SP_CFG["small_data"]["penalties"]:
-    if _penalty not in SP_CFG["penalties"]:
-        raise ValueError(
-            f"sparsity_prior.small_data.penalties names {_penalty!r}, which has no strength grid in "
-            f"sparsity_prior.penalties (known: {sorted(SP_CFG['penalties'])})"
-        )
 SP_RUNS = [f"{p}_{i}" for p, grid in SP_GRIDS.items() for i in range(len(grid))]
 SP_SMALL_GRIDS = {
     p: strength_grid(SP_CFG["penalties"][p], num=SP_CFG["small_data"]["grid_points"])

@@ -1,0 +1,249 @@
+"""Config-error probes: mistakes a user can make in a config, each run through `snakemake -n`, and the message.
+
+    .venv/bin/python scripts/config_probes.py            # run every probe, rewrite docs/config_errors.md
+    .venv/bin/python scripts/config_probes.py --check    # run them and only compare with docs/config_errors.md
+
+Each probe starts from the tiny test config (config.yaml with tests/configs/tiny.yaml merged over it), changes
+one thing (or writes raw text for malformed YAML), and dry-runs the workflow on it in a fresh folder. The test
+tests/test_config_errors.py runs the same probes and checks each message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import re
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+DOC = REPO / "docs" / "config_errors.md"
+MAX_LINES = 10  # of the whole output of a failed dry run
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else copy.deepcopy(v)
+    return out
+
+
+def base_config() -> dict:
+    """config.yaml with the tiny test overlay merged over it (what a tiny run sees)."""
+    cfg = yaml.safe_load((REPO / "config.yaml").read_text())
+    return _merge(cfg, yaml.safe_load((REPO / "tests" / "configs" / "tiny.yaml").read_text()))
+
+
+def setting(dotted: str, value: Any) -> Callable[[dict], None]:
+    def change(cfg: dict) -> None:
+        node = cfg
+        *parents, leaf = dotted.split(".")
+        for p in parents:
+            node = node[p]
+        node[leaf] = value
+    return change
+
+
+def rename(dotted: str, new: str) -> Callable[[dict], None]:
+    def change(cfg: dict) -> None:
+        node = cfg
+        *parents, leaf = dotted.split(".")
+        for p in parents:
+            node = node[p]
+        node[new] = node.pop(leaf)
+    return change
+
+
+def delete(dotted: str) -> Callable[[dict], None]:
+    def change(cfg: dict) -> None:
+        node = cfg
+        *parents, leaf = dotted.split(".")
+        for p in parents:
+            node = node[p]
+        del node[leaf]
+    return change
+
+
+@dataclass
+class Probe:
+    kind: str                       # typo | type | range | cross-key | YAML | data path | valid
+    what: str                       # the mistake, in words
+    change: Callable[[dict], None] | None = None
+    raw: str | None = None          # the whole config file's text instead (malformed YAML)
+    expect: tuple[str, ...] = ()    # fragments the message must contain ("" = the run must pass)
+    ok: bool = False                # the config is valid: the dry run must succeed
+    changes: list = field(default_factory=list)
+
+
+PROBES: list[Probe] = [
+    Probe("typo", "`benchmark.n_explian: 30` (key misspelt)", rename("benchmark.n_explain", "n_explian"),
+          expect=("benchmark.n_explian", "did you mean n_explain?")),
+    Probe("typo", "top-level `seeed: 0`", rename("seed", "seeed"), expect=("seeed", "did you mean seed?")),
+    Probe("typo", "`pixel_prior.lamdbas` (block name misspelt)", rename("pixel_prior.lambdas", "lamdbas"),
+          expect=("pixel_prior.lamdbas", "did you mean lambdas?")),
+    Probe("typo", "`benchmark.methods: [..., expected_gradient]` (method name misspelt)",
+          setting("benchmark.methods", ["expected_gradient", "gradients"]),
+          expect=("benchmark.methods[0]", "did you mean expected_gradients?")),
+    Probe("typo", "`ig_limits.source: simulate`", setting("ig_limits.source", "simulate"),
+          expect=("ig_limits.source", "did you mean simulated?")),
+    Probe("type", "`benchmark.n_explain: many`", setting("benchmark.n_explain", "many"),
+          expect=("benchmark.n_explain = 'many'", "must be an integer")),
+    Probe("type", "`benchmark.training.lr: fast`", setting("benchmark.training.lr", "fast"),
+          expect=("benchmark.training.lr = 'fast'", "must be a number")),
+    Probe("type", "`pixel_prior.seeds: 2.5`", setting("pixel_prior.seeds", 2.5),
+          expect=("pixel_prior.seeds = 2.5", "must be an integer")),
+    Probe("type", "`benchmark.datasets: independent_linear60` (a string, not a list)",
+          setting("benchmark.datasets", "independent_linear60"), expect=("benchmark.datasets", "must be a list")),
+    Probe("type", "`use_gpu: 'yes'` (a string, not a boolean)", setting("use_gpu", "yes"),
+          expect=("use_gpu = 'yes'", "true or false")),
+    Probe("range", "`benchmark.data.split.test: 1.5`", setting("benchmark.data.split.test", 1.5),
+          expect=("benchmark.data.split.test = 1.5", "must be < 1")),
+    Probe("range", "`benchmark.training.lr: 0`", setting("benchmark.training.lr", 0),
+          expect=("benchmark.training.lr = 0", "must be > 0")),
+    Probe("range", "`benchmark.training.epochs: 0`", setting("benchmark.training.epochs", 0),
+          expect=("benchmark.training.epochs = 0", "must be >= 1")),
+    Probe("range", "`sparsity_prior.penalties.gini.min: 0` on a log grid",
+          setting("sparsity_prior.penalties.gini.min", 0), expect=("sparsity_prior.penalties.gini.min = 0", "> 0")),
+    Probe("required", "`benchmark.training.lr` deleted", delete("benchmark.training.lr"),
+          expect=("benchmark.training.lr: required key is missing",)),
+    Probe("cross-key", "`pixel_prior.lambdas: {min: 1.0, max: 0.1}` (reversed λ grid)",
+          lambda c: c["pixel_prior"]["lambdas"].update(min=1.0, max=0.1),
+          expect=("pixel_prior.lambdas.min = 1.0 > pixel_prior.lambdas.max = 0.1",)),
+    Probe("cross-key", "`ig_limits.ig: {start_steps: 512, max_steps: 256}`",
+          lambda c: c["ig_limits"]["ig"].update(start_steps=512, max_steps=256),
+          expect=("ig_limits.ig.start_steps = 512 > ig_limits.ig.max_steps = 256",)),
+    Probe("cross-key", "`dapr.two_moons.split: {train: 0.6, val: 0.5}` (no test data left)",
+          setting("dapr.two_moons.split", {"train": 0.6, "val": 0.5}), expect=("dapr.two_moons.split", "no test data")),
+    Probe("cross-key", "`dapr.table1.drug_response.split: {val: 0.5, test: 0.5}` (no training data left)",
+          setting("dapr.table1.drug_response.split", {"val": 0.5, "test": 0.5}),
+          expect=("dapr.table1.drug_response.split", "no training data")),
+    Probe("cross-key", "`pixel_prior.data.split: {test: 1000, val: 900}` (counts exceed the 1,797 digits)",
+          setting("pixel_prior.data.split", {"test": 1000, "val": 900}),
+          expect=("pixel_prior.data.split", "no training images")),
+    Probe("cross-key", "`benchmark.n_explain: 1000` (more than the test samples)", setting("benchmark.n_explain", 1000),
+          expect=("benchmark.n_explain = 1000", "test samples")),
+    Probe("cross-key", "`benchmark.data.n_informative: 100` with 60 features",
+          setting("benchmark.data.n_informative", 100), expect=("benchmark.data.n_informative = 100", "n_features")),
+    Probe("cross-key", "`dapr.pathways.top_genes: 5000` (more top-K genes than genes)",
+          setting("dapr.pathways.top_genes", 5000), expect=("dapr.pathways.top_genes = 5000", "simulated genes")),
+    Probe("cross-key", "`sparsity_prior.small_data.top: 5` with 2 restarts",
+          lambda c: c["sparsity_prior"]["small_data"].update(top=5, restarts=2),
+          expect=("sparsity_prior.small_data.top = 5", "restarts")),
+    Probe("cross-key", "`sparsity_prior.small_data.penalties: [gini, l1_al]` (no such grid)",
+          setting("sparsity_prior.small_data.penalties", ["gini", "l1_al"]),
+          expect=("'l1_al'", "did you mean l1_all?")),
+    Probe("cross-key", "`dapr.table1.datasets: [drug_respons]` (no such block)",
+          setting("dapr.table1.datasets", ["drug_respons"]), expect=("'drug_respons'", "did you mean drug_response?")),
+    Probe("cross-key", "`dna_consistency.selection.method: smoothgrad` not among the computed methods",
+          setting("dna_consistency.selection.method", "smoothgrad"),
+          expect=("dna_consistency.selection.method = 'smoothgrad'", "attribution.methods")),
+    Probe("data path", "`dapr.table1.datasets: [drug_response, amp_ad]`, `amp_ad.local.path` unset",
+          setting("dapr.table1.datasets", ["drug_response", "amp_ad"]),
+          expect=("dapr.table1.amp_ad.local.path", "is not set")),
+    Probe("data path", "`dapr.table1.amp_ad.local.path: /nonexistent/amp_ad`",
+          lambda c: (c["dapr"]["table1"].update(datasets=["drug_response", "amp_ad"]),
+                     c["dapr"]["table1"]["amp_ad"]["local"].update(path="/nonexistent/amp_ad")),
+          expect=("/nonexistent/amp_ad", "does not exist", "dapr.table1.amp_ad.local.path")),
+    Probe("YAML", "unclosed bracket: `datasets: [independent_linear60`",
+          raw="seed: 0\nbenchmark:\n  datasets: [independent_linear60\n  n_explain: 30\n",
+          expect=("not valid JSON or YAML",)),
+    Probe("YAML", "a tab in the indentation", raw="seed: 0\nbenchmark:\n\tn_explain: 30\n",
+          expect=("not valid JSON or YAML", "tab")),
+    Probe("YAML", "a list at the top level instead of key: value pairs", raw="- seed: 0\n- device: cpu\n",
+          expect=("keys at top level",)),
+    Probe("valid", "the tiny config itself (negative control: must pass)", ok=True),
+]
+
+
+def probe_config_text(probe: Probe) -> str:
+    if probe.raw is not None:
+        return probe.raw
+    cfg = base_config()
+    if probe.change is not None:
+        probe.change(cfg)
+    return yaml.safe_dump(cfg, sort_keys=False)
+
+
+def run_probe(probe: Probe, python: str = sys.executable) -> tuple[int, str]:
+    """Dry-run the workflow on the probe's config in a fresh folder; (exit status, output with paths tidied)."""
+    with tempfile.TemporaryDirectory(prefix="attrpriors-probe-") as tmp:
+        work = Path(tmp)
+        cfg = work / "probe.yaml"
+        cfg.write_text(probe_config_text(probe))
+        proc = subprocess.run([python, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(work),
+                               "--configfile", str(cfg), "--cores", "1", "-n", "--quiet", "rules", "host"],
+                              capture_output=True, text=True, cwd=work, timeout=600)
+        text = (proc.stdout + proc.stderr).replace(str(work) + "/", "").replace(str(REPO) + "/", "")
+        text = text.replace(str(work), "<workdir>")
+        text = "\n".join(line for line in text.splitlines() if not line.startswith("Using workflow specific profile"))
+    if proc.returncode == 0:  # a valid config: the job count changes with every new rule, so say only that it passed
+        text = "(no error: the dry run passes)"
+    return proc.returncode, text.strip()
+
+
+def message_lines(output: str) -> list[str]:
+    """The lines of a failed run's output that carry the message (not the traceback's file/line pointer)."""
+    return [line for line in output.splitlines() if line.strip() and not line.lstrip().startswith("File \"")]
+
+
+def run_all(python: str = sys.executable, workers: int = 2) -> list[tuple[Probe, int, str]]:
+    with ThreadPoolExecutor(workers) as pool:
+        results = list(pool.map(lambda p: run_probe(p, python), PROBES))
+    return [(p, rc, out) for p, (rc, out) in zip(PROBES, results)]
+
+
+def _cell(text: str) -> str:
+    return "<br>".join(line.replace("|", "\\|").replace("`", "'") for line in text.splitlines()) or "(no output)"
+
+
+def markdown(results: list[tuple[Probe, int, str]]) -> str:
+    lines = [
+        "# What a config mistake looks like",
+        "",
+        "Every probe below changed one thing in the tiny test config (config.yaml with tests/configs/tiny.yaml",
+        "merged over it) and dry-ran the workflow on it (`snakemake -n`); the message is that run's whole output",
+        "(paths relative to the repository). Schema checks and the cross-key checks live in one place,",
+        "`src/attrpriors/config_check.py`, called once from `workflow/rules/common.smk`; malformed YAML is reported",
+        "by Snakemake itself before the workflow starts (its message names neither the file nor the line; check",
+        "the file given to `--configfile`, or config.yaml, with any YAML linter). Regenerate this page with",
+        "`.venv/bin/python scripts/config_probes.py`; `tests/test_config_errors.py` runs the same probes and fails",
+        "when a message changes without this page.",
+        "",
+        "| # | kind | mistake | exit | lines | message |",
+        "|---|---|---|---|---|---|",
+    ]
+    for i, (p, rc, out) in enumerate(results, 1):
+        lines.append(f"| {i} | {p.kind} | {p.what.replace('|', '/')} | {rc} | {len(out.splitlines())} | {_cell(out)} |")
+    return "\n".join(lines) + "\n"
+
+
+def table_messages(text: str) -> list[str]:
+    """The message column of docs/config_errors.md, in probe order."""
+    rows = [line for line in text.splitlines() if re.match(r"^\| \d+ \|", line)]
+    return [re.split(r"(?<!\\)\|", row)[6].strip() for row in rows]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--check", action="store_true", help="compare with docs/config_errors.md, write nothing")
+    args = ap.parse_args(argv)
+    results = run_all()
+    text = markdown(results)
+    if args.check:
+        stale = DOC.read_text() != text
+        print("docs/config_errors.md is", "STALE" if stale else "up to date")
+        return int(stale)
+    DOC.write_text(text)
+    print(f"wrote {DOC.relative_to(REPO)} ({len(results)} probes)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,363 @@
+"""The one place that checks a workflow configuration: schema errors in a few readable lines, then the
+semantic (cross-key) checks the schema cannot express.
+
+``workflow/rules/common.smk`` calls :func:`check_config` once when the workflow starts; a bad config stops the
+run before any job with a :class:`ConfigError` of at most about ten lines: the key path, the bad value, what is
+allowed, and for a mistyped key the closest known one ("did you mean n_explain?"). The schema text is never
+printed.
+
+Semantic checks (:data:`SEMANTIC_CHECKS`, each a small function returning messages):
+
+* every ``min``/``max`` pair (λ grids, motif counts, gene-set sizes) and IG ``start_steps``/``max_steps`` in order;
+* split fractions that leave training data (fractions of all samples sum to < 1, small counts that round to an
+  empty training set);
+* counts the data can satisfy (informative features ≤ features, explained samples ≤ test samples, top-K genes ≤
+  genes, driving pathways ≤ pathways, small-data subsamples ≤ the bundled table's training rows, …);
+* lists that name things that exist (Table 1 datasets with a block, small-data penalties with a grid, the DNA
+  selection method among the computed methods, a training block per IG-limits model) and local data paths.
+
+Also checked by tests/test_config_errors.py, which runs every probe of docs/config_errors.md.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+import yaml
+
+MAX_PROBLEMS = 6  # problems listed in one error; the rest are counted
+_TYPE_NAMES = {
+    "integer": "an integer",
+    "number": "a number",
+    "string": "a string",
+    "boolean": "true or false",
+    "object": "a mapping (key: value block)",
+    "array": "a list",
+    "null": "null",
+}
+
+
+class ConfigError(ValueError):
+    """A configuration the workflow cannot run; the message lists every problem found, one per line."""
+
+
+# --------------------------------------------------------------------------------------------------------- format
+def _path(parts: Iterable[Any]) -> str:
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or "(top level)"
+
+
+def _short(value: Any, width: int = 60) -> str:
+    text = repr(value) if not isinstance(value, (dict, list)) else yaml.safe_dump(value, default_flow_style=True,
+                                                                                    width=10_000).strip()
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def _listing(names: Iterable[Any], limit: int = 12) -> str:
+    names = [str(n) for n in names]
+    shown = ", ".join(names[:limit])
+    return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
+
+
+def _did_you_mean(word: Any, candidates: Iterable[Any]) -> str:
+    if not isinstance(word, str):
+        return ""
+    close = difflib.get_close_matches(word, [str(c) for c in candidates], n=1, cutoff=0.6)
+    return f"; did you mean {close[0]}?" if close else ""
+
+
+# --------------------------------------------------------------------------------------------------------- schema
+def load_schema(path: str | os.PathLike) -> dict:
+    with open(path) as fh:
+        return yaml.safe_load(fh)
+
+
+def _schema_messages(error) -> list[str]:
+    """One readable line per jsonschema error (never the schema, never a whole block of the config)."""
+    kind, where, value, rule = error.validator, list(error.absolute_path), error.instance, error.validator_value
+    if kind in ("anyOf", "oneOf") and error.context:
+        # report the alternative that got furthest (deepest path), e.g. the wrong key inside one branch
+        from jsonschema.exceptions import best_match
+
+        return _schema_messages(best_match(error.context))
+    if kind == "additionalProperties" and isinstance(value, dict):
+        known = list(error.schema.get("properties", {}))
+        extra = [k for k in value if k not in known]
+        return [f"{_path(where + [k])}: unknown key{_did_you_mean(k, known)} (allowed here: {_listing(known)})"
+                for k in extra]
+    prefix = f"{_path(where)} = {_short(value)}"
+    if kind == "type":
+        types = [rule] if isinstance(rule, str) else list(rule)
+        return [f"{prefix}: must be {' or '.join(_TYPE_NAMES.get(t, t) for t in types)}"]
+    if kind == "enum":
+        return [f"{prefix}: must be one of {_listing(rule, 20)}{_did_you_mean(value, rule)}"]
+    if kind == "const":
+        return [f"{prefix}: must be {rule!r}"]
+    if kind == "required":
+        missing = [k for k in rule if not isinstance(value, dict) or k not in value]
+        return [f"{_path(where + [k])}: required key is missing" for k in missing]
+    bounds = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}
+    if kind in bounds:
+        return [f"{prefix}: must be {bounds[kind]} {rule}"]
+    if kind == "minItems":
+        return [f"{prefix}: needs at least {rule} item(s)"]
+    if kind == "maxItems":
+        return [f"{prefix}: takes at most {rule} item(s)"]
+    if kind == "uniqueItems":
+        return [f"{prefix}: items must be unique"]
+    if kind == "pattern":
+        return [f"{prefix}: must match the pattern {rule!r}"]
+    message = error.message if len(error.message) <= 120 else error.message[:117] + "..."
+    return [f"{_path(where)}: {message}"]
+
+
+def schema_problems(config: Mapping, schema: Mapping) -> list[str]:
+    """Readable schema violations of ``config``, in config order, without duplicates."""
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(schema)
+    out: list[str] = []
+    for error in sorted(validator.iter_errors(config), key=lambda e: [str(p) for p in e.absolute_path]):
+        for msg in _schema_messages(error):
+            if msg not in out:
+                out.append(msg)
+    # a mistyped required key is one problem, not two: drop "X: required key is missing" when a line says
+    # "did you mean X?" for a key of the same block
+    meant = set()
+    for msg in out:
+        head, _, rest = msg.partition(": unknown key; did you mean ")
+        if rest:
+            meant.add(head.rpartition(".")[0] + "." + rest.split("?")[0] if "." in head else rest.split("?")[0])
+    return [m for m in out if not (m.endswith(": required key is missing") and m.split(":")[0] in meant)]
+
+
+# ------------------------------------------------------------------------------------------------------ semantics
+def _get(cfg: Mapping, dotted: str, default: Any = None) -> Any:
+    node: Any = cfg
+    for part in dotted.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return default
+        node = node[part]
+    return node
+
+
+def _walk(node: Any, where: tuple = ()) -> Iterable[tuple[tuple, Mapping]]:
+    if isinstance(node, Mapping):
+        yield where, node
+        for k, v in node.items():
+            yield from _walk(v, where + (k,))
+
+
+def _is_num(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def check_ranges(cfg: Mapping) -> list[str]:
+    """Every ``min``/``max`` pair and every ``min_X``/``max_X`` pair in order; IG ``start_steps <= max_steps``."""
+    out = []
+    for where, block in _walk(cfg):
+        pairs = [("min", "max")] + [(k, "max_" + k[4:]) for k in block if isinstance(k, str) and k.startswith("min_")]
+        if where and where[-1] == "ig":
+            pairs.append(("start_steps", "max_steps"))
+        for lo, hi in pairs:
+            if _is_num(block.get(lo)) and _is_num(block.get(hi)) and block[lo] > block[hi]:
+                out.append(f"{_path(where + (lo,))} = {block[lo]} > {_path(where + (hi,))} = {block[hi]}: "
+                           f"{lo} must be <= {hi} (swap them?)")
+    return out
+
+
+def check_splits(cfg: Mapping) -> list[str]:
+    """Split fractions and counts that leave training data."""
+    out = []
+    tm = _get(cfg, "dapr.two_moons.split")
+    if isinstance(tm, Mapping) and _is_num(tm.get("train")) and _is_num(tm.get("val")):
+        if tm["train"] + tm["val"] >= 1:
+            out.append(f"dapr.two_moons.split: train {tm['train']} + val {tm['val']} >= 1 leaves no test data "
+                       f"(fractions of all samples; test gets the rest)")
+    for ds, block in (_get(cfg, "dapr.table1", {}) or {}).items():
+        split = block.get("split") if isinstance(block, Mapping) else None
+        if isinstance(split, Mapping) and _is_num(split.get("val")) and _is_num(split.get("test")):
+            if split["val"] + split["test"] >= 1:
+                out.append(f"dapr.table1.{ds}.split: val {split['val']} + test {split['test']} >= 1 leaves no "
+                           f"training data (fractions of all samples)")
+    bench = _get(cfg, "benchmark.data", {}) or {}
+    split = bench.get("split") or {}
+    if all(_is_num(x) for x in (bench.get("n_samples"), split.get("test"), split.get("val"))):
+        n = int(bench["n_samples"])
+        n_test = int(round(split["test"] * n))
+        n_val = int(round(split["val"] * (n - n_test)))
+        if n - n_test - n_val < 1:
+            out.append(f"benchmark.data.split: {n} samples leave no training data after {n_test} test and "
+                       f"{n_val} validation samples")
+    px = _get(cfg, "pixel_prior.data", {}) or {}
+    if px.get("source") == "bundled" and isinstance(px.get("split"), Mapping):
+        n_all = 1797  # scikit-learn's 8x8 digits
+        t, v = px["split"].get("test"), px["split"].get("val")
+        if _is_num(t) and _is_num(v):
+            n_test = int(t) if t >= 1 else int(round(t * n_all))
+            pool = n_all - n_test
+            n_val = int(v) if v >= 1 else int(round(v * max(pool, 0)))
+            if pool - n_val < 1:
+                out.append(f"pixel_prior.data.split: test {t} and val {v} leave no training images of the "
+                           f"{n_all} bundled digits (counts >= 1 are numbers of images, fractions < 1 shares)")
+    return out
+
+
+def check_counts(cfg: Mapping) -> list[str]:
+    """Counts the data can satisfy."""
+    out = []
+
+    def need(ok: bool, msg: str) -> None:
+        if not ok:
+            out.append(msg)
+
+    def num(dotted: str) -> Any:
+        v = _get(cfg, dotted)
+        return v if _is_num(v) else None
+
+    nf, ni = num("benchmark.data.n_features"), num("benchmark.data.n_informative")
+    if nf is not None and ni is not None:
+        need(ni <= nf, f"benchmark.data.n_informative = {ni}: more informative features than "
+                       f"benchmark.data.n_features = {nf}")
+    n, test = num("benchmark.data.n_samples"), num("benchmark.data.split.test")
+    if n is not None and test is not None:
+        n_test = int(round(test * n))
+        for key in ("benchmark.n_explain", "benchmark.convergence.n_explain"):
+            v = num(key)
+            if v is not None:
+                need(v <= n_test, f"{key} = {v}: more samples to explain than the {n_test} test samples "
+                                  f"(benchmark.data.n_samples {n} x split.test {test})")
+    refs, truth = _get(cfg, "benchmark.convergence.n_references"), num("benchmark.convergence.truth")
+    if isinstance(refs, list) and refs and truth is not None and all(_is_num(r) for r in refs):
+        need(max(refs) < truth, f"benchmark.convergence.n_references up to {max(refs)}: must stay below "
+                                f"benchmark.convergence.truth = {truth} (the reference EG)")
+
+    ng, gpp = num("ig_limits.simulation.n_genes"), num("ig_limits.simulation.genes_per_pathway")
+    if ng is not None and gpp is not None:
+        need(gpp <= ng, f"ig_limits.simulation.genes_per_pathway = {gpp}: more than n_genes = {ng}")
+
+    for block in ("rnaseq.simulation", "dapr.table1.drug_response.simulated"):
+        npw, nd, ppd = (num(f"{block}.{k}") for k in ("n_pathways", "n_driving_pathways", "pathways_per_drug"))
+        if npw is not None and nd is not None:
+            need(nd <= npw, f"{block}.n_driving_pathways = {nd}: more than {block}.n_pathways = {npw}")
+        if nd is not None and ppd is not None:
+            need(ppd <= nd, f"{block}.pathways_per_drug = {ppd}: more than {block}.n_driving_pathways = {nd}")
+
+    dr = _get(cfg, "dapr.table1.drug_response", {}) or {}
+    genes = num("dapr.table1.drug_response.simulated.n_genes") if dr.get("source") == "simulated" else None
+    if genes is not None:
+        for key in ("dapr.explain.top_genes", "dapr.pathways.top_genes"):
+            v = num(key)
+            if v is not None:
+                need(v <= genes, f"{key} = {v}: more top genes than the {genes} simulated genes "
+                                 f"(dapr.table1.drug_response.simulated.n_genes)")
+
+    sd = _get(cfg, "sparsity_prior.small_data", {}) or {}
+    if _is_num(sd.get("top")) and _is_num(sd.get("restarts")):
+        need(sd["top"] <= sd["restarts"], f"sparsity_prior.small_data.top = {sd['top']}: more than the "
+                                          f"{sd['restarts']} restarts it averages over")
+    sp = _get(cfg, "sparsity_prior.data", {}) or {}
+    split = sp.get("split") or {}
+    if sp.get("source") == "bundled" and all(_is_num(x) for x in (split.get("test"), sd.get("n_train"),
+                                                                  sd.get("n_val"))):
+        n_rows = 569  # scikit-learn's breast cancer table
+        pool = n_rows - int(round(split["test"] * n_rows))
+        need(sd["n_train"] + sd["n_val"] <= pool,
+             f"sparsity_prior.small_data: n_train {sd['n_train']} + n_val {sd['n_val']} exceed the {pool} "
+             f"non-test rows of the bundled breast cancer table ({n_rows} rows, split.test {split['test']})")
+
+    classes = _get(cfg, "pixel_prior.evaluation.example_classes")
+    if isinstance(classes, list):
+        bad = [c for c in classes if not (isinstance(c, int) and 0 <= c <= 9)]
+        need(not bad, f"pixel_prior.evaluation.example_classes: {bad} are not digit classes 0-9")
+
+    k, length = num("dna_consistency.metrics.kmer.k"), num("dna_consistency.data.simulated.seq_length")
+    if k is not None and length is not None:
+        need(k <= length, f"dna_consistency.metrics.kmer.k = {k}: longer than the sequences "
+                          f"(dna_consistency.data.simulated.seq_length = {length})")
+    return out
+
+
+def check_names(cfg: Mapping) -> list[str]:
+    """Lists that must name things that exist elsewhere in the config, and local data paths."""
+    out = []
+    t1 = _get(cfg, "dapr.table1", {}) or {}
+    known_ds = [k for k, v in t1.items() if isinstance(v, Mapping) and "source" in v]
+    for ds in t1.get("datasets", []) or []:
+        if ds not in known_ds:
+            out.append(f"dapr.table1.datasets names {ds!r}, which has no block dapr.table1.{ds}"
+                       f"{_did_you_mean(ds, known_ds)} (known: {_listing(known_ds)})")
+        elif t1[ds].get("source") == "local":
+            from .data.download import local_path
+
+            try:
+                local_path((t1[ds].get("local") or {}).get("path"), f"dapr.table1.{ds}.local.path",
+                           "this controlled-access data set")
+            except FileNotFoundError as err:
+                out.append(str(err))
+    sp = _get(cfg, "sparsity_prior", {}) or {}
+    grids = list(sp.get("penalties", {}) or {})
+    for p in _get(cfg, "sparsity_prior.small_data.penalties", []) or []:
+        if p not in grids:
+            out.append(f"sparsity_prior.small_data.penalties names {p!r}, which has no strength grid in "
+                       f"sparsity_prior.penalties{_did_you_mean(p, grids)} (known: {_listing(grids)})")
+    dna = _get(cfg, "dna_consistency", {}) or {}
+    sel, methods = _get(dna, "selection.method"), _get(dna, "attribution.methods")
+    if sel is not None and isinstance(methods, list) and sel not in methods:
+        out.append(f"dna_consistency.selection.method = {sel!r}: not among dna_consistency.attribution.methods "
+                   f"{methods} (add it there, or select one of those)")
+    igl = _get(cfg, "ig_limits", {}) or {}
+    models, training = igl.get("models"), igl.get("training")
+    if isinstance(models, Mapping) and isinstance(training, Mapping):
+        for m in models:
+            if m not in training:
+                out.append(f"ig_limits.models.{m} has no ig_limits.training.{m} block{_did_you_mean(m, training)}")
+    bm = _get(cfg, "benchmark", {}) or {}
+    opts, methods = bm.get("method_options"), bm.get("methods")
+    if isinstance(opts, Mapping) and isinstance(methods, list):
+        for m in opts:
+            if m not in methods:
+                out.append(f"benchmark.method_options.{m}: not a method in benchmark.methods"
+                           f"{_did_you_mean(m, methods)} ({_listing(methods)})")
+    return out
+
+
+SEMANTIC_CHECKS: tuple[Callable[[Mapping], list[str]], ...] = (check_ranges, check_splits, check_counts,
+                                                               check_names)
+
+
+def semantic_problems(config: Mapping) -> list[str]:
+    """Every cross-key problem of a schema-valid config."""
+    return [msg for check in SEMANTIC_CHECKS for msg in check(config)]
+
+
+# ----------------------------------------------------------------------------------------------------------- main
+def format_problems(problems: list[str], what: str) -> str:
+    shown = problems[:MAX_PROBLEMS]
+    more = len(problems) - len(shown)
+    lines = [f"{what} ({len(problems)} problem{'s' if len(problems) != 1 else ''}):"]
+    lines += [f"  - {p}" for p in shown]
+    if more:
+        lines.append(f"  ... and {more} more")
+    return "\n".join(lines)
+
+
+def check_config(config: Mapping, schema: str | os.PathLike | Mapping) -> None:
+    """Raise :class:`ConfigError` listing every schema problem of ``config``, or else every semantic problem.
+
+    ``schema``: the schema (a mapping) or the path of workflow/schemas/config.schema.yaml.
+    """
+    if not isinstance(schema, Mapping):
+        schema = load_schema(Path(schema))
+    problems = schema_problems(config, schema)
+    if problems:
+        raise ConfigError(format_problems(problems, "Invalid config (keys checked against "
+                                                    "workflow/schemas/config.schema.yaml)"))
+    problems = semantic_problems(config)
+    if problems:
+        raise ConfigError(format_problems(problems, "Inconsistent config"))
