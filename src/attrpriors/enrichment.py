@@ -112,24 +112,31 @@ def read_gmt(path: str | os.PathLike) -> dict[str, list[str]]:
     ValueError
         If a line has no term name or the file holds no gene set; the message names the file and line.
     """
+    from .io import check_text_complete, corrupt_file
+
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"gene set file not found: {path}")
+    try:
+        text = check_text_complete(path, ".gmt gene set file").decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise corrupt_file(path, ".gmt gene set file", f"UnicodeDecodeError: {err}") from err
     sets: dict[str, list[str]] = {}
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            line = line.rstrip("\n\r")
-            if not line.strip():
-                continue
-            fields = line.split("\t")
-            term = fields[0].strip()
-            if not term:
-                raise ValueError(f"{path}:{lineno}: gene set without a name")
-            genes = [g.split(",")[0].strip() for g in fields[2:]]
-            genes = list(dict.fromkeys(g for g in genes if g))
-            if term in sets:
-                genes = list(dict.fromkeys(sets[term] + genes))
-            sets[term] = genes
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        line = line.rstrip("\n\r")
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        term = fields[0].strip()
+        if not term:
+            raise corrupt_file(path, ".gmt gene set file", f"line {lineno}: a gene set without a name")
+        if len(fields) < 2:
+            raise corrupt_file(path, ".gmt gene set file", f"line {lineno}: no tab-separated description/genes")
+        genes = [g.split(",")[0].strip() for g in fields[2:]]
+        genes = list(dict.fromkeys(g for g in genes if g))
+        if term in sets:
+            genes = list(dict.fromkeys(sets[term] + genes))
+        sets[term] = genes
     if not sets:
         raise ValueError(f"{path}: no gene sets found (expected GMT lines: term<TAB>description<TAB>genes...)")
     return sets

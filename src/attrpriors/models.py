@@ -70,15 +70,9 @@ def build_model(spec: dict, n_inputs: int, n_outputs: int) -> nn.Module:
 
 def load_model(path, map_location: str = "cpu") -> nn.Module:
     """Rebuild a model saved by :func:`attrpriors.training.fit` with ``checkpoint_extra=model_checkpoint_info(...)``."""
-    from pathlib import Path
+    from .io import load_torch
 
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"model checkpoint not found: {path}")
-    try:
-        ckpt = torch.load(path, map_location=map_location, weights_only=False)
-    except Exception as err:  # corrupt or truncated file: say which one
-        raise ValueError(f"{path}: not a readable model checkpoint ({type(err).__name__}: {err})") from err
+    ckpt = load_torch(path, map_location=map_location)  # names a missing, truncated or corrupt file
     for key in ("model_spec", "n_inputs", "n_outputs", "state_dict"):
         if key not in ckpt:
             raise KeyError(f"{path}: checkpoint lacks {key!r}; was it written by attrpriors.training.fit?")

@@ -229,7 +229,9 @@ def load_calibration(calibration: str | os.PathLike | Mapping | None = None) -> 
         path = Path(calibration)
         if not path.exists():
             raise FileNotFoundError(f"RNA-seq calibration file {path} does not exist (rule rnaseq_calibration)")
-        cal, where = json.loads(path.read_text()), str(path)
+        from ..io import read_json
+
+        cal, where = read_json(path), str(path)  # names a truncated or corrupt file
     ref = cal.get("reference", REFERENCE_DATASET)
     for key in ("a0", "a1", "log10_mean_quantiles"):
         if key not in cal.get("datasets", {}).get(ref, {}):

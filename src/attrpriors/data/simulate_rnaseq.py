@@ -26,7 +26,6 @@ between Snakemake rules as plain ``.npz`` / ``.tsv`` / ``.json`` files.
 from __future__ import annotations
 
 import functools
-import json
 import os
 import re
 import shutil
@@ -39,7 +38,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from ..io import load_npz, read_table
+from ..io import load_npz, read_json, read_table
 from .rnaseq_calibration import dispersion_from_trend, load_calibration
 
 __all__ = [
@@ -1138,7 +1137,7 @@ def load_simulation(path: str | os.PathLike) -> LDASimulation | DrugResponseSimu
     truth_path = d / "truth.json"
     if not truth_path.exists():
         raise FileNotFoundError(f"simulation directory {d} has no truth.json (was it written by save_simulation?)")
-    truth = json.loads(truth_path.read_text())
+    truth = read_json(truth_path)
     kind = truth.get("kind")
     if kind == LDASimulation.kind:
         arr = load_npz(

@@ -27,7 +27,7 @@ from .. import plots
 from ..attributions import expected_gradients
 from ..data.two_moons import make_two_moons_nuisance, mean_std_meta_features, split_fractions
 from ..evaluation import mean_abs_expected_gradients
-from ..io import atomic_path, load_npz, read_table, save_npz, save_table, save_torch
+from ..io import atomic_path, load_npz, load_torch, read_table, save_npz, save_table, save_torch
 from ..models import MLP
 from ..priors import DAPrPrior, MetaWeightPrior, build_prior_model, weight_l1, weight_l2
 from ..seeds import derive_seed, seed_everything
@@ -287,9 +287,9 @@ def amp_ad(path: str | None, params: Mapping, seed: int) -> dict:
     from ..data.download import local_path
 
     root = local_path(path, "dapr.table1.amp_ad.local.path", "AMP-AD (ACT, MSBB, ROSMAP) expression and phenotypes")
-    expr = read_table(root / "expression.tsv", ("sample",)).set_index("sample")
-    pheno = read_table(root / "phenotype.tsv", ("sample", "value")).set_index("sample")
-    meta = read_table(root / "meta_features.tsv", ("gene",)).set_index("gene")
+    expr = read_table(root / "expression.tsv", ("sample",), complete=False).set_index("sample")
+    pheno = read_table(root / "phenotype.tsv", ("sample", "value"), complete=False).set_index("sample")
+    meta = read_table(root / "meta_features.tsv", ("gene",), complete=False).set_index("gene")
     samples = expr.index.intersection(pheno.index)
     genes = sorted(set(expr.columns.astype(str)) & set(meta.index.astype(str)))
     if len(samples) < 10 or len(genes) < 10:
@@ -672,12 +672,7 @@ def load_prior_model(path: str, split: int | None = None) -> tuple[torch.nn.Modu
 
     Returns ``(g, info)`` with ``info`` = the checkpoint's fields plus ``split`` and ``predicted_importance``.
     """
-    if not Path(path).exists():
-        raise FileNotFoundError(f"prior model not found: {path}")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as err:
-        raise ValueError(f"{path}: not a readable prior checkpoint ({type(err).__name__}: {err})") from err
+    ckpt = load_torch(path)  # names a missing, truncated or corrupt file
     for key in ("prior_model_spec", "n_meta", "meta_names", "splits"):
         if key not in ckpt:
             raise KeyError(f"{path}: checkpoint lacks {key!r}")
@@ -694,7 +689,7 @@ def load_prior_model(path: str, split: int | None = None) -> tuple[torch.nn.Modu
 
 def prior_splits(path: str) -> list[int]:
     """The splits a prior checkpoint holds."""
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    ckpt = load_torch(path)
     return sorted(int(e["split"]) for e in ckpt["splits"])
 
 

@@ -23,7 +23,6 @@ graph penalty ``φ̄ᵀ L φ̄`` on the real graph (raw and divided by ``‖φ̄
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +37,7 @@ from torch import nn
 from .. import plots
 from ..evaluation import mean_abs_expected_gradients
 from ..graph import laplacian
-from ..io import load_npz, read_table, save_json, save_table
+from ..io import load_npz, load_torch, read_json, read_table, save_json, save_table
 from ..models import MLP, build_model, load_model, model_checkpoint_info
 from ..priors import GraphPrior, weight_l1
 from ..seeds import derive_seed, seed_everything
@@ -98,7 +97,7 @@ def load_design(expression: str, response: str, split: str) -> Design:
     """Join expression, response and a patient split into model inputs (one row per patient × drug)."""
     e = load_npz(expression, ("X", "genes", "patients"))
     resp = read_table(response, ("patient", "drug", "response"))
-    sp = json.loads(Path(split).read_text())
+    sp = read_json(split)
     patients = e["patients"].astype(str)
     pidx = {p: i for i, p in enumerate(patients)}
     resp = resp.assign(patient=resp["patient"].astype(str), drug=resp["drug"].astype(str))
@@ -310,7 +309,7 @@ def finetune(variant: str, mlp_model: str, expression: str, response: str, split
     if variant not in FINETUNED:
         raise ValueError(f"unknown fine-tuning variant {variant!r}; known: {FINETUNED}")
     d = load_design(expression, response, split)
-    ckpt = torch.load(mlp_model, map_location="cpu", weights_only=False)
+    ckpt = load_torch(mlp_model)
     net = load_model(mlp_model).to(select_device(device)).train()
     order_seed = derive_seed(seed, EXPERIMENT, "finetune", retraining)
     seed_everything(derive_seed(seed, EXPERIMENT, variant, retraining))
@@ -379,7 +378,7 @@ def explain(model: str, model_path: str, expression: str, response: str, split: 
     values |= {"n_significant_pathways": len(sig), "n_tested_pathways": len(gsea)}
 
     if truth_dir:
-        truth = json.loads((Path(truth_dir) / "truth.json").read_text())
+        truth = read_json(Path(truth_dir) / "truth.json")
         driving = set(truth.get("driving_pathways", []))
         gt = read_table(Path(truth_dir) / "genes.tsv", ("gene", "importance")).set_index("gene")["importance"]
         imp = gt.reindex(d.genes).fillna(0.0).to_numpy() > 0

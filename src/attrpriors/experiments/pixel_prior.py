@@ -21,7 +21,7 @@ import torch
 
 from ..attributions import expected_gradients
 from ..data.images import load_digits_images, load_mnist, salt_and_pepper
-from ..io import load_npz, read_table, save_json, save_npz, save_table
+from ..io import load_npz, read_json, read_table, save_json, save_npz, save_table
 from ..models import build_model, load_model, model_checkpoint_info
 from ..priors import EvalModeAttributionPrior, total_variation_penalty
 from ..seeds import derive_seed, seed_everything
@@ -223,10 +223,9 @@ def _mean_sd(df: pd.DataFrame, metric: str) -> pd.DataFrame:
 def figure_tv_error(metrics: str, selection: str, out: str) -> None:
     """Fig. 1 (left): mean TV of the test EG maps and test error vs λ (mean ± s.d. over seeds; λ = 0 dashed)."""
     from .. import plots  # matplotlib only where a figure is drawn (training jobs start faster)
-    import json
 
     df = read_table(metrics, ("lambda_index", "strength", "metric", "value"))
-    sel = json.loads(open(selection).read())
+    sel = read_json(selection)
     tv, acc = _mean_sd(df, "attribution_tv"), _mean_sd(df, "test_accuracy")
     with plots.figure(out, 1, 1, figsize=(5.0, 3.4)) as (fig, ax):
         reg_tv, base_tv = tv[tv["lambda_index"] > 0], tv[tv["lambda_index"] == 0]
@@ -285,9 +284,8 @@ def figure_maps(maps: Sequence[str], selection: str, out_true: str, out_all: str
     negative, each map scaled to its own maximum |φ|.
     """
     from .. import plots  # matplotlib only where a figure is drawn (training jobs start faster)
-    import json
 
-    sel = json.loads(open(selection).read())
+    sel = read_json(selection)
     base, reg = _load_maps(maps, 0), _load_maps(maps, sel["shown_index"])
     n = len(base["labels"])
     lam = sel["shown_lambda"]
@@ -328,10 +326,9 @@ def figure_noise(metrics: str, selection: str, data: str, seed: int, out: str) -
     image at each noise level.
     """
     from .. import plots  # matplotlib only where a figure is drawn (training jobs start faster)
-    import json
 
     df = read_table(metrics, ("lambda_index", "strength", "metric", "value", "noise_fraction"))
-    sel = json.loads(open(selection).read())
+    sel = read_json(selection)
     noisy = df[df["metric"] == "noisy_accuracy"]
     fractions = sorted(noisy["noise_fraction"].unique())
     d = load_npz(data, DATA_KEYS)

@@ -12,7 +12,6 @@ simulation adds its ground truth: ``pathways.tsv``, ``drug_pathways.tsv``, ``met
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -20,7 +19,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..io import load_npz, read_table, save_json, save_npz, save_table
+from ..io import load_npz, read_json, read_table, save_json, save_npz, save_table
 from ..seeds import derive_seed
 
 log = logging.getLogger("attrpriors.rnaseq_data")
@@ -157,7 +156,7 @@ def preprocess(datadir: str, params: Mapping, out_npz: str, out_report: str) -> 
     save_npz(out_npz, X=x.to_numpy(np.float32), genes=np.asarray(x.columns, dtype=str),
              patients=np.asarray(x.index, dtype=str),
              batch=np.asarray(samples["batch"].reindex(x.index), dtype=str))
-    save_table(report.assign(dataset=str(json.loads((d / "truth.json").read_text()).get("kind", ""))), out_report)
+    save_table(report.assign(dataset=str(read_json(d / "truth.json").get("kind", ""))), out_report)
     log.info("preprocessed: %d patients × %d genes\n%s", x.shape[0], x.shape[1], report.to_string(index=False))
 
 
@@ -367,7 +366,7 @@ def simulator_vs_real(calibration: str, sim_dir: str, expression: str | None, ou
     calibrated on (:func:`simulator_vs_real_stats`)."""
     from .. import plots
 
-    cal = json.loads(Path(calibration).read_text())
+    cal = read_json(calibration)
     table, data = simulator_vs_real_stats(cal, sim_dir, expression, seed=seed)
     save_table(table, out_csv)
     wide = table.assign(text=table.apply(_fmt, axis=1)).pivot_table(

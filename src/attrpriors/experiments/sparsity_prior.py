@@ -24,7 +24,6 @@ each other model type across subsamples.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Mapping, Sequence
 
@@ -34,7 +33,7 @@ import torch
 
 from ..attributions import expected_gradients
 from ..data.clinical import load_breast_cancer_table, load_nhanes, standardize
-from ..io import load_npz, read_table, save_json, save_npz, save_table
+from ..io import load_npz, read_json, read_table, save_json, save_npz, save_table
 from ..models import build_model
 from ..priors import AttributionPrior, gini, make_weight_penalty
 from ..seeds import derive_seed, seed_everything
@@ -284,7 +283,7 @@ def figure_gini_auc(metrics: str, selection: str, out: str) -> None:
     df = read_table(metrics, ("penalty", "metric", "value", "status"))
     wide = _wide(df)
     wide = wide[wide["status"] == "ok"]
-    sel = json.loads(open(selection).read())
+    sel = read_json(selection)
     base_auc = wide.loc[wide["penalty"] == "unregularized", "test_auc"].mean()
     with plots.figure(out, 1, 2, figsize=(9.0, 3.8)) as (fig, axes):
         for k, ax in enumerate(axes):
@@ -310,7 +309,7 @@ def figure_lorenz(phibar: Sequence[str], selection: str, out: str) -> None:
     from .. import plots  # matplotlib only where a figure is drawn (training jobs start faster)
     from ..evaluation import lorenz_curve, lorenz_gini
 
-    sel = json.loads(open(selection).read())["lorenz"]
+    sel = read_json(selection)["lorenz"]
     with plots.figure(out, 1, 1, figsize=(4.6, 4.0)) as (fig, ax):
         ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls=":", label="equal importance")
         for penalty in PENALTIES:
