@@ -14,7 +14,6 @@ times :data:`PATIENT_HETEROGENEITY` (an assumption, see its comment).
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any, Mapping
