@@ -25,6 +25,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from .stats import auroc, r2
+
 __all__ = [
     "BENCHMARK_METRICS",
     "intlogspace",
@@ -93,10 +95,8 @@ def hide_features(
 
 
 def _summary(pred: np.ndarray, y: np.ndarray, keep_remove: str, sign: str, task: str) -> float:
-    from sklearn.metrics import r2_score, roc_auc_score
-
     if sign == "absolute":
-        score = r2_score(y, pred) if task == "regression" else roc_auc_score(y, pred)
+        score = r2(y, pred) if task == "regression" else auroc(y, pred)
         return score if keep_remove == "keep" else 1.0 - score
     flip = {("keep", "positive"): 1, ("keep", "negative"): -1, ("remove", "positive"): -1, ("remove", "negative"): 1}
     return flip[(keep_remove, sign)] * float(np.mean(pred))

@@ -32,6 +32,8 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from .stats import zscore
+
 __all__ = [
     "PreprocessResult",
     "BundledRNASeq",
@@ -324,11 +326,8 @@ def standardize(df: pd.DataFrame, reference: pd.DataFrame | None = None) -> pd.D
     ref = df if reference is None else reference
     if reference is not None and not ref.columns.equals(df.columns):
         raise ValueError("standardize: reference and data have different genes")
-    r = ref.to_numpy(dtype=np.float64)
-    mu = r.mean(axis=0)
-    sd = r.std(axis=0)
-    sd[sd == 0] = 1.0
-    return pd.DataFrame((df.to_numpy(dtype=np.float64) - mu) / sd, index=df.index, columns=df.columns)
+    z = zscore(df.to_numpy(dtype=np.float64), ref.to_numpy(dtype=np.float64))
+    return pd.DataFrame(z, index=df.index, columns=df.columns)
 
 
 def _design(batch: pd.Series, covariates: pd.DataFrame | None) -> np.ndarray:

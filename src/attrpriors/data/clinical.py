@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..stats import zscore, zscore_stats
+
 __all__ = ["load_breast_cancer_table", "load_nhanes", "standardize", "NHANES_SOURCES", "download_nhanes"]
 
 
@@ -73,10 +75,8 @@ def standardize(X_train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
         A[rows, cols] = mean[cols]
         return A
 
-    Xt = impute(X_train)
-    sd = Xt.std(axis=0)
-    sd = np.where(sd > 0, sd, 1.0)
-    return [((impute(A) - mean) / sd).astype(np.float32) for A in (X_train, *others)]
+    _, sd = zscore_stats(impute(X_train))  # s.d. of the imputed training data; the centre is the NaN-mean
+    return [zscore(impute(A), stats=(mean, sd)).astype(np.float32) for A in (X_train, *others)]
 
 
 #: attrpriors.data.download registry names of the NHANES I files (features, follow-up times).

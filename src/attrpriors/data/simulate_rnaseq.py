@@ -39,6 +39,7 @@ import pandas as pd
 from scipy import sparse
 
 from ..io import load_npz, read_json, read_table
+from ..stats import zscore
 from .rnaseq_calibration import dispersion_from_trend, load_calibration
 
 __all__ = [
@@ -598,12 +599,6 @@ def _within_edges(rng: np.random.Generator, members: np.ndarray, degree: int) ->
     return set(zip(lo.tolist(), hi.tolist()))
 
 
-def _standardize_cols(x: np.ndarray) -> np.ndarray:
-    sd = x.std(axis=0)
-    sd[sd == 0] = 1.0
-    return (x - x.mean(axis=0)) / sd
-
-
 def simulate_drug_response(
     n_patients: int = 200,
     n_drugs: int = 10,
@@ -899,7 +894,7 @@ def simulate_drug_response(
     # ---- response ---------------------------------------------------------------------------------------
     driving_local = np.sort(rng.choice(len(chosen), n_driving_pathways, replace=False))
     driving_names = [chosen[i] for i in driving_local]
-    z = _standardize_cols(activity[:, driving_local])
+    z = zscore(activity[:, driving_local])
     drugs = np.array([f"DRUG{d + 1:02d}" for d in range(n_drugs)])
     drug_rows = []
     weights = np.zeros((n_drugs, n_driving_pathways))
@@ -962,7 +957,7 @@ def simulate_drug_response(
         name = informative_names[j] if j < len(informative_names) else f"informative_{j + 1}"
         if j == 0:
             degree = np.bincount(graph_edges.ravel(), minlength=n_genes) if len(graph_edges) else np.zeros(n_genes)
-            meta[name] = _standardize_cols(np.log1p(degree.astype(float))[:, None])[:, 0]
+            meta[name] = zscore(np.log1p(degree.astype(float))[:, None])[:, 0]
         else:
             meta[name] = strengths[j - 1] * u + rng.standard_normal(n_genes)
         informative.append(name)

@@ -21,7 +21,6 @@ import numpy as np
 import pandas as pd
 import torch
 from scipy.stats import spearmanr
-from sklearn.metrics import roc_auc_score
 
 from .. import plots
 from ..attributions import expected_gradients
@@ -31,6 +30,7 @@ from ..io import atomic_path, load_npz, load_torch, read_table, save_npz, save_t
 from ..models import MLP
 from ..priors import DAPrPrior, MetaWeightPrior, build_prior_model, weight_l1, weight_l2
 from ..seeds import derive_seed, seed_everything
+from ..stats import auroc, zscore
 from ..training import FitConfig, fit, predict
 
 log = logging.getLogger("attrpriors.dapr")
@@ -160,11 +160,7 @@ def _zscore_columns(a: np.ndarray, names: Sequence[str], where: str) -> np.ndarr
         med = np.nanmedian(a, axis=0)
         log.warning("%s: %d missing meta-feature values replaced by the column median", where, int(missing.sum()))
         a = np.where(missing, med[None, :], a)
-    sd = a.std(axis=0)
-    const = [n for n, s in zip(names, sd) if s == 0]
-    if const:
-        raise ValueError(f"{where}: meta-feature(s) {const} are constant over the genes")
-    return ((a - a.mean(axis=0)) / sd).astype(np.float32)
+    return zscore(a, constant="error", names=list(names), where=where).astype(np.float32)
 
 
 def _split_matrix(groups: np.ndarray, n_splits: int, val: float, test: float, seed: int, dataset: str) -> np.ndarray:
@@ -348,9 +344,7 @@ def _standardise_split(d: Mapping, split: int) -> dict:
     part = d["split"][split]
     tr, va, te = (np.flatnonzero(part == k) for k in (0, 1, 2))
     X = d["X"].astype(np.float64)
-    mu, sd = X[tr].mean(0), X[tr].std(0)
-    sd[sd == 0] = 1.0
-    Xs = ((X - mu) / sd).astype(np.float32)
+    Xs = zscore(X, X[tr]).astype(np.float32)
     ym, ys = float(d["y"][tr].mean()), float(d["y"][tr].std()) or 1.0
     y = ((d["y"] - ym) / ys).astype(np.float32)
     return {"X": Xs, "y": y, "train": tr, "val": va, "test": te}
@@ -693,12 +687,6 @@ def prior_splits(path: str) -> list[int]:
     return sorted(int(e["split"]) for e in ckpt["splits"])
 
 
-def _auroc(score: np.ndarray, positive: np.ndarray) -> float:
-    if positive.all() or not positive.any():
-        return float("nan")
-    return float(roc_auc_score(positive, score))
-
-
 def explain_prior(data: str, informative_prior: str, noise_prior: str, params: Mapping, seed: int, dataset: str,
                   out_png: str, out_contributions: str, out_metrics: str) -> None:
     """Fig. 3: EG on the trained prior g (meta-features → importance) and a partial dependence plot.
@@ -720,7 +708,7 @@ def explain_prior(data: str, informative_prior: str, noise_prior: str, params: M
                 pred = g(torch.as_tensor(meta)).reshape(-1).numpy().astype(np.float64)
             if np.isfinite(imp).all():
                 rows += [(kind, ckpt["split"], "spearman_true_importance", _spearman(pred, imp)),
-                         (kind, ckpt["split"], "auroc_driver_genes", _auroc(pred, imp > 0))]
+                         (kind, ckpt["split"], "auroc_driver_genes", auroc(imp > 0, pred))]
             rows.append((kind, ckpt["split"], "predicted_importance_sd", float(pred.std())))
     metrics = pd.DataFrame(rows, columns=["model", "seed", "metric", "value"]).assign(
         experiment=f"{EXPERIMENT}_prior_explanation", dataset=dataset)

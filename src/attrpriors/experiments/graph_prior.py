@@ -41,6 +41,7 @@ from ..io import load_npz, load_torch, read_json, read_table, save_json, save_ta
 from ..models import MLP, build_model, load_model, model_checkpoint_info
 from ..priors import GraphPrior, weight_l1
 from ..seeds import derive_seed, seed_everything
+from ..stats import auroc, r2
 from ..training import FitConfig, fit, predict, select_device, task_loss
 
 log = logging.getLogger("attrpriors.graph_prior")
@@ -197,10 +198,6 @@ def balance_prior_weight(model: nn.Module, prior: nn.Module, X: np.ndarray, y: n
 
 
 # ----------------------------------------------------------------------------------------------- metrics
-def r2(pred: np.ndarray, y: np.ndarray) -> float:
-    return float(1.0 - np.mean((np.asarray(pred).reshape(-1) - y) ** 2) / np.var(y))
-
-
 def _rows(model: str, seed: int, values: Mapping[str, float]) -> pd.DataFrame:
     return pd.DataFrame(
         [{"experiment": EXPERIMENT, "model": model, "seed": int(seed), "metric": k, "value": float(v)}
@@ -209,7 +206,7 @@ def _rows(model: str, seed: int, values: Mapping[str, float]) -> pd.DataFrame:
 
 
 def _fit_metrics(net: nn.Module, d: Design) -> dict:
-    return {f"{s}_r2": r2(predict(net, d.X[s]), d.y[s]) for s in ("train", "val", "test")} | {
+    return {f"{s}_r2": r2(d.y[s], predict(net, d.X[s])) for s in ("train", "val", "test")} | {
         "test_mse": float(np.mean((predict(net, d.X["test"]) - d.y["test"]) ** 2))
     }
 
@@ -384,8 +381,6 @@ def explain(model: str, model_path: str, expression: str, response: str, split: 
         imp = gt.reindex(d.genes).fillna(0.0).to_numpy() > 0
         k = int(imp.sum())
         top = np.argsort(-phibar, kind="stable")[:k]
-        from sklearn.metrics import roc_auc_score
-
         tested_driving = driving & set(gsea["term"])
         values |= {
             "n_driving_pathways": len(driving),
@@ -393,7 +388,7 @@ def explain(model: str, model_path: str, expression: str, response: str, split: 
             "n_driving_recovered": len(driving & set(sig["term"])),
             "n_nondriving_significant": len(set(sig["term"]) - driving),
             "precision_top_genes": float(imp[top].mean()) if k else np.nan,
-            "auroc_truth": float(roc_auc_score(imp, phibar)) if 0 < k < len(imp) else np.nan,
+            "auroc_truth": auroc(imp, phibar),
         }
         gsea["driving"] = gsea["term"].isin(driving)
     save_table(gsea.assign(experiment=EXPERIMENT, model=model, seed=retraining), out_gsea)

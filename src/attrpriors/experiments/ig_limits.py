@@ -40,6 +40,7 @@ from ..evaluation import (
 )
 from ..io import load_npz, read_table, save_npz, save_table
 from ..seeds import derive_seed
+from ..stats import zscore, zscore_stats
 
 # torch (and the modules that import it) are imported inside the functions that train or explain, so that the
 # table and figure jobs start quickly.
@@ -80,10 +81,8 @@ def log_zscore(values: np.ndarray, train: np.ndarray) -> tuple[np.ndarray, np.nd
     """log2(x+1), then z-scores with the mean and s.d. of the ``train`` rows (s.d. 0 → 1). Returns
     ``(Z float32, mean, sd)``."""
     logx = np.log2(np.asarray(values, dtype=np.float64) + 1.0)
-    mean = logx[train].mean(axis=0)
-    sd = logx[train].std(axis=0)
-    sd[sd == 0] = 1.0
-    return ((logx - mean) / sd).astype(np.float32), mean, sd
+    mean, sd = zscore_stats(logx[train])
+    return zscore(logx, stats=(mean, sd)).astype(np.float32), mean, sd
 
 
 def _save_dataset(out: str, X: np.ndarray, y: np.ndarray, test: float, seed: int, ground_truth: np.ndarray,

@@ -37,6 +37,7 @@ from ..io import load_npz, read_json, read_table, save_json, save_npz, save_tabl
 from ..models import build_model
 from ..priors import AttributionPrior, gini, make_weight_penalty
 from ..seeds import derive_seed, seed_everything
+from ..stats import auroc
 from ..training import FitConfig, fit, predict
 
 log = logging.getLogger("attrpriors.sparsity_prior")
@@ -120,21 +121,6 @@ def fit_penalized(penalty: str, strength: float, X: np.ndarray, y: np.ndarray, m
                description=description).model
 
 
-def roc_auc(y: np.ndarray, score: np.ndarray) -> float:
-    """ROC-AUC as the Mann–Whitney statistic with average ranks for ties (equals sklearn's ``roc_auc_score``;
-    written out so that training jobs need not import scikit-learn). NaN unless both classes occur."""
-    y = np.asarray(y).reshape(-1)
-    score = np.asarray(score, dtype=np.float64).reshape(-1)
-    n_pos = int((y == 1).sum())
-    n_neg = len(y) - n_pos
-    if n_pos == 0 or n_neg == 0:
-        return float("nan")
-    _, inverse, counts = np.unique(score, return_inverse=True, return_counts=True)
-    upper = np.cumsum(counts)
-    ranks = ((upper - counts + 1 + upper) / 2.0)[inverse]  # 1-based average ranks
-    return float((ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
-
-
 def score(model, X: np.ndarray, y: np.ndarray, background: np.ndarray, n_references: int | None, seed: int
           ) -> dict:
     """Log-loss and ROC-AUC on ``(X, y)``; with ``n_references``, also φ̄ (mean |EG|, true class) and its Gini.
@@ -146,7 +132,7 @@ def score(model, X: np.ndarray, y: np.ndarray, background: np.ndarray, n_referen
         raise FloatingPointError("the model's outputs are not finite")
     logp = torch.log_softmax(torch.as_tensor(logits, dtype=torch.float64), dim=1).numpy()
     out = {"loss": float(-logp[np.arange(len(y)), y].mean()),
-           "auc": roc_auc(y, logp[:, 1])}
+           "auc": auroc(y, logp[:, 1])}
     if n_references:
         dev = next(model.parameters()).device
         gen = torch.Generator().manual_seed(seed)
