@@ -223,3 +223,69 @@ def test_train_epoch_without_prior_is_plain_task_steps():
     assert loss == pytest.approx(total / 64)
     for pa, pb in zip(a.parameters(), b.parameters()):
         assert torch.equal(pa, pb)
+
+
+def _binary_data(n=400, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, 4)).astype(np.float32)
+    y = (X[:, 0] + 0.5 * X[:, 1] + 0.8 * rng.standard_normal(n) > 0).astype(np.int64)
+    return X, y
+
+
+def _fit_binary(**cfg):
+    X, y = _binary_data()
+    seed_everything(0)
+    config = FitConfig(**{"epochs": 60, "batch_size": 32, "lr": 1e-2, "seed": 0, "device": "cpu", "progress": False,
+                          **cfg})
+    return fit(MLP(4, (16,), 2), X[:250], y[:250], X[250:], y[250:], task="classification", config=config)
+
+
+def test_early_stopping_on_validation_auroc_keeps_the_best_auroc_epoch():
+    from sklearn.metrics import roc_auc_score
+
+    res = _fit_binary(monitor="val_auroc", patience=5)
+    h = res.history
+    assert "val_auroc" in h and res.stopped_early and len(h) < 60
+    assert res.best_monitor == pytest.approx(h["val_auroc"].max())
+    assert res.best_epoch == int(h["val_auroc"].idxmax())
+    assert len(h) == res.best_epoch + 1 + 5  # stopped after `patience` epochs without a higher AUROC
+    X, y = _binary_data()
+    z = predict(res.model, X[250:])
+    assert roc_auc_score(y[250:], z[:, 1] - z[:, 0]) == pytest.approx(res.best_monitor)  # the best weights are back
+    # the loss monitor picks by the validation loss instead (default), and runs to the end without patience
+    loss = _fit_binary(patience=1000, epochs=20)
+    assert not loss.stopped_early and len(loss.history) == 20 and "val_auroc" not in loss.history
+
+
+def test_learning_rate_decays_on_plateau_and_never_below_min_lr():
+    res = _fit_binary(monitor="val_auroc", patience=1000, epochs=30, lr_factor=0.5, lr_patience=2, min_lr=2e-3)
+    lr = res.history["lr"].to_numpy()
+    assert lr[0] == pytest.approx(1e-2) and lr.min() == pytest.approx(2e-3)
+    assert np.all(np.diff(lr) <= 0)
+    drop = np.diff(lr) < 0
+    assert np.all(np.isclose(lr[1:][drop] / lr[:-1][drop], 0.5) | np.isclose(lr[1:][drop], 2e-3))
+    # a decay only follows more than lr_patience epochs without improvement of the monitored AUROC
+    auc = res.history["val_auroc"].to_numpy()
+    first = int(np.flatnonzero(np.diff(lr) < 0)[0]) + 1
+    assert auc[:first - 2].max() >= auc[first - 2:first].max()
+    with pytest.raises(ValueError, match="monitor"):
+        FitConfig.from_mapping({"monitor": "val_accuracy"})
+    with pytest.raises(ValueError, match="lr_factor"):
+        FitConfig.from_mapping({"lr_factor": 2.0})
+
+
+def test_val_auroc_needs_a_binary_classifier():
+    X, y = _linear_data()
+    seed_everything(0)
+    with pytest.raises(ValueError, match="val_auroc"):
+        fit(MLP(5, (4,), 1), X[:200], y[:200], X[200:], y[200:],
+            config=FitConfig(epochs=2, monitor="val_auroc", device="cpu", progress=False))
+
+
+def test_early_stopping_maximizes_a_metric_and_keeps_the_loss_of_its_best_epoch():
+    model = MLP(2, (2,), 1)
+    stop = EarlyStopping(patience=2, maximize=True)
+    for epoch, (loss, auc) in enumerate([(0.9, 0.6), (0.5, 0.7), (0.4, 0.69), (0.3, 0.65)]):
+        done = stop.update(epoch, loss, model, value=auc)
+    assert done and stop.stopped and stop.best_epoch == 1
+    assert stop.best_value == 0.7 and stop.best_loss == 0.5  # the loss of the best-AUROC epoch, not the lowest

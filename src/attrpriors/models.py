@@ -101,9 +101,12 @@ class DNACNN(nn.Module):
         loop's cross-entropy equals the paper's sigmoid binary cross-entropy and explaining class 1 explains
         ``z``; 1 gives a regression output ``(B,)``; C > 2 gives ``(B, C)`` logits.
     activation : first-layer activation, ``relu`` or ``exponential`` (Koo & Ploenzke 2021); later layers ReLU.
-    batch_norm : batch normalisation after every convolution and the dense layer (before the activation).
+    batch_norm : batch normalisation after the first convolution (before the activation).
+    hidden_batch_norm : batch normalisation after every later convolution and the dense layer.
     spectral_norm : spectral normalisation of every convolution and dense weight (Miyato et al. 2018).
-    dropout : dropout rate after every activation (0 = none).
+    dropout : dropout rate after every activation (0 = none): one number for every layer, or one per layer
+        (``len(filters) + 1`` values: the convolutions, then the dense layer; the paper's code uses
+        0.1, 0.2, 0.3, 0.4, 0.5).
     filters, kernels, pools, dense : the architecture (defaults as above).
     init : ``glorot`` (Glorot-uniform weights, zero biases: the Keras defaults of the paper's TensorFlow models;
         PyTorch's smaller default scale leaves this deep, max-pooled stack on a long loss plateau) or ``torch``.
@@ -117,7 +120,7 @@ class DNACNN(nn.Module):
         batch_norm: bool = False,
         hidden_batch_norm: bool = False,
         spectral_norm: bool = False,
-        dropout: float = 0.0,
+        dropout: float | Sequence[float] = 0.0,
         filters: Sequence[int] = (24, 32, 48, 64),
         kernels: Sequence[int] = (19, 7, 5, 5),
         pools: Sequence[int] = (1, 4, 4, 3),
@@ -129,6 +132,10 @@ class DNACNN(nn.Module):
             raise ValueError(f"first-layer activation must be 'relu' or 'exponential', got {activation!r}")
         if not (len(filters) == len(kernels) == len(pools)):
             raise ValueError(f"filters {filters}, kernels {kernels} and pools {pools} must have the same length")
+        rates = [float(dropout)] * (len(filters) + 1) if isinstance(dropout, (int, float)) else [float(d) for d in dropout]
+        if len(rates) != len(filters) + 1 or not all(0 <= r < 1 for r in rates):
+            raise ValueError(f"dropout must be a rate in [0, 1) or {len(filters) + 1} of them (one per convolution "
+                             f"and the dense layer), got {dropout!r}")
         sn = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda m: m)
         layers: list[nn.Module] = []
         channels, length = 4, int(n_inputs)
@@ -138,8 +145,8 @@ class DNACNN(nn.Module):
             if bn:
                 layers.append(nn.BatchNorm1d(int(f)))
             layers.append(_Exponential() if i == 0 and activation == "exponential" else nn.ReLU())
-            if dropout > 0:
-                layers.append(nn.Dropout(dropout))
+            if rates[i] > 0:
+                layers.append(nn.Dropout(rates[i]))
             if p > 1:
                 layers.append(nn.MaxPool1d(int(p)))
                 length //= int(p)
@@ -150,8 +157,8 @@ class DNACNN(nn.Module):
         if hidden_batch_norm:
             layers.append(nn.BatchNorm1d(int(dense)))
         layers.append(nn.ReLU())
-        if dropout > 0:
-            layers.append(nn.Dropout(dropout))
+        if rates[-1] > 0:
+            layers.append(nn.Dropout(rates[-1]))
         self.body = nn.Sequential(*layers)
         self.n_outputs = int(n_outputs)
         self.head = sn(nn.Linear(int(dense), 1 if self.n_outputs in (1, 2) else self.n_outputs))

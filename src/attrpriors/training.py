@@ -7,7 +7,9 @@ Schedules for the prior ``Ω`` (an :class:`attrpriors.priors.AttributionPrior`, 
 * ``alternating`` — per batch a task step, then a separate prior step on ``λ·Ω`` with its own optimiser
   (Erion et al.'s fine-tuning, and the DAPr paper's text).
 
-Early stopping watches the validation task loss and restores the best weights (model and prior).
+Early stopping watches a validation metric (``monitor``: the task loss, or the AUROC of a binary classifier) and
+restores the weights of the best epoch (model and prior); optionally the learning rate decays when that metric
+stalls (``lr_factor``/``lr_patience``, PyTorch's ``ReduceLROnPlateau``, as Keras' callback of the same name).
 """
 
 from __future__ import annotations
@@ -74,6 +76,14 @@ class FitConfig:
     seed: int = 0
     device: str = "auto"
     progress: bool = True
+    #: the validation metric of early stopping and learning-rate decay: ``val_loss`` (lower is better) or
+    #: ``val_auroc`` (higher is better; binary classification, score = logit of class 1 minus class 0)
+    monitor: str = "val_loss"
+    #: learning-rate decay on plateau: multiply every learning rate by ``lr_factor`` after ``lr_patience`` epochs
+    #: without improvement of ``monitor`` (``None``: constant learning rate), never below ``min_lr``
+    lr_factor: float | None = None
+    lr_patience: int = 5
+    min_lr: float = 0.0
 
     @classmethod
     def from_mapping(cls, mapping: Mapping | None, **overrides) -> "FitConfig":
@@ -86,7 +96,15 @@ class FitConfig:
         cfg = cls(**merged)
         if cfg.schedule not in ("joint", "alternating"):
             raise ValueError(f"training.schedule must be 'joint' or 'alternating', got {cfg.schedule!r}")
+        if cfg.monitor not in MONITORS:
+            raise ValueError(f"training.monitor must be one of {sorted(MONITORS)}, got {cfg.monitor!r}")
+        if cfg.lr_factor is not None and not 0 < cfg.lr_factor < 1:
+            raise ValueError(f"training.lr_factor must be in (0, 1) or null, got {cfg.lr_factor!r}")
         return cfg
+
+
+#: monitored validation metrics and whether higher is better
+MONITORS = {"val_loss": False, "val_auroc": True}
 
 
 @dataclass
@@ -100,6 +118,9 @@ class FitResult:
     config: dict = field(default_factory=dict)
     #: the model optimiser's state at the best epoch (``torch.optim.Adam.state_dict()``), to continue from
     optimizer_state: dict | None = None
+    #: the monitored metric at the best epoch, and whether early stopping ended the fit (False: ``epochs`` ran out)
+    best_monitor: float = float("nan")
+    stopped_early: bool = False
 
 
 def task_loss(out: Tensor, y: Tensor, task: str) -> Tensor:
@@ -130,38 +151,61 @@ def _as_tensor(a, task: str | None = None) -> Tensor:
     return t.float()
 
 
+def binary_scores(out: Tensor) -> Tensor:
+    """Scores of class 1 of a binary classifier's logits ``(B, 2)`` (their difference: monotone in P(class 1))."""
+    if out.ndim != 2 or out.shape[1] != 2:
+        raise ValueError(f"monitor val_auroc needs a binary classifier with 2 logits, got outputs of shape "
+                         f"{tuple(out.shape)}")
+    return out[:, 1] - out[:, 0]
+
+
 @torch.no_grad()
-def _evaluate(model, X, y, task, batch_size) -> float:
+def _evaluate(model, X, y, task, batch_size, auroc: bool = False) -> dict[str, float]:
+    """Validation task loss ``val_loss`` (and ``val_auroc`` when asked) in eval mode."""
     model.eval()
-    total, n = 0.0, 0
+    total, n, scores = 0.0, 0, []
     for i in range(0, len(X), batch_size):
         xb, yb = X[i : i + batch_size], y[i : i + batch_size]
-        total += float(task_loss(model(xb), yb, task)) * len(xb)
+        out = model(xb)
+        total += float(task_loss(out, yb, task)) * len(xb)
         n += len(xb)
+        if auroc:
+            scores.append(binary_scores(out).cpu())
     model.train()
-    return total / max(n, 1)
+    res = {"val_loss": total / max(n, 1)}
+    if auroc:
+        from .stats import auroc as auroc_score
+
+        labels = y.cpu().numpy()
+        if task != "classification" or len(np.unique(labels)) != 2:
+            raise ValueError("monitor val_auroc needs a classification task with both classes in the validation set")
+        res["val_auroc"] = auroc_score(labels, torch.cat(scores).numpy())
+    return res
 
 
 class EarlyStopping:
-    """Keep the best weights by validation loss and say when to stop.
+    """Keep the best weights by a validation metric (the loss by default) and say when to stop.
 
-    An epoch improves when its loss is below the best so far by more than ``min_delta``; after ``patience``
-    epochs in a row without improvement :meth:`update` returns ``True``. Without validation data
+    An epoch improves when its value is below the best so far by more than ``min_delta`` (above it with
+    ``maximize=True``, e.g. for an AUROC); after ``patience`` epochs in a row without improvement :meth:`update`
+    returns ``True``, and :attr:`stopped` is set. Without validation data
     (``monitor=False``) every epoch counts as the best, so the last epoch is kept and training never stops early.
     :meth:`restore` loads the best weights back into the model (and the prior, whose parameters DAPr trains);
     the model optimiser's state at the best epoch is kept in :attr:`optimizer_state` (to continue training).
     :meth:`start_from` makes the untrained model a candidate (epoch −1) before the first epoch.
     """
 
-    def __init__(self, patience: int, min_delta: float = 0.0, monitor: bool = True):
-        self.patience, self.min_delta, self.monitor = patience, min_delta, monitor
+    def __init__(self, patience: int, min_delta: float = 0.0, monitor: bool = True, maximize: bool = False):
+        self.patience, self.min_delta, self.monitor, self.maximize = patience, min_delta, monitor, maximize
         self.best_loss, self.best_epoch, self.bad_epochs = float("inf"), -1, 0
+        self.best_value, self.stopped = -float("inf") if maximize else float("inf"), False
         self.state: dict | None = None
         self.prior_state: dict | None = None
         self.optimizer_state: dict | None = None
 
-    def _keep(self, epoch, loss, model, prior, optimizer) -> None:
+    def _keep(self, epoch, loss, model, prior, optimizer, value=None) -> None:
         self.best_loss, self.best_epoch = loss, epoch
+        self.best_value = loss if value is None else value
         self.state = copy.deepcopy(model.state_dict())
         if optimizer is not None:
             self.optimizer_state = copy.deepcopy(optimizer.state_dict())
@@ -169,20 +213,24 @@ class EarlyStopping:
             self.prior_state = copy.deepcopy(prior.state_dict())
 
     def start_from(self, loss: float, model: nn.Module, prior: nn.Module | None = None,
-                   optimizer: torch.optim.Optimizer | None = None) -> None:
-        """Let the model as given (before any step, validation loss ``loss``) compete as epoch −1."""
-        self._keep(-1, loss, model, prior, optimizer)
+                   optimizer: torch.optim.Optimizer | None = None, value: float | None = None) -> None:
+        """Let the model as given (before any step, validation loss ``loss``; monitored ``value``, default the
+        loss) compete as epoch −1."""
+        self._keep(-1, loss, model, prior, optimizer, value)
 
     def update(self, epoch: int, loss: float, model: nn.Module, prior: nn.Module | None = None,
-               optimizer: torch.optim.Optimizer | None = None) -> bool:
-        """Record one epoch's loss; copy the weights (and optimiser state) when it is the best; return whether
-        to stop."""
-        if loss < self.best_loss - self.min_delta or not self.monitor:
-            self._keep(epoch, loss, model, prior, optimizer)
+               optimizer: torch.optim.Optimizer | None = None, value: float | None = None) -> bool:
+        """Record one epoch's validation loss and monitored ``value`` (default: the loss); copy the weights (and
+        optimiser state) when it is the best; return whether to stop."""
+        value = loss if value is None else value
+        gain = value - self.best_value if self.maximize else self.best_value - value
+        if gain > self.min_delta or not self.monitor:
+            self._keep(epoch, loss, model, prior, optimizer, value)
             self.bad_epochs = 0
             return False
         self.bad_epochs += 1
-        return self.bad_epochs >= self.patience
+        self.stopped = self.bad_epochs >= self.patience
+        return self.stopped
 
     def restore(self, model: nn.Module, prior: nn.Module | None = None) -> None:
         """Load the best weights seen into ``model`` (and ``prior``); a no-op before the first update."""
@@ -315,7 +363,7 @@ def fit(
     optimizer_state: Mapping | None = None,
     initial_candidate: bool = False,
 ) -> FitResult:
-    """Train ``model`` on ``(X_train, y_train)``; return the best model by validation task loss.
+    """Train ``model`` on ``(X_train, y_train)``; return the best model by the validation metric ``config.monitor``.
 
     Parameters
     ----------
@@ -332,12 +380,13 @@ def fit(
     optimizer_state : the ``state_dict`` of a previous fit's model optimiser (:attr:`FitResult.optimizer_state`):
         training continues that Adam (moment estimates, step count and learning rate) instead of a fresh one, as
         when fine-tuning a converged model. The model must have the same parameters in the same order.
-    initial_candidate : the model as given competes for "best" with its validation loss before any step
+    initial_candidate : the model as given competes for "best" with its validation metric before any step
         (reported as ``best_epoch == -1``, i.e. zero epochs, when nothing beats it).
 
     The steps: :class:`Optimizers` for the model (and the prior), :func:`train_epoch` per epoch with the
     schedule's step function (:func:`task_step`, :func:`joint_step` or :func:`alternating_step`), the
-    validation task loss, and :class:`EarlyStopping`, which restores the best weights at the end. Without
+    validation metric (``config.monitor``; learning-rate decay on its plateaus with ``config.lr_factor``), and
+    :class:`EarlyStopping`, which restores the best weights at the end. Without
     validation data the last epoch is kept. The data loader order is drawn from a generator seeded by
     ``config.seed``; call :func:`attrpriors.seeds.seed_everything` before building the model to seed its
     initialisation.
@@ -360,9 +409,16 @@ def fit(
     gen = torch.Generator().manual_seed(config.seed)
     aug_gen = None if batch_transform is None else torch.Generator().manual_seed(
         derive_seed(config.seed, "batch_transform"))
-    stopper = EarlyStopping(config.patience, config.min_delta, monitor=has_val)
+    auroc, maximize = config.monitor == "val_auroc", MONITORS[config.monitor]
+    stopper = EarlyStopping(config.patience, config.min_delta, monitor=has_val, maximize=maximize)
     if initial_candidate and has_val:
-        stopper.start_from(_evaluate(model, Xva, yva, task, 4096), model, prior, opts.model)
+        val = _evaluate(model, Xva, yva, task, 4096, auroc=auroc)
+        stopper.start_from(val["val_loss"], model, prior, opts.model, value=val[config.monitor])
+    schedulers = [
+        torch.optim.lr_scheduler.ReduceLROnPlateau(o, mode="max" if maximize else "min", factor=config.lr_factor,
+                                                   patience=config.lr_patience, min_lr=config.min_lr)
+        for o in (opts.model, opts.prior_step, opts.prior_params) if o is not None
+    ] if config.lr_factor is not None and has_val else []
     history = []
     bar = tqdm(
         range(config.epochs),
@@ -381,20 +437,22 @@ def fit(
             batch_transform=batch_transform, transform_generator=aug_gen)
         if not np.isfinite(train_loss):
             raise FloatingPointError(f"{description}: training loss became {train_loss} at epoch {epoch}")
-        val_loss = _evaluate(model, Xva, yva, task, 4096) if has_val else train_loss
-        history.append(
-            {
-                "epoch": epoch,
-                "train_loss": train_loss,
-                "train_prior": train_prior,
-                "val_loss": val_loss if has_val else np.nan,
-                "seconds": time.perf_counter() - t0,
-            }
-        )
-        bar.set_postfix(train=f"{train_loss:.4g}", val=f"{val_loss:.4g}", refresh=False)
-        if stopper.update(epoch, val_loss, model, prior, opts.model):
+        lr = opts.model.param_groups[0]["lr"]  # the learning rate this epoch trained with
+        val = _evaluate(model, Xva, yva, task, 4096, auroc=auroc) if has_val else {"val_loss": train_loss}
+        val_loss, current = val["val_loss"], val.get(config.monitor, val["val_loss"])
+        row = {"epoch": epoch, "train_loss": train_loss, "train_prior": train_prior,
+               "val_loss": val_loss if has_val else np.nan}
+        if config.monitor != "val_loss":
+            row[config.monitor] = current if has_val else np.nan
+        if schedulers:
+            row["lr"] = lr
+        history.append({**row, "seconds": time.perf_counter() - t0})
+        bar.set_postfix(train=f"{train_loss:.4g}", val=f"{current:.4g}", refresh=False)
+        if stopper.update(epoch, val_loss, model, prior, opts.model, value=current):
             log.info("%s: early stop at epoch %d (best %d)", description, epoch, stopper.best_epoch)
             break
+        for sched in schedulers:
+            sched.step(current)
     bar.close()
     stopper.restore(model, prior)
     model.eval()
@@ -407,9 +465,10 @@ def fit(
                 "history": hist.to_dict("list"),
                 "config": asdict(config),
                 "best_epoch": stopper.best_epoch,
+                "stopped_early": stopper.stopped,
                 **(checkpoint_extra or {}),
             },
             checkpoint,
         )
     return FitResult(model, hist, stopper.best_epoch, stopper.best_loss, str(device), prior, asdict(config),
-                     stopper.optimizer_state)
+                     stopper.optimizer_state, best_monitor=stopper.best_value, stopped_early=stopper.stopped)
