@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import math
 import re
 import subprocess
@@ -584,23 +585,33 @@ def rules_sparsity_prior(c: Config, b: Bench) -> list[Workload]:
     return out
 
 
-def rules_graph_prior(c: Config, b: Bench) -> list[Workload]:
-    """A3 (Erion et al. Fig. 2): network fits, fine-tuning with / without the graph prior, EG explanations."""
+def beat_aml_graph(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A random undirected graph of the Beat AML size (each pair once, as ``graph_prior.graph_edges`` returns)."""
+    d = DATA["beat_aml"]
+    rng = np.random.default_rng(derive_seed(seed, "graph edges"))
+    edges = np.sort(rng.integers(0, d["n_genes"], (d["n_edges"], 2)), axis=1)
+    edges = np.unique(edges[edges[:, 0] != edges[:, 1]], axis=0)
+    return edges, rng.uniform(0.1, 1.0, len(edges))
+
+
+def graph_prior_workload(c: Config, n_edges: int) -> dict:
+    """The experiment's own account of its paper-scale jobs (:func:`attrpriors.experiments.graph_prior.workload`)."""
     if c("rnaseq.source") != "download":
         raise ValueError("rnaseq.source is not 'download': this projection models Beat AML (paper scale)")
     d = DATA["beat_aml"]
-    G, D, E = d["n_genes"], d["n_drugs"], d["n_edges"]
-    test, val = float(c("rnaseq.splits.test")), float(c("rnaseq.splits.val"))
-    n_test = int(round(d["n_rows"] * test))
-    n_val = int(round((d["n_rows"] - n_test) * val))
-    n_train = d["n_rows"] - n_test - n_val
-    n_in = G + D
-    retrain = int(c("graph_prior.retrainings"))
-    models = list(c("graph_prior.models"))
-    rng = np.random.default_rng(derive_seed(b.seed, "graph edges"))
-    edges = np.sort(rng.integers(0, G, (E, 2)), axis=1)
-    edges = np.unique(edges[edges[:, 0] != edges[:, 1]], axis=0)  # undirected, each pair once (as graph_edges)
-    weights = rng.uniform(0.1, 1.0, len(edges))
+    return gp_exp.workload(c.data, d["n_genes"], d["n_drugs"], d["n_rows"], n_edges)
+
+
+def gcn_model(w: dict, edges: np.ndarray, weights: np.ndarray) -> Callable[[], torch.nn.Module]:
+    return lambda: build_model(w["train"]["gcn"]["model"], w["n_inputs"], 1).set_graph(edges, weights)
+
+
+def rules_graph_prior(c: Config, b: Bench) -> list[Workload]:
+    """A3 (Erion et al. Fig. 2): network fits, fine-tuning with / without the graph prior, EG explanations."""
+    edges, weights = beat_aml_graph(b.seed)
+    w = graph_prior_workload(c, len(edges))
+    G, D, n_in = w["n_genes"], w["n_drugs"], w["n_inputs"]
+    n_train, n_val, n_test = w["rows"]["train"], w["rows"]["val"], w["rows"]["test"]
     shape = (n_in,)
     rows_words = f"{n_train} train rows, {n_val} validation rows/epoch"
     out: list[Workload] = []
@@ -609,70 +620,62 @@ def rules_graph_prior(c: Config, b: Bench) -> list[Workload]:
         if name in ("lasso", "graph_lasso"):
             return lambda: build_model({"type": "mlp", "hidden": []}, n_in, 1)
         if name == "gcn":
-            spec = {**dict(c("graph_prior.gcn.model")), "n_genes": G, "n_edges": len(edges)}
-            return lambda: build_model(spec, n_in, 1).set_graph(edges, weights)
-        spec = dict(c("graph_prior.mlp.model"))
-        return lambda: build_model(spec, n_in, 1)
+            return gcn_model(w, edges, weights)
+        return lambda: build_model(dict(c("graph_prior.mlp.model")), n_in, 1)
 
     fwd = {name: b.forward_rows(f"graph-prior {name}", net_model(name), shape, "normal")
            for name in ("graph_lasso", "mlp", "gcn")}
-    for name in [m for m in models if m in ("graph_lasso", "mlp", "gcn")]:
-        tr = c(f"graph_prior.{name}.training")
+    for name, job in w["train"].items():
+        tr = job["training"]
         if name == "graph_lasso":
-            nus = list(c("graph_prior.graph_lasso.nus"))
-            wp = gp_exp.GraphLassoPenalty(1e-3, float(nus[0]), edges, weights)  # λ' = 2α: no effect on cost
-            fits, words = len(nus), f"linear model + L1 + ν'·wᵀLw ({len(edges)} edges), {len(nus)} ν' values"
+            wp = gp_exp.GraphLassoPenalty(1e-3, float(job["nus"][0]), edges, weights)  # λ' = 2α: no effect on cost
+            words = f"linear model + L1 + ν'·wᵀLw ({len(edges)} edges), {len(job['nus'])} ν' values"
         else:
-            l1 = float(c(f"graph_prior.{name}.l1"))
+            l1, spec = job["l1"], job["model"]
             wp = gp_exp.WeightL1(l1) if l1 > 0 else None
-            spec = c(f"graph_prior.{name}.model")
-            fits = 1
             words = (f"GCN ({spec['channels']} channels per gene, {len(edges)} edges) + dense {list(spec['hidden'])}"
                      if name == "gcn" else mlp_words(n_in, spec["hidden"], 1)) + (f" + L1 {l1:g}" if l1 else "")
         step = b.fit_step(f"graph-prior {name}", net_model(name), shape, "normal", "regression", 1, tr,
                           weight_penalty=wp)
-        out.append(Workload("train_graph_prior_network", name, retrain,
+        out.append(Workload("train_graph_prior_network", name, job["jobs"],
                             f"{words}; {n_in} inputs ({G} genes + {D} drugs); {rows_words}; batch "
                             f"{tr['batch_size']} × {tr['epochs']} epochs (max)",
-                            fit_parts("fit", retrain * fits, tr["epochs"], n_train, tr["batch_size"], n_val, step,
-                                      fwd[name])))
-    ft = c("graph_prior.finetune")
-    tr = ft["training"]
-    l1 = float(c("graph_prior.mlp.l1"))
-    wp = gp_exp.WeightL1(l1) if l1 > 0 else None
+                            fit_parts("fit", job["jobs"] * job["fits_per_job"], tr["epochs"], n_train,
+                                      tr["batch_size"], n_val, step, fwd[name])))
     prior_built: dict = {}
 
-    def graph_prior():
+    def graph_prior(k: int):
         if "prior" not in prior_built:
-            prior_built["prior"] = GraphPrior(edges, weights, n_nodes=G,
-                                              n_references=int(ft["n_references"]), input_slice=slice(0, G),
+            prior_built["prior"] = GraphPrior(edges, weights, n_nodes=G, n_references=k, input_slice=slice(0, G),
                                               seed=b.seed)
         return prior_built["prior"]
 
     build = b.once("graph prior: edge-list build",
                    lambda: GraphPrior(edges, weights, n_nodes=G, input_slice=slice(0, G)).to(b.device))
-    for variant in [m for m in models if m in gp_exp.FINETUNED]:
-        jobs = retrain
-        if variant == "mlp_extra":
+    for variant, job in w["finetune"].items():
+        tr, jobs = job["training"], job["jobs"]
+        wp = gp_exp.WeightL1(job["l1"]) if job["l1"] > 0 else None
+        if not job["prior"]:
             step = b.fit_step("graph-prior finetune, no prior", net_model("mlp"), shape, "normal", "regression", 1,
                               tr, weight_penalty=wp)
             parts = fit_parts("fit", jobs, tr["epochs"], n_train, tr["batch_size"], n_val, step, fwd["mlp"])
             words = "the converged MLP, extra epochs without a prior"
         else:
             step = b.fit_step("graph-prior finetune + graph prior", net_model("mlp"), shape, "normal", "regression",
-                              1, tr, overrides={"schedule": "alternating", "prior_weight": 1.0}, prior=graph_prior,
-                              weight_penalty=wp)
+                              1, tr, overrides={"schedule": "alternating", "prior_weight": 1.0},
+                              prior=lambda k=job["n_references"]: graph_prior(k), weight_penalty=wp)
             parts = fit_parts("fit", jobs, tr["epochs"], n_train, tr["batch_size"], n_val, step, fwd["mlp"])
-            parts += [Part("ν balance batches (counted as steps)", jobs * int(ft["balance_batches"]), "step", step),
+            parts += [Part("ν balance batches (counted as steps)", jobs * job["balance_batches"], "step", step),
                       Part("graph build (edge list)", jobs, "build", build)]
             words = (f"the converged MLP + graph prior φ̄ᵀLφ̄ (sparse: {len(edges)} edges of {G} genes, EG k = "
-                     f"{ft['n_references']}, alternating task / prior steps), ν from {ft['balance_batches']} batches")
+                     f"{job['n_references']}, alternating task / prior steps), ν from {job['balance_batches']} "
+                     "batches")
         out.append(Workload("finetune_graph_prior", variant, jobs,
                             f"{words}; {rows_words}; batch {tr['batch_size']} × {tr['epochs']} epochs", parts))
-    ex = c("graph_prior.explain")
-    k = int(ex["n_references"])
-    rows = n_test if not ex.get("n_explain") else min(int(ex["n_explain"]), n_test)
+    ex = w["explain"]
+    k, rows = ex["n_references"], ex["rows"]
     bg = b.inputs(min(n_train, 4096), shape, "normal", "graph background").to(b.device)
+    models = list(ex["jobs"])
     groups = {"linear (lasso, graph_lasso)": [m for m in models if m in ("lasso", "graph_lasso")],
               "MLP (mlp and its fine-tuned variants)": [m for m in models if m in ("mlp",) + gp_exp.FINETUNED],
               "GCN": [m for m in models if m == "gcn"]}
@@ -683,12 +686,86 @@ def rules_graph_prior(c: Config, b: Bench) -> list[Workload]:
             f"graph-prior {name} EG k={k}", net_model(name), shape, "normal",
             lambda net, x: A.expected_gradients(net, x, None, bg, n_samples=k, generator=b.generator("gp eg")),
             rows, k)
-        jobs = retrain * len(members)
+        jobs = sum(ex["jobs"][m] for m in members)
         out.append(Workload("explain_graph_prior", label, jobs,
                             f"EG ({k} references from the training rows) on {rows} test rows of {', '.join(members)}; "
                             "GSEA prerank (CPU) not timed",
                             [Part("EG rows", jobs * rows, "explained row", eg)]))
     return out
+
+
+def gcn_profile(c: Config, b: Bench) -> pd.DataFrame:
+    """Where one paper-scale GCN training step spends its time: the graph convolution vs the dense layers after it.
+
+    Times (fastest of ``--repeats`` after a warm-up, device-synchronised) the pieces of one batch of
+    ``graph_prior.gcn.training.batch_size`` rows: building the normalised adjacency (once per model: cached),
+    the graph convolution ``Â x``, the dense layers' forward pass, the whole forward pass, forward + backward, the
+    optimiser step, and the whole step.
+    """
+    from attrpriors.graph import normalized_adjacency, symmetric_spmm
+
+    edges, weights = beat_aml_graph(b.seed)
+    w = graph_prior_workload(c, len(edges))
+    tr, G = w["train"]["gcn"]["training"], w["n_genes"]
+    seed_everything(derive_seed(b.seed, "gcn profile"))
+    model = gcn_model(w, edges, weights)().to(b.device).train()
+    bs = int(tr["batch_size"])
+    x = b.inputs(bs, (w["n_inputs"],), "normal", "gcn profile").to(b.device)
+    y = b.targets(bs, "regression", 1, "gcn profile").to(b.device)
+    opt = torch.optim.Adam(model.parameters(), lr=float(tr["lr"]), weight_decay=float(tr.get("weight_decay", 0.0)))
+    coo, csr = model._adjacency()
+    genes = x[:, :G]
+    with torch.no_grad():
+        z = symmetric_spmm(csr, genes.T).T
+        h = model.act(z[:, :, None] * model.graph_weight + model.graph_bias).reshape(bs, -1)
+        head_in = torch.cat([h, x[:, G:]], dim=1)
+
+    def loss():
+        return torch.nn.functional.mse_loss(model(x).reshape(-1), y)
+
+    def fwd_bwd():
+        opt.zero_grad()
+        loss().backward()
+
+    def step():
+        fwd_bwd()
+        opt.step()
+
+    def grad_free(fn):
+        def run():
+            with torch.no_grad():
+                fn()
+        return run
+
+    pieces = [
+        ("normalised adjacency Â (built once per model, cached)",
+         lambda: normalized_adjacency(model.edge_index, model.edge_weight, G)),
+        ("graph convolution Â x (forward)", grad_free(lambda: symmetric_spmm(csr, genes.T))),
+        (f"dense layers forward ({G * model.channels + w['n_drugs']} → {list(w['train']['gcn']['model']['hidden'])} "
+         "→ 1)", grad_free(lambda: model.head(head_in))),
+        ("whole forward", grad_free(lambda: model(x))),
+        ("forward + backward", fwd_bwd),
+        (f"optimiser step (Adam, {sum(p.numel() for p in model.parameters()):,} parameters)", step),
+        ("whole training step (forward + backward + Adam)", step),
+    ]
+    rows = []
+    for label, fn in pieces:
+        fn()
+        b.sync()
+        best = math.inf
+        for _ in range(b.repeats + 1):
+            t0 = time.perf_counter()
+            fn()
+            b.sync()
+            best = min(best, time.perf_counter() - t0)
+        rows.append({"piece": label, "seconds": best})
+    df = pd.DataFrame(rows)
+    full = float(df["seconds"].iloc[-1])
+    # the optimiser's own share: step minus forward + backward
+    df.loc[df["piece"].str.startswith("optimiser"), "seconds"] = max(full - float(df["seconds"].iloc[4]), 0.0)
+    df["share of a step"] = df["seconds"] / full
+    df.loc[0, "share of a step"] = np.nan  # once per model, not per step
+    return df
 
 
 def rules_dapr(c: Config, b: Bench) -> list[Workload]:
@@ -918,6 +995,120 @@ def rules_ig_limits(c: Config, b: Bench) -> list[Workload]:
     return out
 
 
+# ------------------------------------------------------------------------------------------------ peak memory
+#: The five largest paper-scale jobs by memory (rule: variant); each runs alone in a fresh process on inputs of
+#: the paper's shapes (the whole design matrix, as the job loads it) and reports its peak resident memory.
+MEMORY_JOBS = ("train_graph_prior_lasso", "train_graph_prior_network:gcn", "finetune_graph_prior:mlp_graph",
+               "explain_graph_prior:gcn", "ig_limits_explain:TCGA MLP")
+#: Rows explained in the memory measurement of the attribution jobs (the attributions of all rows are then held
+#: as one rows × inputs float32 array: added exactly, see memory_job).
+MEMORY_EXPLAIN_ROWS = 64
+
+
+def _design(rows: Mapping[str, int], n_in: int, seed: int) -> tuple[dict, dict]:
+    """Random float32 design matrices and targets of the given split sizes (every page written, as a loaded one)."""
+    rng = np.random.default_rng(seed)
+    X = {k: rng.random((n, n_in), dtype=np.float32) for k, n in rows.items()}
+    y = {k: rng.standard_normal(n).astype(np.float32) for k, n in rows.items()}
+    return X, y
+
+
+def memory_job(name: str, c: Config, seed: int) -> dict:
+    """Run the core of paper-scale job ``name`` (see :data:`MEMORY_JOBS`) in this process; return what it did.
+
+    Training jobs: the design matrix of every split, the model, one epoch of a few batches with the *whole*
+    validation split predicted (in the fit loop's 4,096-row batches). LASSO: scikit-learn on the whole training
+    matrix (one coordinate-descent pass). Attribution jobs: EG / IG on :data:`MEMORY_EXPLAIN_ROWS` test rows with
+    the job's references / steps and background, plus the ``rows × inputs`` float32 array of all rows'
+    attributions (allocated and written, as the job's result is).
+    """
+    warnings.filterwarnings("ignore")
+    rule, _, variant = name.partition(":")
+    if rule.startswith(("train_graph_prior", "finetune_graph_prior", "explain_graph_prior")):
+        edges, weights = beat_aml_graph(seed)
+        w = graph_prior_workload(c, len(edges))
+        X, y = _design(w["rows"], w["n_inputs"], seed)
+        G = w["n_genes"]
+        if rule == "train_graph_prior_lasso":
+            from sklearn.linear_model import Lasso
+
+            Lasso(alpha=float(w["lasso"]["alphas"][0]), max_iter=1, tol=0.0).fit(X["train"], y["train"])
+            return {"did": f"scikit-learn Lasso, 1 pass over {X['train'].shape} float32 (+ val/test splits held)"}
+        if rule == "train_graph_prior_network":
+            job = w["train"][variant]
+            tr = job["training"]
+            bs = int(tr["batch_size"])
+            seed_everything(seed)
+            net = gcn_model(w, edges, weights)() if variant == "gcn" else build_model(job["model"], w["n_inputs"], 1)
+            cfg = FitConfig.from_mapping(tr, epochs=1, patience=10, seed=seed, device="cpu", progress=False)
+            fit(net, X["train"][: 4 * bs], y["train"][: 4 * bs], X["val"], y["val"], task="regression", config=cfg)
+            return {"did": f"{variant}: 4 batches of {bs} + validation on all {len(X['val'])} rows"}
+        if rule == "finetune_graph_prior":
+            job = w["finetune"][variant]
+            tr = job["training"]
+            bs = int(tr["batch_size"])
+            seed_everything(seed)
+            net = build_model(job["model"], w["n_inputs"], 1)
+            prior = GraphPrior(edges, weights, n_nodes=G, n_references=job["n_references"], input_slice=slice(0, G))
+            cfg = FitConfig.from_mapping(tr, epochs=1, patience=10, seed=seed, device="cpu", progress=False,
+                                         schedule="alternating", prior_weight=1.0)
+            fit(net, X["train"][: 4 * bs], y["train"][: 4 * bs], X["val"], y["val"], task="regression", config=cfg,
+                prior=prior)
+            return {"did": f"MLP + graph prior ({len(edges)} edges, k = {job['n_references']}): 4 alternating "
+                           f"batches of {bs} + validation on all {len(X['val'])} rows"}
+        if rule == "explain_graph_prior":
+            from attrpriors.evaluation import mean_abs_expected_gradients
+
+            seed_everything(seed)
+            net = gcn_model(w, edges, weights)() if variant == "gcn" else build_model(
+                dict(c("graph_prior.mlp.model")), w["n_inputs"], 1)
+            rows = w["explain"]["rows"]
+            mean_abs_expected_gradients(net.eval(), X["test"][:MEMORY_EXPLAIN_ROWS], X["train"],
+                                        w["explain"]["n_references"], seed)
+            np.ones((rows, w["n_inputs"]), np.float32)  # the attributions of every explained row
+            return {"did": f"{variant}: EG ({w['explain']['n_references']} references, background = the "
+                           f"{len(X['train'])} training rows) on {MEMORY_EXPLAIN_ROWS} rows + a {rows} × "
+                           f"{w['n_inputs']} float32 result"}
+    if rule == "ig_limits_explain":
+        from attrpriors.experiments import ig_limits as igl
+
+        t = DATA["tcga"]
+        n, p, C = t["n_samples"], t["n_genes"], t["n_classes"]
+        n_test = int(round(float(c("ig_limits.split.test")) * n))
+        n_val = int(round(float(c("ig_limits.split.val")) * (n - n_test)))
+        X, _ = _design({"train": n - n_test - n_val, "val": n_val, "test": n_test}, p, seed)
+        model = variant.split()[-1]
+        seed_everything(seed)
+        net = igl.softmax_model(build_model(dict(c(f"ig_limits.models.{model}")), p, C)).eval()
+        ig = c("ig_limits.ig")
+        x = torch.as_tensor(X["test"][:MEMORY_EXPLAIN_ROWS])
+        A.integrated_gradients(net, x, torch.zeros(len(x), dtype=torch.long), None, n_steps=int(ig["max_steps"]),
+                               method=ig.get("method", "gausslegendre"), max_batch=int(ig.get("max_batch", 8192)))
+        np.ones((n_test, p), np.float32)
+        return {"did": f"TCGA {model}: IG with {ig['max_steps']} steps (max_batch {ig.get('max_batch')}) on "
+                       f"{MEMORY_EXPLAIN_ROWS} rows + a {n_test} × {p} float32 result"}
+    raise KeyError(f"no memory job {name!r}; known: {MEMORY_JOBS}")
+
+
+def measure_memory(overlay: Path, seed: int, threads: int | None) -> pd.DataFrame:
+    """Each job of :data:`MEMORY_JOBS` in its own fresh process; its peak resident set size (ru_maxrss)."""
+    rows = []
+    for name in MEMORY_JOBS:
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--memory-job", name, "--configfile", str(overlay),
+               "--seed", str(seed)] + (["--threads", str(threads)] if threads else [])
+        print(f"peak memory: {name} ...", file=sys.stderr, flush=True)
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
+        if proc.returncode != 0:
+            rows.append({"job": name, "peak_mb": np.nan, "seconds": time.perf_counter() - t0,
+                         "did": f"failed (exit {proc.returncode}): {proc.stderr.strip().splitlines()[-1:]}"})
+            continue
+        out = json.loads(proc.stdout.strip().splitlines()[-1])
+        rows.append({"job": name, "peak_mb": out["peak_mb"], "seconds": time.perf_counter() - t0, "did": out["did"]})
+        print(f"  {out['peak_mb']:,.0f} MB", file=sys.stderr, flush=True)
+    return pd.DataFrame(rows)
+
+
 BUILDERS: dict[str, tuple[Callable[[Config, Bench], list[Workload]], tuple[str, ...]]] = {
     "benchmark": (rules_benchmark, ("train_benchmark_mlp", "benchmark_attributions", "benchmark_eg_convergence")),
     "pixel_prior": (rules_pixel_prior, ("train_pixel_prior_cnn", "evaluate_pixel_prior_cnn")),
@@ -968,11 +1159,31 @@ def main() -> None:
     ap.add_argument("--device", default="auto", help="auto (CUDA when present, else CPU), cpu, cuda or cuda:N")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the random inputs and initial weights")
+    ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                    help="wall (default) or cpu: every timing, the fit loop's own epoch clock included, reads the "
+                         "process's CPU time (all threads; use with --threads 1 for CPU-hours) instead of the wall "
+                         "clock, so that other load on a shared machine does not inflate it (CPU device only)")
     ap.add_argument("--out-dir", type=Path, default=ROOT / "benchmarks/results")
+    ap.add_argument("--memory", action="store_true",
+                    help=f"also measure the peak memory of {', '.join(MEMORY_JOBS)} (each in a fresh process, "
+                         "paper-shaped inputs; needs about 8 GB free)")
+    ap.add_argument("--memory-job", metavar="NAME", help=argparse.SUPPRESS)  # one memory measurement (child)
     args = ap.parse_args()
+    if args.memory_job:
+        import resource
+
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        apply_overrides(args.overrides)
+        overlay = args.configfile if args.configfile.is_absolute() else ROOT / args.configfile
+        did = memory_job(args.memory_job, Config(load_config(overlay), str(overlay)), args.seed)
+        print(json.dumps({"peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, **did}))
+        return
     if args.steps < 1 or args.repeats < 1:
         ap.error("--steps and --repeats must be >= 1")
     t_start = time.perf_counter()
+    if args.clock == "cpu":
+        time.perf_counter = time.process_time  # noqa: the fit loop's clock too (it calls time.perf_counter)
     warnings.filterwarnings("ignore", message=".*deterministic.*")
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -1001,6 +1212,12 @@ def main() -> None:
             continue
         print(f"{name}: building workloads", file=sys.stderr, flush=True)
         workloads += [w for w in builder(cfg, bench) if w.rule in selected]
+
+    profile = None
+    if "train_graph_prior_network" in selected and "gcn" in list(cfg("graph_prior.models")):
+        print("graph_prior: profiling one GCN training step", file=sys.stderr, flush=True)
+        profile = gcn_profile(cfg, bench)
+    memory = measure_memory(overlay, args.seed, args.threads) if args.memory else None
 
     rows = []
     for w in workloads:
@@ -1051,6 +1268,7 @@ def main() -> None:
         "",
         f"- device: **{dev_words}** (select_device({args.device!r}) → {dev}); torch {torch.__version__}, "
         f"{torch.get_num_threads()} CPU threads",
+        f"- clock: {'process CPU time (all threads), not wall time' if args.clock == 'cpu' else 'wall time'}",
         f"- measured: fastest of {args.repeats} epochs of {args.steps} fit steps per training workload, after a "
         f"2-batch warm-up; attribution / prediction batches grown until one call lasts {args.min_seconds} s, "
         f"fastest of {args.repeats}, split into per-row and per-call parts from two batch sizes; seed {args.seed}; "
@@ -1079,7 +1297,19 @@ def main() -> None:
     md = "\n".join(header + ["", "## Per rule", "", markdown(show(summary)),
                              "", f"**Total (timed rules): {number(grand)} device-hours**", "",
                              "## Per variant (what one job does, and the measured unit times)", "",
-                             markdown(show(detail))]) + "\n"
+                             markdown(show(detail))]
+                   + ([] if profile is None else [
+                       "", f"## Where one GCN training step spends its time ({dev_words})", "",
+                       markdown(profile.assign(seconds=profile["seconds"].map(fmt_seconds),
+                                               **{"share of a step": profile["share of a step"].map(
+                                                   lambda v: "" if pd.isna(v) else f"{v:.0%}")}),
+                                numeric=("seconds", "share of a step"))])
+                   + ([] if memory is None else [
+                       "", "## Peak memory of the largest jobs (measured: fresh process, paper-shaped inputs)", "",
+                       markdown(memory.assign(peak_mb=memory["peak_mb"].map(lambda v: f"{v:,.0f}"),
+                                              seconds=memory["seconds"].map(lambda v: f"{v:.0f}"))
+                                .rename(columns={"peak_mb": "peak MB (ru_maxrss)", "seconds": "s"}),
+                                numeric=("peak MB (ru_maxrss)", "s"))])) + "\n"
     print(md)
     stem = f"paper_scale_{dev_file}" + ("" if full else "_partial")
     out_dir = args.out_dir if args.out_dir.is_absolute() else ROOT / args.out_dir
@@ -1093,6 +1323,10 @@ def main() -> None:
                     "torch_threads", "steps", "repeats"]], out_dir / f"{stem}.csv")
     with atomic_path(out_dir / f"{stem}.md") as tmp:
         tmp.write_text(md)
+    if profile is not None:
+        save_table(profile, out_dir / f"{stem}_gcn_profile.csv")
+    if memory is not None:
+        save_table(memory, out_dir / f"{stem}_peak_memory.csv")
     print(f"wrote {out_dir / stem}.csv and .md in {time.perf_counter() - t_start:.0f} s", file=sys.stderr)
 
 

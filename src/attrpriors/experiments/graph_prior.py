@@ -572,3 +572,41 @@ def aggregate(metrics: Sequence[str], attributions: Sequence[str], gsea: Sequenc
     log.info("test R² by model:\n%s", r2s.reindex(_order(r2s.index)).to_string())
     log.info("Welch t-tests:\n%s", tests[["model", "baseline", "difference", "p_welch"]].to_string(index=False))
     log.info("graph penalty:\n%s", pen.to_string(index=False))
+
+
+# ---------------------------------------------------------------------------------------------- workload
+def workload(config: Mapping, n_genes: int, n_drugs: int, n_rows: int, n_edges: int) -> dict:
+    """What the experiment's jobs do at a given data size, for compute projections (benchmarks/paper_scale.py).
+
+    ``config`` is the whole workflow config; the data sizes are those the config cannot know (the genes, drugs,
+    (patient, drug) rows and graph edges of the downloaded data). Returns the design's shape and split sizes and,
+    per rule and variant, the jobs, fits per job, model spec, training settings (epochs at their maximum) and
+    attributed rows / references — the numbers :func:`train_network`, :func:`finetune` and :func:`explain` use.
+    """
+    gp, splits = config["graph_prior"], config["rnaseq"]["splits"]
+    n_test = int(round(n_rows * float(splits["test"])))
+    n_val = int(round((n_rows - n_test) * float(splits["val"])))
+    retrain = int(gp["retrainings"])
+    models = list(gp["models"])
+    train: dict = {}
+    for name in [m for m in models if m in ("graph_lasso", "mlp", "gcn")]:
+        p = gp[name]
+        spec = {"type": "mlp", "hidden": []} if name == "graph_lasso" else dict(p["model"])
+        if spec.get("type") == "gcn":
+            spec.update(n_genes=n_genes, n_edges=n_edges)
+        train[name] = {"jobs": retrain, "fits_per_job": len(p["nus"]) if name == "graph_lasso" else 1,
+                       "model": spec, "training": dict(p["training"]), "l1": float(p.get("l1", 0.0)),
+                       "nus": list(p.get("nus", []))}
+    ft = gp["finetune"]
+    finetune = {v: {"jobs": retrain, "prior": v != "mlp_extra", "n_references": int(ft["n_references"]),
+                    "balance_batches": int(ft["balance_batches"]) if v != "mlp_extra" else 0,
+                    "training": dict(ft["training"]), "model": dict(gp["mlp"]["model"]), "l1": float(gp["mlp"]["l1"])}
+                for v in models if v in FINETUNED}
+    ex = gp["explain"]
+    rows = n_test if not ex.get("n_explain") else min(int(ex["n_explain"]), n_test)
+    explain_jobs = {m: retrain for m in models}
+    return {"n_genes": n_genes, "n_drugs": n_drugs, "n_inputs": n_genes + n_drugs, "n_edges": n_edges,
+            "rows": {"train": n_rows - n_test - n_val, "val": n_val, "test": n_test}, "retrainings": retrain,
+            "lasso": {"jobs": retrain if "lasso" in models else 0, "alphas": list(gp["lasso"]["alphas"])},
+            "train": train, "finetune": finetune,
+            "explain": {"jobs": explain_jobs, "rows": rows, "n_references": int(ex["n_references"])}}
