@@ -17,7 +17,7 @@ tests/configs/tiny.yaml) run from scratch in a fresh folder. Measured:
 
 Writes ``<out>/job_overhead_jobs.csv`` (one row per job and tree), ``<out>/job_overhead.md`` (medians per rule
 kind, the ratio before / after, totals, and a byte comparison of every file under results/tables/ of the two
-runs). Rule kinds come from the rule names (:data:`KINDS`).
+runs). Rule kinds come from the rule names (``attrpriors.workflow.RULE_KINDS``).
 """
 
 from __future__ import annotations
@@ -39,15 +39,8 @@ from pathlib import Path
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-
-#: Rule kind by rule name (first match wins); anything else is "other".
-KINDS = [
-    ("figure/table", r"^figures?_|^table_|_summary$|cross_?paper|_figure_|_prior_pathways$|^dapr_table1$|"
-                     r"_topk_overlap$|_selection$"),
-    ("training", r"train|finetune|small_data$"),
-    ("attribution", r"attribution|explain|eg_convergence|^evaluate_|_metrics$"),
-    ("data", r"data$|download|preprocess|split_|gene_set|simulate$|tcga$|merge_features$"),
-]
+sys.path.insert(0, str(ROOT / "src"))
+from attrpriors.workflow import rule_kind  # noqa: E402  (rule kinds by name: attrpriors.workflow.RULE_KINDS)
 
 #: The hook: recorded per job process, appended as one JSON line to $ATTRPRIORS_JOB_TIMES.
 HOOK = r'''
@@ -133,10 +126,7 @@ main()
 
 
 def kind(rule: str) -> str:
-    for name, pattern in KINDS:
-        if re.search(pattern, rule):
-            return name
-    return "other"
+    return rule_kind(rule)
 
 
 def export(rev: str, dest: Path) -> Path:

@@ -61,7 +61,7 @@ from attrpriors.experiments import graph_prior as gp_exp  # noqa: E402
 from attrpriors.experiments import ig_limits as igl_exp  # noqa: E402
 from attrpriors.experiments import sparsity_prior as sp_exp  # noqa: E402
 from attrpriors.io import atomic_path, save_table  # noqa: E402
-from attrpriors.models import MLP, build_model  # noqa: E402
+from attrpriors.models import MLP, GeneInteractionInputs, build_model  # noqa: E402
 from attrpriors.priors import (AttributionPrior, DAPrPrior, EvalModeAttributionPrior, GraphPrior,  # noqa: E402
                                MetaWeightPrior, make_weight_penalty, total_variation_penalty, weight_l1, weight_l2)
 from attrpriors.seeds import derive_seed, seed_everything  # noqa: E402
@@ -835,7 +835,7 @@ def rules_dapr(c: Config, b: Bench) -> list[Workload]:
             wp = lambda m, lam=lam: lam * weight_l2(m)  # noqa: E731
         elif model == "mlp_meta_inputs":
             n_in = G * (1 + k_meta)
-            explain_wrap = lambda net: dapr_exp.GeneInteractionInputs(net, meta)  # noqa: E731
+            explain_wrap = lambda net: GeneInteractionInputs(net, meta)  # noqa: E731
         elif model == "merge":
             hidden = []
             mc = t1["merge"]

@@ -272,7 +272,7 @@ def test_meta_input_model_is_explained_per_gene():
     """The 'meta-features as inputs' network sees [x, x·M_1, …]; its wrapper is the same function of x, and EG on
     it keeps completeness (sum of attributions = f(x) - E f(ref)) with one attribution per gene."""
     from attrpriors.attributions import attribute
-    from attrpriors.experiments.dapr import GeneInteractionInputs
+    from attrpriors.models import GeneInteractionInputs
     from attrpriors.models import MLP
 
     torch.manual_seed(0)

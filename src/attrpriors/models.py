@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from typing import Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -338,3 +339,17 @@ class ImageCNN(nn.Module):
 
 
 MODEL_TYPES["image_cnn"] = ImageCNN
+
+
+class GeneInteractionInputs(nn.Module):
+    """A network on the columns ``[x, x·M_1, …, x·M_k]`` seen as a function of the expression ``x`` alone, so
+    that the "meta-features as inputs" model gets one attribution per gene like every other Table 1 row."""
+
+    def __init__(self, net: nn.Module, meta: np.ndarray):
+        super().__init__()
+        self.net = net
+        self.register_buffer("meta", torch.as_tensor(np.asarray(meta, dtype=np.float32)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        cols = [x] + [x * self.meta[:, j] for j in range(self.meta.shape[1])]
+        return self.net(torch.cat(cols, dim=1))

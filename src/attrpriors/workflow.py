@@ -44,6 +44,25 @@ def logged(log_path: str | None):
                 root.setLevel(old_level)
 
 
+#: Kind of a rule by its name (first match wins; anything else is "other"): benchmarks/job_overhead.py reports
+#: fixed costs per kind, and tests/test_imports.py checks that figure, table and data rules import neither torch
+#: nor gseapy.
+RULE_KINDS = (
+    ("figure/table", r"^figures?_|^table_|_summary$|cross_?paper|_figure_|_prior_pathways$|^dapr_table1$|"
+                     r"_topk_overlap$|_selection$"),
+    ("training", r"train|finetune|small_data$"),
+    ("attribution", r"attribution|explain|eg_convergence|^evaluate_|_metrics$"),
+    ("data", r"data$|download|preprocess|split_|gene_set|simulate$|tcga$|merge_features$|combat$"),
+)
+
+
+def rule_kind(rule: str) -> str:
+    """``figure/table``, ``training``, ``attribution``, ``data`` or ``other`` (see :data:`RULE_KINDS`)."""
+    import re
+
+    return next((kind for kind, pattern in RULE_KINDS if re.search(pattern, rule)), "other")
+
+
 #: Thread-count variables of the linear-algebra / OpenMP runtimes (torch reads OMP_NUM_THREADS when it starts).
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 

@@ -7,21 +7,18 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-import torch
-from scipy.stats import binomtest
 
-from .. import plots
-from ..attributions import attribute
 from ..data.synthetic_benchmark import make_benchmark_dataset
 from ..evaluation import BENCHMARK_METRICS, attribution_convergence, benchmark_metrics
 from ..io import load_npz, read_table, save_npz, save_table
-from ..models import build_model, load_model, model_checkpoint_info
 from ..seeds import derive_seed, seed_everything
-from ..training import FitConfig, fit, predict, select_device
+
+if TYPE_CHECKING:  # for annotations only; at run time the functions that use these import them
+    import torch
 
 log = logging.getLogger("attrpriors.benchmark")
 
@@ -56,6 +53,9 @@ def make_data(dataset: str, params: Mapping, seed: int, out: str) -> None:
 def train_model(data: str, model_spec: Mapping, training: Mapping, seed: int, device: str, dataset: str,
                 out_model: str, out_history: str) -> None:
     """Fit the benchmark MLP (regression) with early stopping on the validation split."""
+    from ..models import build_model, model_checkpoint_info
+    from ..training import FitConfig, fit, predict
+
     d = load_npz(data, DATA_KEYS)
     job_seed = derive_seed(seed, dataset, "train")
     seed_everything(job_seed)
@@ -73,6 +73,8 @@ def train_model(data: str, model_spec: Mapping, training: Mapping, seed: int, de
 
 
 def _baseline(option: str | float | None, X_train: np.ndarray) -> torch.Tensor | float | None:
+    import torch
+
     if option is None or option == "zero":
         return None
     if option == "mean":
@@ -85,6 +87,11 @@ def _baseline(option: str | float | None, X_train: np.ndarray) -> torch.Tensor |
 def explain(data: str, model: str, method: str, options: Mapping, n_explain: int, seed: int, device: str,
             dataset: str, out: str) -> None:
     """Attributions of the first ``n_explain`` test samples with ``method`` (options from config)."""
+    import torch
+    from ..attributions import attribute
+    from ..models import load_model
+    from ..training import select_device
+
     d = load_npz(data, DATA_KEYS)
     dev = select_device(device)
     net = load_model(model).to(dev)
@@ -108,6 +115,9 @@ def explain(data: str, model: str, method: str, options: Mapping, n_explain: int
 def score(data: str, model: str, attributions: str, params: Mapping, seed: int, dataset: str, method: str,
           out_scores: str, out_curves: str) -> None:
     """The 18 keep/remove metrics of one method on one dataset (long format)."""
+    from ..models import load_model
+    from ..training import predict
+
     d = load_npz(data, DATA_KEYS)
     a = load_npz(attributions, ("attributions", "X", "y"))
     net = load_model(model)
@@ -122,6 +132,9 @@ def score(data: str, model: str, attributions: str, params: Mapping, seed: int, 
 
 def make_table(scores: Sequence[str], dataset: str, out_csv: str, out_md: str, out_png: str) -> None:
     """Table 1 for one dataset: rows = the 18 metrics, columns = methods, the best per row in bold (Markdown)."""
+    from .. import plots
+    from scipy.stats import binomtest
+
     df = pd.concat([read_table(p, ("method", "metric", "value")) for p in scores], ignore_index=True)
     wide = df.pivot_table(index="metric", columns="method", values="value").reindex(list(BENCHMARK_METRICS))
     methods = [m for m in plots.METHOD_LABELS if m in wide.columns]
@@ -156,6 +169,11 @@ def make_table(scores: Sequence[str], dataset: str, out_csv: str, out_md: str, o
 
 def convergence(data: str, model: str, params: Mapping, seed: int, device: str, dataset: str, out: str) -> None:
     """Mean |EG_k − EG_truth| over test samples as the number of references k grows."""
+    import torch
+    from ..attributions import attribute
+    from ..models import load_model
+    from ..training import select_device
+
     d = load_npz(data, DATA_KEYS)
     dev = select_device(device)
     net = load_model(model).to(dev)
@@ -171,5 +189,7 @@ def convergence(data: str, model: str, params: Mapping, seed: int, device: str, 
 
 
 def convergence_figure(tables: Sequence[str], out: str) -> None:
+    from .. import plots
+
     df = pd.concat([read_table(p, ("dataset", "n_references", "mean_abs_diff")) for p in tables], ignore_index=True)
     plots.eg_convergence_figure(df, out)

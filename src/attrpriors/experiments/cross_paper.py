@@ -16,7 +16,6 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .. import plots
 from ..io import load_npz, read_table, save_table
 
 log = logging.getLogger("attrpriors.cross_paper")
@@ -143,6 +142,8 @@ def cross_paper_table(metrics: str, out_csv: str, out_md: str, out_png: str) -> 
 def cross_paper_figure(runs: pd.DataFrame, stab: pd.DataFrame, keys: Sequence[tuple], path: str) -> None:
     """Four panels, one bar per model family (per source): feature agreement, top-K overlap across seeds, true
     pathways recovered by GSEA and pathway KL consistency; dots are retrainings, grey marks chance levels."""
+    from .. import plots
+
     labels = [f"{CROSSPAPER_LABELS.get(k, k[1])}\n[{k[0].replace('_', '-')}]" for k in keys]
     y = np.arange(len(keys))[::-1]
     colors = {"graph_prior": "#4C72B0", "dapr": "#DD8452"}

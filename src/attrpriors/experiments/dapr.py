@@ -15,23 +15,19 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-import torch
-from scipy.stats import spearmanr
 
-from .. import plots
-from ..attributions import expected_gradients
 from ..data.two_moons import make_two_moons_nuisance, mean_std_meta_features, split_fractions
 from ..evaluation import mean_abs_expected_gradients
 from ..io import atomic_path, load_npz, load_torch, read_table, save_npz, save_table, save_torch
-from ..models import MLP
-from ..priors import DAPrPrior, MetaWeightPrior, build_prior_model, weight_l1, weight_l2
 from ..seeds import derive_seed, seed_everything
 from ..stats import auroc, zscore
-from ..training import FitConfig, fit, predict
+
+if TYPE_CHECKING:  # for annotations only; at run time the functions that use these import them
+    import torch
 
 log = logging.getLogger("attrpriors.dapr")
 
@@ -55,6 +51,8 @@ TABLE1_KEYS = ("X", "y", "groups", "genes", "meta_informative", "meta_noise", "i
 
 
 def _threads(threads: int | None) -> None:
+    import torch
+
     if threads:
         torch.set_num_threads(int(threads))
 
@@ -73,6 +71,10 @@ def two_moons_run(n_nuisance: int, dataset: int, model: str, params: Mapping, se
     from the same initial weights. DAPr uses M = [mean, std] of every feature over the training split and the
     prior model of ``params["prior"]`` (linear in the paper).
     """
+    from ..models import MLP
+    from ..priors import DAPrPrior
+    from ..training import FitConfig, fit, predict
+
     if model not in TWO_MOONS_LABELS:
         raise ValueError(f"unknown two-moons model {model!r}; use one of {sorted(TWO_MOONS_LABELS)}")
     X, y = make_two_moons_nuisance(params["n_samples"], n_nuisance, params["noise"],
@@ -122,6 +124,8 @@ def train_two_moons(n_nuisance: int, model: str, params: Mapping, seed: int, dev
 
 def two_moons_figure(tables: Sequence[str], out_png: str, out_csv: str) -> None:
     """Fig. 2: test accuracy (mean ± s.e. over datasets) vs number of nuisance features, MLP vs MLP + DAPr."""
+    from .. import plots
+
     df = pd.concat([read_table(p, ("model", "seed", "n_nuisance", "metric", "value")) for p in tables],
                    ignore_index=True)
     acc = df[df["metric"] == "test_accuracy"]
@@ -353,6 +357,7 @@ def _standardise_split(d: Mapping, split: int) -> dict:
 def _lasso(s: Mapping, alphas: Sequence[float]) -> tuple[np.ndarray, dict, torch.nn.Module]:
     """LASSO with the penalty chosen on the validation split from ``alphas``; predictions, diagnostics and the
     fitted model as a ``torch.nn.Linear`` (so its attributions go through the same EG code as the networks)."""
+    import torch
     from sklearn.linear_model import Lasso
 
     X, y, tr, va = s["X"], s["y"], s["train"], s["val"]
@@ -369,25 +374,6 @@ def _lasso(s: Mapping, alphas: Sequence[float]) -> tuple[np.ndarray, dict, torch
         linear.bias.fill_(float(fitted.intercept_))
     return fitted.predict(X), {"alpha": best[1], "val_mse": best[0],
                                "n_nonzero": int((fitted.coef_ != 0).sum())}, linear
-
-
-class GeneInteractionInputs(torch.nn.Module):
-    """A network on the columns ``[x, x·M_1, …, x·M_k]`` seen as a function of the expression ``x`` alone, so
-    that the "meta-features as inputs" model gets one attribution per gene like every other Table 1 row."""
-
-    def __init__(self, net: torch.nn.Module, meta: np.ndarray):
-        super().__init__()
-        self.net = net
-        self.register_buffer("meta", torch.as_tensor(np.asarray(meta, dtype=np.float32)))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        cols = [x] + [x * self.meta[:, j] for j in range(self.meta.shape[1])]
-        return self.net(torch.cat(cols, dim=1))
-
-
-#: Config key of each penalised row's strength (a number or a list: the validation grid).
-STRENGTH_KEYS = {"mlp_l1": ("l1_weight",), "mlp_l2": ("l2_weight",), "merge": ("merge", "weight"),
-                 "dapr_noise": ("prior", "weight"), "dapr_informative": ("prior", "weight")}
 
 
 def strength_grid(params: Mapping, model: str) -> list[float | None]:
@@ -407,6 +393,11 @@ def strength_grid(params: Mapping, model: str) -> list[float | None]:
 def _fit_row(d: Mapping, s: Mapping, dataset: str, model: str, split: int, strength: float | None,
              params: Mapping, init_seed: int, device: str):
     """One neural Table 1 row at one penalty strength; (predictions, diagnostics, model to explain, prior)."""
+    import torch
+    from ..models import GeneInteractionInputs, MLP
+    from ..priors import DAPrPrior, MetaWeightPrior, weight_l1, weight_l2
+    from ..training import FitConfig, fit, predict
+
     X, y, tr, va = s["X"], s["y"], s["train"], s["val"]
     training = dict(params["training"])
     weight_penalty = None
@@ -467,6 +458,8 @@ def table1_run(d: Mapping, dataset: str, model: str, split: int, params: Mapping
     seed; the response is standardised with the training split's mean and s.d., so MSE 1 is predicting the
     training mean.
     """
+    from ..priors import DAPrPrior
+
     if model not in TABLE1_MODELS:
         raise ValueError(f"unknown Table 1 model {model!r}; known: {list(TABLE1_MODELS)}")
     if not 0 <= split < len(d["split"]):
@@ -543,6 +536,8 @@ def train_table1_model(data: str, dataset: str, model: str, params: Mapping, see
 
 def _spearman(a: np.ndarray, b: np.ndarray) -> float:
     """Spearman's ρ; NaN when either side is constant (e.g. a prior model that predicts one value)."""
+    from scipy.stats import spearmanr
+
     if np.ptp(a) == 0 or np.ptp(b) == 0:
         return float("nan")
     return float(spearmanr(a, b).statistic)
@@ -666,6 +661,8 @@ def load_prior_model(path: str, split: int | None = None) -> tuple[torch.nn.Modu
 
     Returns ``(g, info)`` with ``info`` = the checkpoint's fields plus ``split`` and ``predicted_importance``.
     """
+    from ..priors import build_prior_model
+
     ckpt = load_torch(path)  # names a missing, truncated or corrupt file
     for key in ("prior_model_spec", "n_meta", "meta_names", "splits"):
         if key not in ckpt:
@@ -697,6 +694,10 @@ def explain_prior(data: str, informative_prior: str, noise_prior: str, params: M
     both priors: Spearman ρ of ĝ with the true gene importance and AUROC of ĝ for the genes that drive the
     response (simulated data only).
     """
+    import torch
+    from .. import plots
+    from ..attributions import expected_gradients
+
     d = load_npz(data, TABLE1_KEYS)
     imp = d["importance"]
     rows = []
@@ -775,6 +776,8 @@ def prior_pathways(data: str, informative_prior: str, noise_prior: str, params: 
     The universe is every gene the models saw. ``out_csv`` lists every tested pathway for both priors;
     ``out_md`` the significant ones; ``out_counts`` the number of significant pathways per prior.
     """
+    import torch
+    from .. import plots
     from ..enrichment import load_gene_sets, ora
 
     d = load_npz(data, TABLE1_KEYS)

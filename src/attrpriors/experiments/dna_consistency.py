@@ -26,18 +26,11 @@ from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-import torch
-from scipy import stats
 
 from .. import consistency as C
-from .. import plots
-from ..attributions import attribute
-from ..augmentation import make_batch_transform
 from ..data.dna_motifs import load_dna_dataset, make_dna_dataset, save_dna_dataset
 from ..io import load_npz, read_table, save_npz, save_table
-from ..models import build_model, load_model, model_checkpoint_info
 from ..seeds import derive_seed, seed_everything
-from ..training import FitConfig, fit, predict, select_device
 
 log = logging.getLogger("attrpriors.dna_consistency")
 
@@ -110,6 +103,11 @@ def train_model(data: str, model: str, trial: int, base_model: Mapping, training
                 regularizer_params: Mapping, seed: int, device: str, threads: int,
                 out_model: str, out_performance: str) -> None:
     """Train one population member on the binary task; write its checkpoint and test generalization (tidy)."""
+    import torch
+    from ..augmentation import make_batch_transform
+    from ..models import build_model, model_checkpoint_info
+    from ..training import FitConfig, fit, predict
+
     torch.set_num_threads(max(1, int(threads)))
     ds = load_dna_dataset(data)
     tr, va, te = ds.subset("train"), ds.subset("valid"), ds.subset("test")
@@ -151,6 +149,11 @@ def explain_and_score(data: str, model_path: str, model: str, trial: int, method
                       n_explain: int, metrics: Mapping, seed: int, device: str, threads: int,
                       out_attributions: str, out_scores: str) -> None:
     """Attribution maps of the positive test sequences; interpretability and both consistency scores (tidy)."""
+    import torch
+    from ..attributions import attribute
+    from ..models import load_model
+    from ..training import select_device
+
     torch.set_num_threads(max(1, int(threads)))
     ds = load_dna_dataset(data)
     idx = explained_sequences(ds, n_explain)
@@ -221,6 +224,8 @@ def _spread(v: pd.Series) -> dict[str, float]:
 
 
 def _pearson(a: pd.Series, b: pd.Series) -> tuple[float, float, int]:
+    from scipy import stats
+
     ok = np.isfinite(a.to_numpy(float)) & np.isfinite(b.to_numpy(float))
     if ok.sum() < 3 or np.std(a[ok]) == 0 or np.std(b[ok]) == 0:
         return float("nan"), float("nan"), int(ok.sum())
@@ -344,6 +349,8 @@ def _no_truth(ax, text: str = "no ground truth for these data (source: download)
 
 def consistency_vs_snr_figure(table: str, method: str, out: str) -> None:
     """Both consistency scores against SNR across the population, with Pearson r (one point per model)."""
+    from .. import plots
+
     df = read_table(table, ("method", "snr", *CONSISTENCY))
     df = df[df["method"] == method]
     with plots.figure(out, 1, 2, figsize=(8.4, 3.4)) as (fig, axes):
@@ -361,6 +368,8 @@ def consistency_vs_snr_figure(table: str, method: str, out: str) -> None:
 
 def generalization_vs_snr_figure(table: str, method: str, out: str) -> None:
     """Generalization (test AUROC) and interpretability AUROC against SNR, one point per model."""
+    from .. import plots
+
     df = read_table(table, ("method", "snr", "generalization_auroc", "interpretability_auroc"))
     df = df[df["method"] == method]
     with plots.figure(out, 1, 2, figsize=(8.4, 3.4)) as (fig, axes):
@@ -386,6 +395,7 @@ def logos_figure(data: str, table: str, attributions: Sequence[str], method: str
     gradient-corrected map × input of the most and of the least consistent model (by ``consistency_metric``).
     ``attributions`` are the npz files of ``method``, named ``…/<model>/trial<seed>.npz``.
     """
+    from .. import plots
     import logomaker
 
     df = read_table(table, ("method", "model", "seed", consistency_metric))

@@ -26,23 +26,21 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-import torch
-from scipy import stats
-from torch import nn
 
-from .. import plots
 from ..evaluation import mean_abs_expected_gradients
 from ..graph import laplacian
 from ..io import load_npz, load_torch, read_json, read_table, save_json, save_table
-from ..models import MLP, build_model, load_model, model_checkpoint_info
-from ..priors import GraphPrior, weight_l1
 from ..seeds import derive_seed, seed_everything
 from ..stats import auroc, r2
-from ..training import FitConfig, fit, predict, select_device, task_loss
+
+if TYPE_CHECKING:  # for annotations only; at run time the functions that use these import them
+    import torch
+    from ..training import FitConfig
+    from torch import nn
 
 log = logging.getLogger("attrpriors.graph_prior")
 
@@ -150,6 +148,8 @@ class WeightL1:
         self.strength = float(strength)
 
     def __call__(self, model: nn.Module) -> torch.Tensor:
+        from ..priors import weight_l1
+
         return self.strength * weight_l1(model)
 
 
@@ -157,11 +157,14 @@ class GraphLassoPenalty:
     """``λ' Σ|w| + ν' wᵀ L w`` for a linear model; the quadratic form over the gene weights from the edge list."""
 
     def __init__(self, l1: float, nu: float, edges: np.ndarray, weights: np.ndarray) -> None:
+        import torch
+
         self.l1, self.nu = float(l1), float(nu)
         self.edges = torch.as_tensor(edges, dtype=torch.long).reshape(-1, 2)
         self.w = torch.as_tensor(weights, dtype=torch.float32)
 
     def __call__(self, model: nn.Module) -> torch.Tensor:
+        from ..priors import weight_l1
         from ..graph import quadratic_form
 
         weight = model.first_layer().weight[0]
@@ -176,6 +179,9 @@ def balance_prior_weight(model: nn.Module, prior: nn.Module, X: np.ndarray, y: n
     The batches are the first ones of a permutation seeded by ``seed`` (the fine-tuning's own data order).
     Returns ``{"prior_weight", "task_loss", "prior_value", "n_batches"}``.
     """
+    import torch
+    from ..training import task_loss
+
     dev = next(model.parameters()).device
     perm = torch.randperm(len(X), generator=torch.Generator().manual_seed(seed))
     task, omega = [], []
@@ -206,12 +212,15 @@ def _rows(model: str, seed: int, values: Mapping[str, float]) -> pd.DataFrame:
 
 
 def _fit_metrics(net: nn.Module, d: Design) -> dict:
+    from ..training import predict
+
     return {f"{s}_r2": r2(d.y[s], predict(net, d.X[s])) for s in ("train", "val", "test")} | {
         "test_mse": float(np.mean((predict(net, d.X["test"]) - d.y["test"]) ** 2))
     }
 
 
 def _save_model(net: nn.Module, spec: Mapping, d: Design, path: str, extra: Mapping | None = None) -> None:
+    from ..models import model_checkpoint_info
     from ..io import save_torch
 
     save_torch({"state_dict": net.state_dict(), **model_checkpoint_info(spec, d.n_inputs, 1), **(extra or {})}, path)
@@ -221,6 +230,8 @@ def _save_model(net: nn.Module, spec: Mapping, d: Design, path: str, extra: Mapp
 def train_lasso(expression: str, response: str, split: str, params: Mapping, seed: int, retraining: int,
                 out_model: str, out_metrics: str) -> None:
     """scikit-learn LASSO; α chosen on validation MSE over ``params["alphas"]``."""
+    import torch
+    from ..models import build_model
     from sklearn.linear_model import Lasso
 
     d = load_design(expression, response, split)
@@ -247,6 +258,8 @@ def train_lasso(expression: str, response: str, split: str, params: Mapping, see
 
 
 def _fit_config(training: Mapping, job_seed: int, device: str, progress: bool) -> FitConfig:
+    from ..training import FitConfig
+
     return FitConfig.from_mapping(training, seed=job_seed, device=device, progress=progress)
 
 
@@ -254,6 +267,9 @@ def train_network(model: str, expression: str, response: str, split: str, edges:
                   params: Mapping, seed: int, retraining: int, device: str, progress: bool, out_model: str,
                   out_history: str, out_metrics: str) -> None:
     """Train ``mlp`` (L1 + early stopping), ``gcn`` or ``graph_lasso`` (ν' chosen on validation) with the fit loop."""
+    from ..models import build_model
+    from ..training import fit
+
     d = load_design(expression, response, split)
     job_seed = derive_seed(seed, EXPERIMENT, model, retraining)
     e, w = graph_edges(edges, d.genes)
@@ -303,6 +319,10 @@ def finetune(variant: str, mlp_model: str, expression: str, response: str, split
     All three variants see the same batch order. With a prior the schedule is ``alternating`` and ν is set by
     :func:`balance_prior_weight` (times ``params["prior_scale"]``, default 1).
     """
+    from ..models import load_model
+    from ..priors import GraphPrior
+    from ..training import fit, select_device
+
     if variant not in FINETUNED:
         raise ValueError(f"unknown fine-tuning variant {variant!r}; known: {FINETUNED}")
     d = load_design(expression, response, split)
@@ -342,6 +362,7 @@ def explain(model: str, model_path: str, expression: str, response: str, split: 
             truth_dir: str | None, params: Mapping, seed: int, retraining: int, device: str, out_attributions: str,
             out_gsea: str, out_metrics: str) -> None:
     """Mean |EG| per gene on the test rows, the graph penalty, GSEA prerank and (simulation) truth recovery."""
+    from ..models import load_model
     from ..enrichment import gsea_prerank, load_gene_sets
 
     d = load_design(expression, response, split)
@@ -399,6 +420,8 @@ def explain(model: str, model_path: str, expression: str, response: str, split: 
 # --------------------------------------------------------------------------------------------- aggregate
 def welch_tests(metrics: pd.DataFrame, metric: str = "test_r2", pairs=PAIRS) -> pd.DataFrame:
     """Welch's t-test (unequal variances) of ``metric`` between each (model, baseline) pair over retrainings."""
+    from scipy import stats
+
     out = []
     for a, b in pairs:
         va = metrics.query("model == @a and metric == @metric")["value"].to_numpy(float)
@@ -430,6 +453,8 @@ def _fmt_p(p: float) -> str:
 def r2_figure(metrics: pd.DataFrame, tests: pd.DataFrame, path: str) -> None:
     """Fig. 2 (left and top right): test R² per model (dots = retrainings, bar = mean ± s.e.) and the number of
     significant GSEA pathways per model, with the Welch p-values of the paper's pairs."""
+    from .. import plots
+
     models = _order(metrics["model"])
     labels = [MODEL_LABELS[m] for m in models]
     with plots.figure(path, 1, 2, figsize=(10.5, 4.2), gridspec_kw={"width_ratios": [1.4, 1]}) as (fig, axes):
@@ -465,6 +490,8 @@ def r2_figure(metrics: pd.DataFrame, tests: pd.DataFrame, path: str) -> None:
 
 def penalty_figure(metrics: pd.DataFrame, path: str) -> None:
     """Supplement Fig. 12: the explanation graph penalty φ̄ᵀLφ̄ per model (log scale), raw and scale-free."""
+    from .. import plots
+
     models = [m for m in _order(metrics["model"])]
     labels = [MODEL_LABELS[m] for m in models]
     with plots.figure(path, 1, 2, figsize=(10, 3.8)) as (fig, axes):
@@ -486,6 +513,8 @@ def penalty_figure(metrics: pd.DataFrame, path: str) -> None:
 
 def truth_figure(metrics: pd.DataFrame, path: str) -> None:
     """Simulated data: driving pathways recovered by GSEA and precision of the top genes, per model."""
+    from .. import plots
+
     models = _order(metrics["model"])
     labels = [MODEL_LABELS[m] for m in models]
     panels = [("n_driving_recovered", "driving pathways recovered (of {k})"),

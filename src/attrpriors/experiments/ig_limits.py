@@ -28,7 +28,6 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .. import plots
 from ..evaluation import (
     expected_random_jaccard,
     feature_agreement,
@@ -498,6 +497,8 @@ def make_tables(metrics: Sequence[str], steps: Sequence[str], overlap: Sequence[
 # ------------------------------------------------------------------------------------------------ figures
 def feature_agreement_figure(fa: pd.DataFrame, path: str) -> None:
     """Local and global FA per dataset × model, ours (mean ± s.d. over seeds) beside the paper's values."""
+    from .. import plots
+
     n = max(len(fa), 1)
     with plots.figure(path, 1, 1, figsize=(1.4 * n + 2.5, 3.4)) as (fig, ax):
         if fa.empty:
@@ -520,6 +521,8 @@ def feature_agreement_figure(fa: pd.DataFrame, path: str) -> None:
 
 def topk_accuracy_figure(curves: Sequence[str], path: str) -> None:
     """Accuracy on correctly classified test samples keeping / removing the top-k genes, vs random genes."""
+    from .. import plots
+
     df = pd.concat([read_table(p, ("dataset", "model", "seed", "curve", "k", "n_features", "accuracy"))
                     for p in curves], ignore_index=True)
     datasets = _ordered(df["dataset"], DATASET_ORDER)
@@ -553,6 +556,8 @@ def topk_accuracy_figure(curves: Sequence[str], path: str) -> None:
 
 def topk_overlap_figure(tables: Sequence[str], path: str) -> None:
     """Jaccard overlap of the top-k genes across retrainings vs k, with the random expectation."""
+    from .. import plots
+
     df = pd.concat([read_table(p, ("dataset", "model", "scope", "k", "jaccard", "random_expectation"))
                     for p in tables], ignore_index=True)
     datasets = _ordered(df["dataset"], DATASET_ORDER)

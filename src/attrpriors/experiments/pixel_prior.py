@@ -13,19 +13,17 @@ One function per pipeline step; each reads files, calls the library and writes i
 from __future__ import annotations
 
 import logging
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-import torch
 
-from ..attributions import expected_gradients
 from ..data.images import load_digits_images, load_mnist, salt_and_pepper
 from ..io import load_npz, read_json, read_table, save_json, save_npz, save_table
-from ..models import build_model, load_model, model_checkpoint_info
-from ..priors import EvalModeAttributionPrior, total_variation_penalty
 from ..seeds import derive_seed, seed_everything
-from ..training import FitConfig, fit, predict, select_device
+
+if TYPE_CHECKING:  # for annotations only; at run time the functions that use these import them
+    import torch
 
 log = logging.getLogger("attrpriors.pixel_prior")
 
@@ -76,6 +74,10 @@ def make_data(source: str, split: Mapping, seed: int, out: str, mnist_files: Seq
 def train(data: str, model_spec: Mapping, training: Mapping, n_references: int, strength: float, lambda_index: int,
           seed: int, trial: int, device: str, out_model: str, out_history: str) -> None:
     """Train one CNN with λ = ``strength`` (0: the baseline) and the pixel prior on k = ``n_references``."""
+    from ..models import build_model, model_checkpoint_info
+    from ..priors import EvalModeAttributionPrior, total_variation_penalty
+    from ..training import FitConfig, fit
+
     d = load_npz(data, DATA_KEYS)
     job_seed = derive_seed(seed, EXPERIMENT, "train", lambda_index, trial)
     seed_everything(job_seed)
@@ -96,11 +98,16 @@ def train(data: str, model_spec: Mapping, training: Mapping, n_references: int, 
 
 
 def _accuracy(model, X: np.ndarray, y: np.ndarray) -> float:
+    from ..training import predict
+
     return float((predict(model, X).argmax(1) == y).mean())
 
 
 def _eg(model, X: np.ndarray, target, background: torch.Tensor, n_references: int, seed: int,
         dev: torch.device, chunk: int = 256) -> np.ndarray:
+    import torch
+    from ..attributions import expected_gradients
+
     gen = torch.Generator().manual_seed(seed)
     out = []
     for i in range(0, len(X), chunk):
@@ -119,6 +126,11 @@ def evaluate(data: str, model: str, params: Mapping, strength: float, lambda_ind
     scored on the same corrupted images; the example images are the first test image of each class in
     ``params["example_classes"]``.
     """
+    import torch
+    from ..models import load_model
+    from ..priors import total_variation_penalty
+    from ..training import predict, select_device
+
     d = load_npz(data, DATA_KEYS)
     dev = select_device(device)
     net = load_model(model).to(dev).eval()

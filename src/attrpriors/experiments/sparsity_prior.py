@@ -29,16 +29,11 @@ from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-import torch
 
-from ..attributions import expected_gradients
 from ..data.clinical import load_breast_cancer_table, load_nhanes, standardize
 from ..io import load_npz, read_json, read_table, save_json, save_npz, save_table
-from ..models import build_model
-from ..priors import AttributionPrior, gini, make_weight_penalty
 from ..seeds import derive_seed, seed_everything
 from ..stats import auroc
-from ..training import FitConfig, fit, predict
 
 log = logging.getLogger("attrpriors.sparsity_prior")
 
@@ -102,6 +97,10 @@ def fit_penalized(penalty: str, strength: float, X: np.ndarray, y: np.ndarray, m
 
     Raises ``FloatingPointError`` when the training loss becomes NaN/inf (the fit loop checks every epoch).
     """
+    from ..models import build_model
+    from ..priors import AttributionPrior, make_weight_penalty
+    from ..training import FitConfig, fit
+
     if penalty not in PENALTIES:
         raise ValueError(f"unknown sparsity penalty {penalty!r}; known: {list(PENALTIES)}")
     seed_everything(seed)
@@ -127,6 +126,11 @@ def score(model, X: np.ndarray, y: np.ndarray, background: np.ndarray, n_referen
 
     Raises ``FloatingPointError`` when any output or attribution is not finite.
     """
+    import torch
+    from ..attributions import expected_gradients
+    from ..priors import gini
+    from ..training import predict
+
     logits = predict(model, X)
     if not np.all(np.isfinite(logits)):
         raise FloatingPointError("the model's outputs are not finite")
