@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -10,6 +11,34 @@ import textwrap
 import pytest
 
 from conftest import REPO
+
+RULES = REPO / "workflow" / "rules"
+
+
+def _rule_bodies() -> dict[str, str]:
+    out = {}
+    for smk in sorted(RULES.glob("*.smk")):
+        parts = re.split(r"^(?:rule|checkpoint) (\w+):\n", smk.read_text(), flags=re.M)
+        out.update({f"{smk.name}:{name}": body for name, body in zip(parts[1::2], parts[2::2])})
+    return out
+
+
+def test_every_rule_that_runs_something_declares_threads():
+    bodies = _rule_bodies()
+    assert len(bodies) > 30, sorted(bodies)
+    runs = {name: body for name, body in bodies.items() if re.search(r"^\s+(script|shell|run):", body, re.M)}
+    missing = sorted(name for name, body in runs.items() if not re.search(r"^\s+threads:", body, re.M))
+    assert not missing, f"rules without `threads:` {missing}"
+
+
+def test_slurm_profile_gives_each_sized_rule_as_many_threads_as_cpus():
+    """torch uses exactly the rule's threads: on the cluster they must match the CPUs the job asks for."""
+    import yaml
+
+    slurm = yaml.safe_load((REPO / "profiles" / "slurm" / "config.yaml").read_text())
+    threads = slurm.get("set-threads", {})
+    for rule, res in slurm["set-resources"].items():
+        assert threads.get(rule, 1) == res["cpus_per_task"], (rule, threads.get(rule), res["cpus_per_task"])
 
 JOB = '''
 import sys

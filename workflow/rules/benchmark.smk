@@ -15,6 +15,7 @@ rule benchmark_data:
         f"{LOGS}/benchmark_data/{{dataset}}.log",
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
@@ -37,6 +38,7 @@ rule train_benchmark_mlp:
         f"{BENCH}/train_benchmark_mlp/{{dataset}}.tsv"
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     resources:
         **train_resources(),
     params:
@@ -58,6 +60,7 @@ rule benchmark_attributions:
         f"{LOGS}/benchmark_attributions/{{dataset}}/{{method}}.log",
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     resources:
         mem_mb=2000,
         runtime=30,
@@ -82,6 +85,7 @@ rule benchmark_metrics:
         f"{LOGS}/benchmark_metrics/{{dataset}}/{{method}}.log",
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     resources:
         mem_mb=2000,
         runtime=30,
@@ -114,6 +118,7 @@ rule table_benchmark:
     localrule: True
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     script:
         "../scripts/table_benchmark.py"
 
@@ -128,6 +133,7 @@ rule benchmark_eg_convergence:
         f"{LOGS}/benchmark_eg_convergence/{{dataset}}.log",
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     resources:
         mem_mb=2000,
         runtime=30,
@@ -154,5 +160,6 @@ rule figure_eg_convergence:
     localrule: True
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     script:
         "../scripts/figure_eg_convergence.py"

@@ -58,6 +58,7 @@ rule dapr_figure_two_moons:
     localrule: True
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     script:
         "../scripts/dapr_figure_two_moons.py"
 
@@ -70,6 +71,7 @@ rule dapr_download_merge_features:
     localrule: True
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     params:
         sha256=lambda wc: DA_T1["drug_response"]
         .get("download", {})
@@ -87,6 +89,7 @@ rule dapr_table1_data:
         f"{LOGS}/dapr_table1_data/{{da_table}}.log",
     conda:
         "../../envs/rnaseq.yaml"
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
@@ -169,6 +172,7 @@ rule dapr_table1:
     localrule: True
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     script:
         "../scripts/dapr_table1.py"
 
@@ -192,6 +196,7 @@ rule dapr_explain_prior:
     localrule: True
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     params:
         explain=DA_CFG["explain"],
         seed=config["seed"],
@@ -227,6 +232,7 @@ rule dapr_prior_pathways:
     localrule: True
     conda:
         "../../envs/rnaseq.yaml"
+    threads: 1
     params:
         pathways=DA_CFG["pathways"],
     script:

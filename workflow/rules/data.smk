@@ -35,6 +35,7 @@ rule download_rnaseq_resource:
     localrule: True
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     params:
         name=lambda wc: wc.resource,
     script:
@@ -50,6 +51,7 @@ rule rnaseq_data:
         f"{LOGS}/rnaseq_data.log",
     conda:
         "../../envs/rnaseq.yaml"
+    threads: 1
     resources:
         mem_mb=16000 if RNA_CFG["source"] == "download" else 4000,
         runtime=60 if RNA_CFG["source"] == "download" else 20,
@@ -75,6 +77,7 @@ rule preprocess_rnaseq:
         f"{LOGS}/preprocess_rnaseq.log",
     conda:
         "../../envs/rnaseq.yaml"
+    threads: 1
     resources:
         mem_mb=8000,
         runtime=30,
@@ -94,6 +97,7 @@ rule split_rnaseq_patients:
     localrule: True
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     params:
         splits=RNA_CFG["splits"],
         seed=config["seed"],
@@ -115,6 +119,7 @@ rule figure_pasilla_combat:
     localrule: True
     conda:
         "../../envs/rnaseq.yaml"
+    threads: 1
     params:
         pasilla=RNA_CFG["pasilla"],
     script:
@@ -135,6 +140,7 @@ rule gene_set_library:
     localrule: True
     conda:
         "../../envs/rnaseq.yaml"
+    threads: 1
     params:
         source=RNA_CFG["gene_sets"]["source"],
         library=RNA_CFG["gene_sets"]["library"],

@@ -24,6 +24,7 @@ rule download_dna_consistency_atac:
     localrule: True
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     params:
         name=DNAC_CFG["data"]["download"]["registry"],
     script:
@@ -39,6 +40,7 @@ rule dna_consistency_data:
         f"{LOGS}/dna_consistency_data.log",
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=20,
@@ -132,6 +134,7 @@ rule table_dna_consistency_selection:
     localrule: True
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     params:
         methods=DNAC_CFG["attribution"]["methods"],
     script:
@@ -153,6 +156,7 @@ rule figure_dna_consistency_vs_snr:
     localrule: True
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     params:
         method=DNAC_CFG["selection"]["method"],
     script:
@@ -174,6 +178,7 @@ rule figure_dna_generalization_vs_snr:
     localrule: True
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     params:
         method=DNAC_CFG["selection"]["method"],
     script:
@@ -199,6 +204,7 @@ rule figure_dna_consistency_logos:
     localrule: True
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     params:
         method=DNAC_CFG["selection"]["method"],
         consistency_metric=DNAC_CFG["selection"]["logo_metric"],

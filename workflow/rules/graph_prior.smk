@@ -30,6 +30,7 @@ rule train_graph_prior_lasso:
         f"{BENCH}/train_graph_prior_lasso/seed{{gp_seed}}.tsv"
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     resources:
         **train_resources(),
     params:
@@ -56,6 +57,7 @@ rule train_graph_prior_network:
         f"{BENCH}/train_graph_prior_network/{{gp_net}}/seed{{gp_seed}}.tsv"
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     resources:
         **train_resources(),
     params:
@@ -85,6 +87,7 @@ rule finetune_graph_prior:
         f"{BENCH}/finetune_graph_prior/{{gp_ft}}/seed{{gp_seed}}.tsv"
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     resources:
         **train_resources(),
     params:
@@ -114,6 +117,7 @@ rule explain_graph_prior:
         f"{LOGS}/explain_graph_prior/{{gp_model}}/seed{{gp_seed}}.log",
     conda:
         "../../envs/rnaseq.yaml"
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
@@ -168,6 +172,7 @@ rule figures_graph_prior:
     localrule: True
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     params:
         explain=GP_CFG["explain"],
         simulated=RNA_CFG["source"] == "simulated",

@@ -21,6 +21,7 @@ rule ig_limits_simulate:
         igl_dataset="SIMU1|SIMU2",
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
@@ -42,6 +43,7 @@ rule ig_limits_tcga:
         f"{LOGS}/ig_limits_tcga.log",
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     resources:
         mem_mb=24000,
         runtime=60,
@@ -65,6 +67,7 @@ rule train_ig_limits:
         f"{BENCH}/train_ig_limits/{{igl_dataset}}/{{igl_model}}/seed{{igl_seed}}.tsv"
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     resources:
         **train_resources(),
     params:
@@ -95,6 +98,7 @@ rule ig_limits_explain:
         f"{BENCH}/ig_limits_explain/{{igl_dataset}}/{{igl_model}}/seed{{igl_seed}}.tsv"
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     resources:
         **train_resources(mem_mb=4000, runtime=60),
     params:
@@ -119,6 +123,7 @@ rule ig_limits_topk_overlap:
     localrule: True
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     params:
         runs=ig_limits_run_keys(),
         topk=IGL_CFG["evaluation"]["topk"],
@@ -177,6 +182,7 @@ rule table_ig_limits:
     localrule: True
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     params:
         report_k=IGL_CFG["evaluation"]["report_k"],
     script:
@@ -200,6 +206,7 @@ rule figure_ig_limits_topk_accuracy:
     localrule: True
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     script:
         "../scripts/figure_ig_limits_topk_accuracy.py"
 
@@ -221,6 +228,7 @@ rule figure_ig_limits_topk_overlap:
     localrule: True
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     script:
         "../scripts/figure_ig_limits_topk_overlap.py"
 
@@ -249,6 +257,7 @@ rule cross_paper_table:
         f"{LOGS}/cross_paper_table.log",
     conda:
         "../../envs/rnaseq.yaml"
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=30,

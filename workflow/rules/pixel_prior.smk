@@ -24,6 +24,7 @@ rule download_mnist:
     localrule: True
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     script:
         "../scripts/download_mnist.py"
 
@@ -41,6 +42,7 @@ rule pixel_prior_data:
         f"{LOGS}/pixel_prior_data.log",
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
@@ -67,6 +69,7 @@ rule train_pixel_prior_cnn:
         trial=r"\d+",
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     resources:
         **train_resources(),
     params:
@@ -94,6 +97,7 @@ rule evaluate_pixel_prior_cnn:
         trial=r"\d+",
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
@@ -124,6 +128,7 @@ rule pixel_prior_summary:
     localrule: True
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     params:
         max_accuracy_drop=PP_CFG["evaluation"]["max_val_accuracy_drop"],
     script:
@@ -146,6 +151,7 @@ rule figure_pixel_prior_tv_error:
     localrule: True
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     script:
         "../scripts/figure_pixel_prior_tv_error.py"
 
@@ -172,6 +178,7 @@ rule figure_pixel_prior_maps:
     localrule: True
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     script:
         "../scripts/figure_pixel_prior_maps.py"
 
@@ -193,6 +200,7 @@ rule figure_pixel_prior_noise:
     localrule: True
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     params:
         seed=config["seed"],
     script:

@@ -26,6 +26,7 @@ rule download_nhanes:
     localrule: True
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     script:
         "../scripts/download_nhanes.py"
 
@@ -43,6 +44,7 @@ rule sparsity_prior_data:
         f"{LOGS}/sparsity_prior_data.log",
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     resources:
         mem_mb=2000,
         runtime=10,
@@ -69,6 +71,7 @@ rule train_sparsity_prior_mlp:
         sidx=r"\d+",
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     resources:
         **train_resources(),
     params:
@@ -110,6 +113,7 @@ rule sparsity_prior_summary:
     localrule: True
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     params:
         auc_tolerance=SP_CFG["auc_tolerance"],
     script:
@@ -132,6 +136,7 @@ rule figure_sparsity_gini_auc:
     localrule: True
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     script:
         "../scripts/figure_sparsity_gini_auc.py"
 
@@ -152,6 +157,7 @@ rule figure_sparsity_lorenz:
     localrule: True
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     script:
         "../scripts/figure_sparsity_lorenz.py"
 
@@ -171,6 +177,7 @@ rule figure_sparsity_sweep:
     localrule: True
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     script:
         "../scripts/figure_sparsity_sweep.py"
 
@@ -188,6 +195,7 @@ rule sparsity_small_data:
         subsample=r"\d+",
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     resources:
         **train_resources(),
     params:
@@ -230,6 +238,7 @@ rule sparsity_small_data_summary:
     localrule: True
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     params:
         reference=SP_CFG["small_data"]["penalties"][0],
     script:
