@@ -43,14 +43,26 @@ def test_two_moons_figure_and_table(tiny_run: Path, cfg):
 def test_table1_has_every_row(tiny_run: Path, cfg):
     t1 = cfg["table1"]
     summary = pd.read_csv(tiny_run / "results/tables/weinberger_table1_mse.csv")
-    assert list(summary["model"]) == t1["models"]  # the paper's row order
+    assert set(summary["dataset"]) == set(t1["datasets"])  # linear and nonlinear response
+    for _, g in summary.groupby("dataset"):
+        assert list(g["model"]) == t1["models"]  # the paper's row order
     assert (summary["n_splits"] == t1["n_splits"]).all()
     assert np.isfinite(summary["mse_mean"]).all() and (summary["mse_mean"] > 0).all()
     md = (tiny_run / "results/tables/weinberger_table1_mse.md").read_text()
     assert "MLP w/ DAPr (informative)*" in md and "MERGE*" in md and "**" in md and "±" in md
+    assert "strengths chosen on validation" in md
     long = pd.read_csv(tiny_run / "results/dapr/table1/metrics.csv")
     assert {"experiment", "dataset", "model", "seed", "metric", "value"} <= set(long.columns)
-    assert len(long[long["metric"] == "test_mse"]) == len(t1["models"]) * t1["n_splits"]
+    n_data = len(t1["datasets"])
+    assert len(long[long["metric"] == "test_mse"]) == n_data * len(t1["models"]) * t1["n_splits"]
+    # the prior's strength is chosen on validation from its grid, per split
+    chosen = long[(long["metric"] == "strength") & (long["model"] == "dapr_informative")]["value"]
+    assert len(chosen) == n_data * t1["n_splits"] and set(chosen) <= set(t1["prior"]["weight"])
+    tests = pd.read_csv(tiny_run / "results/tables/weinberger_table1_paired_tests.csv")
+    assert set(tests["dataset"]) == set(t1["datasets"]) and (tests["n_splits"] == t1["n_splits"]).all()
+    assert (tests["ci_low"] <= tests["mean_difference"]).all()
+    notes = (tiny_run / "results/tables/weinberger_table1_paired_tests.md").read_text()
+    assert all(f"* {ds}:" in notes for ds in t1["datasets"]) and "LASSO" in notes
 
 
 def test_prior_checkpoint_rebuilds(tiny_run: Path, cfg):

@@ -36,6 +36,16 @@ def test_rnaseq_data_layer_outputs(tiny_run: Path):
         assert set.union(*parts) == patients and sum(map(len, parts)) == len(patients)
     assert (tiny_run / "results/rnaseq/gene_sets/KEGG.gmt").stat().st_size > 10_000
     assert _png(tiny_run / "results/figures/rnaseq_pasilla_combat_pca.png")
+    # the count simulator next to the real counts it is calibrated on (issue 13 item 1)
+    assert _png(tiny_run / "results/figures/rnaseq_simulator_vs_real.png")
+    cal = json.loads((tiny_run / "results/rnaseq/calibration.json").read_text())
+    assert cal["reference"] == "airway" and 0 < cal["datasets"]["airway"]["a0"] < 0.1
+    svr = pd.read_csv(tiny_run / "results/tables/rnaseq_simulator_vs_real.csv")
+    assert {"airway", "simulated"} <= set(svr["dataset"])
+    stats = set(svr["statistic"])
+    assert {"zero fraction (genes with >= 10 reads)", "library size (M reads)", "dispersion trend a0 (asymptote)",
+            "r, gene pairs within a KEGG pathway (log2 CPM)",
+            "driver gene r with its pathway's latent activity (signed)"} <= stats
     sil = pd.read_csv(tiny_run / "results/tables/rnaseq_pasilla_combat_pca.csv").groupby("stage")["silhouette"].first()
     assert sil["after ComBat"] < sil["before ComBat"]
 

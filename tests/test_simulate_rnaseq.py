@@ -165,13 +165,19 @@ def test_drug_response_follows_driving_pathways(drug):
     # tracks it, single genes are imperfect proxies
     gi = {g: i for i, g in enumerate(drug.genes)}
     logcpm = np.log2(1 + per_million(drug.counts))
-    logcpm = (logcpm - logcpm.mean(0)) / np.maximum(logcpm.std(0), 1e-9)
+    batch = np.asarray(drug.batch)
+    for b in np.unique(batch):  # the gene-wise batch effects are not the pathway's signal
+        logcpm[batch == b] -= logcpm[batch == b].mean(0)
+    logcpm = logcpm / np.maximum(logcpm.std(0), 1e-9)
     for p in drug.driving_pathways:
-        idx = [gi[g] for g in drug.pathways[p]]
-        obs = logcpm[:, idx] @ np.sign(drug.pathway_loadings[p])
-        assert np.corrcoef(obs, drug.pathway_expression[p])[0, 1] > 0.7  # with 3 batches of gene-wise effects
+        idx = [gi[g] for g in drug.pathways[p] if drug.gene_base_mean[gi[g]] > 10]
+        sign = dict(zip(drug.pathways[p], np.sign(drug.pathway_loadings[p])))
+        obs = logcpm[:, idx] @ np.array([sign[drug.genes[i]] for i in idx])
+        agg = np.corrcoef(obs, drug.pathway_expression[p])[0, 1]
         single = [abs(np.corrcoef(logcpm[:, i], drug.pathway_expression[p])[0, 1]) for i in idx]
-        assert np.nanmedian(single) < 0.8
+        # genes shared with other pathways carry their signals too (loadings / √(number of topics))
+        assert agg > 0.55 and agg > 2 * np.nanmedian(single), (p, agg, np.nanmedian(single))
+        assert np.nanmedian(single) < 0.6
 
 
 def test_drug_ground_truth_importance(drug):

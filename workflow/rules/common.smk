@@ -206,6 +206,8 @@ def dapr_outputs():
         "results/tables/weinberger_fig2_two_moons_accuracy.csv",
         "results/tables/weinberger_table1_mse.csv",
         "results/tables/weinberger_table1_mse.md",
+        "results/tables/weinberger_table1_paired_tests.csv",
+        "results/tables/weinberger_table1_paired_tests.md",
     ]
     if {"dapr_informative", "dapr_noise"} <= set(t1["models"]):
         out += expand(
@@ -217,7 +219,7 @@ def dapr_outputs():
                 "results/tables/weinberger_fig4_prior_pathways_{ds}.md",
                 "results/tables/weinberger_fig4_prior_pathway_counts_{ds}.csv",
             ],
-            ds=t1["datasets"],
+            ds=t1["datasets"][:1],  # Figs. 3-4 explain the prior: the first data set's (linear response)
         )
     return out
 
@@ -250,7 +252,15 @@ def rnaseq_outputs():
         "results/rnaseq/gene_sets/KEGG.gmt",
         "results/figures/rnaseq_pasilla_combat_pca.png",
         "results/tables/rnaseq_pasilla_combat_pca.csv",
-    ] + [
+    ] + (
+        [
+            "results/figures/rnaseq_simulator_vs_real.png",
+            "results/tables/rnaseq_simulator_vs_real.csv",
+            "results/tables/rnaseq_simulator_vs_real.md",
+        ]
+        if config["rnaseq"]["source"] == "simulated"
+        else []
+    ) + [
         f"results/rnaseq/splits/split{i}.json"
         for i in range(config["rnaseq"]["splits"]["n"])
     ]
@@ -362,8 +372,12 @@ def dna_consistency_outputs():
 
 
 def dapr_table1_inputs(wildcards):
-    """Raw files of a DAPr Table 1 dataset: none for simulated / local sources; Beat AML + MERGE for download."""
-    if config["dapr"]["table1"][wildcards.da_table]["source"] != "download":
+    """Raw files of a DAPr Table 1 dataset: the simulator's calibration for simulated, none for local sources;
+    Beat AML + MERGE for download."""
+    source = config["dapr"]["table1"][wildcards.da_table]["source"]
+    if source == "simulated":
+        return {"calibration": f"{RESULTS}/rnaseq/calibration.json"}
+    if source != "download":
         return {}
     return {
         "expression": "resources/rnaseq/beataml_expression",
@@ -378,9 +392,9 @@ def dapr_prior(kind):
 
 
 def rnaseq_source_inputs(wildcards):
-    """Raw files of the RNA-seq data set: none for the simulation; the registry downloads for Beat AML."""
+    """Raw files of the RNA-seq data set: the calibration for the simulation; the registry downloads for Beat AML."""
     if config["rnaseq"]["source"] != "download":
-        return {}
+        return {"calibration": f"{RESULTS}/rnaseq/calibration.json"}
     dl = config["rnaseq"]["download"]
     keys = {
         "counts": "counts",

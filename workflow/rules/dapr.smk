@@ -167,6 +167,13 @@ rule dapr_table1:
             category="Weinberger et al. — deep attribution priors",
             labels={"table": "Table 1: MSE ± s.e."},
         ),
+        tests_csv="results/tables/weinberger_table1_paired_tests.csv",
+        tests_md=report(
+            "results/tables/weinberger_table1_paired_tests.md",
+            caption="../report/weinberger_table1_paired_tests.rst",
+            category="Weinberger et al. — deep attribution priors",
+            labels={"table": "Table 1: paired tests across splits"},
+        ),
     log:
         f"{LOGS}/dapr_table1.log",
     localrule: True

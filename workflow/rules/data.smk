@@ -1,5 +1,7 @@
 # RNA-seq data layer (issue 3): drug-response data, preprocessing, patient splits, pasilla ComBat check, gene sets.
 # Logic: src/attrpriors/experiments/rnaseq_data.py. Outputs other experiments read (config block `rnaseq:`):
+#   results/rnaseq/calibration.json          the count simulator's calibration: pydeseq2 dispersion trends, gene
+#                                            means, library sizes of inmoose's airway and pasilla (fitted once)
 #   results/rnaseq/data/                     the data set, same files for both sources (rnaseq.source):
 #       counts.npz        counts (patients × genes, int), gene_lengths, is_coding
 #       genes.tsv         gene, length, is_coding (+ importance, degree: simulation ground truth)
@@ -40,6 +42,24 @@ rule download_rnaseq_resource:
         name=lambda wc: wc.resource,
     script:
         "../scripts/rnaseq_download.py"
+
+
+rule rnaseq_calibration:
+    output:
+        f"{RNA}/calibration.json",
+    log:
+        f"{LOGS}/rnaseq_calibration.log",
+    conda:
+        "../../envs/rnaseq.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=10,
+    params:
+        calibration=RNA_CFG["calibration"],
+        seed=config["seed"],
+    script:
+        "../scripts/rnaseq_calibration.py"
 
 
 rule rnaseq_data:
@@ -146,3 +166,36 @@ rule gene_set_library:
         library=RNA_CFG["gene_sets"]["library"],
     script:
         "../scripts/rnaseq_gene_sets.py"
+
+
+rule rnaseq_simulator_vs_real:
+    input:
+        calibration=rules.rnaseq_calibration.output[0],
+        data=f"{RNA_DATA}/counts.npz",
+        expression=rules.preprocess_rnaseq.output.expression,
+    output:
+        png=report(
+            "results/figures/rnaseq_simulator_vs_real.png",
+            caption="../report/rnaseq_simulator_vs_real.rst",
+            category="RNA-seq data layer",
+            labels={"figure": "count simulator vs real counts"},
+        ),
+        csv="results/tables/rnaseq_simulator_vs_real.csv",
+        md=report(
+            "results/tables/rnaseq_simulator_vs_real.md",
+            caption="../report/rnaseq_simulator_vs_real.rst",
+            category="RNA-seq data layer",
+            labels={"table": "count simulator vs real counts"},
+        ),
+    log:
+        f"{LOGS}/rnaseq_simulator_vs_real.log",
+    conda:
+        "../../envs/rnaseq.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=10,
+    params:
+        seed=config["seed"],
+    script:
+        "../scripts/rnaseq_simulator_vs_real.py"

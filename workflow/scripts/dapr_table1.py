@@ -5,5 +5,6 @@ sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # the library, without a
 from attrpriors.experiments.dapr import table1
 from attrpriors.workflow import run
 
-run(snakemake, table1, tables=list(snakemake.input), out_metrics=snakemake.output.metrics,
-    out_csv=snakemake.output.csv, out_md=snakemake.output.md)
+o = snakemake.output
+run(snakemake, table1, tables=list(snakemake.input), out_metrics=o.metrics, out_csv=o.csv, out_md=o.md,
+    out_tests_csv=o.tests_csv, out_tests_md=o.tests_md)

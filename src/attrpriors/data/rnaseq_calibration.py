@@ -169,14 +169,17 @@ def count_summary(counts: np.ndarray, min_total: int = 10) -> dict[str, Any]:
     }
 
 
-def calibrate(datasets: tuple[str, ...] = ("airway", "pasilla"), n_cpus: int = 1) -> dict[str, Any]:
+def calibrate(datasets: tuple[str, ...] = ("airway", "pasilla"), n_cpus: int = 1, max_genes: int | None = None,
+              seed: int = 0) -> dict[str, Any]:
     """Fit the dispersion trend on each real data set; the simulator's calibration as a JSON-able dict.
 
-    Per data set: ``design``, ``a0``, ``a1``, ``n_genes_fitted`` (with >= 10 reads), ``log10_mean_quantiles``
-    (201 quantiles of their log10 mean normalised count), ``log10_mean_quantiles_detected`` (the same over the
-    genes with at least one read: the simulator's gene means), ``size_factors``, the count summary of
+    Per data set: ``design``, ``a0``, ``a1``, ``n_genes_fitted`` (genes with >= 10 reads the trend was fitted
+    on), ``log10_mean_quantiles`` (201 quantiles of the log10 mean normalised count of all genes with >= 10
+    reads: the simulator's gene means), ``log10_mean_quantiles_detected`` (the same over the genes with at least
+    one read), ``size_factors``, the count summary of
     :func:`count_summary` and a binned mean–dispersion curve. Top level: ``reference`` (the first data set: the
-    one the simulator uses) and ``patient_heterogeneity`` with its source.
+    one the simulator uses) and ``patient_heterogeneity`` with its source. ``max_genes`` fits on a random subset
+    of that many genes with >= 10 reads (the test configuration; None = all).
     """
     out: dict[str, Any] = {
         "reference": datasets[0],
@@ -186,22 +189,33 @@ def calibrate(datasets: tuple[str, ...] = ("airway", "pasilla"), n_cpus: int = 1
             "genetically identical model organisms / cell lines; the trend's asymptote a0 times (0.4/0.1)^2 = 16"
         ),
         "method": "pydeseq2 0.5.4: fit_size_factors (ratio), fit_genewise_dispersions, fit_dispersion_trend "
-        "(parametric a0 + a1/mean); genes with >= 10 reads",
+        "(parametric a0 + a1/mean); genes with >= 10 reads"
+        + ("" if max_genes is None else f" (random subset of {int(max_genes)})"),
         "datasets": {},
     }
     for name in datasets:
         counts, meta, design = real_count_data(name)
-        fit = fit_dispersion_trend(counts, meta, design, n_cpus=n_cpus)
+        fitted = counts
+        if max_genes is not None:
+            expressed = np.flatnonzero(counts.sum(axis=0).to_numpy() >= 10)
+            if len(expressed) > max_genes:
+                keep = np.sort(np.random.default_rng(seed).choice(expressed, int(max_genes), replace=False))
+                fitted = counts.iloc[:, keep]
+        fit = fit_dispersion_trend(fitted, meta, design, n_cpus=n_cpus)
         summary = count_summary(counts.to_numpy())
-        detected = counts.loc[:, counts.sum(axis=0) >= 1].to_numpy(dtype=float)
-        detected_mean = (detected / fit["size_factors"][:, None]).mean(axis=0)
+        # gene means over all genes, normalised with the fit's size factors (median of ratios)
+        total = counts.sum(axis=0).to_numpy()
+        normed = counts.to_numpy(dtype=float) / fit["size_factors"][:, None]
+        expressed_mean = normed[:, total >= 10].mean(axis=0)
+        detected_mean = normed[:, total >= 1].mean(axis=0)
         out["datasets"][name] = {
             "design": design,
             "a0": fit["a0"],
             "a1": fit["a1"],
             "n_genes_fitted": int(len(fit["mean"])),
-            "log10_mean_quantiles": np.quantile(np.log10(np.maximum(fit["mean"], 1e-3)), _QUANTILES).tolist(),
-            "n_genes_detected": int(detected.shape[1]),
+            "n_genes_expressed": int(len(expressed_mean)),
+            "log10_mean_quantiles": np.quantile(np.log10(expressed_mean), _QUANTILES).tolist(),
+            "n_genes_detected": int(len(detected_mean)),
             "log10_mean_quantiles_detected": np.quantile(np.log10(detected_mean), _QUANTILES).tolist(),
             "size_factors": fit["size_factors"].tolist(),
             "binned_trend": _binned_trend(fit["mean"], fit["genewise"]),

@@ -38,12 +38,13 @@ CORE_FILES = (
 TRUTH_FILES = ("pathways.tsv", "drug_pathways.tsv", "meta_features.tsv", "pathway_expression.tsv")
 
 
-def calibration(datasets: Sequence[str], out: str) -> None:
+def calibration(datasets: Sequence[str], out: str, max_genes: int | None = None, seed: int = 0) -> None:
     """Fit the simulator's calibration (pydeseq2 dispersion trends, gene means, library sizes) on the bundled
-    real count data sets and write it as JSON (:func:`attrpriors.data.rnaseq_calibration.calibrate`)."""
+    real count data sets and write it as JSON (:func:`attrpriors.data.rnaseq_calibration.calibrate`;
+    ``max_genes``: fit on a random gene subset, for the test configuration)."""
     from ..data.rnaseq_calibration import calibrate
 
-    cal = calibrate(tuple(datasets))
+    cal = calibrate(tuple(datasets), max_genes=max_genes, seed=seed)
     for name, d in cal["datasets"].items():
         log.info("%s: dispersion trend %.4f + %.3f / mean (%d genes, design %s); zero fraction %.3f",
                  name, d["a0"], d["a1"], d["n_genes_fitted"], d["design"], d["zero_fraction"])
