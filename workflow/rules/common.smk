@@ -219,7 +219,9 @@ def dapr_outputs():
                 "results/tables/weinberger_fig4_prior_pathways_{ds}.md",
                 "results/tables/weinberger_fig4_prior_pathway_counts_{ds}.csv",
             ],
-            ds=t1["datasets"][:1],  # Figs. 3-4 explain the prior: the first data set's (linear response)
+            ds=t1["datasets"][
+                :1
+            ],  # Figs. 3-4 explain the prior: the first data set's (linear response)
         )
     return out
 
@@ -246,24 +248,28 @@ def rnaseq_data_files():
 
 def rnaseq_outputs():
     """Issue 3 data layer: preprocessed matrix and step table, patient splits, gene sets, pasilla ComBat figure."""
-    return [
-        "results/rnaseq/preprocessed/expression.npz",
-        "results/tables/rnaseq_preprocessing_steps.csv",
-        "results/rnaseq/gene_sets/KEGG.gmt",
-        "results/figures/rnaseq_pasilla_combat_pca.png",
-        "results/tables/rnaseq_pasilla_combat_pca.csv",
-    ] + (
+    return (
         [
-            "results/figures/rnaseq_simulator_vs_real.png",
-            "results/tables/rnaseq_simulator_vs_real.csv",
-            "results/tables/rnaseq_simulator_vs_real.md",
+            "results/rnaseq/preprocessed/expression.npz",
+            "results/tables/rnaseq_preprocessing_steps.csv",
+            "results/rnaseq/gene_sets/KEGG.gmt",
+            "results/figures/rnaseq_pasilla_combat_pca.png",
+            "results/tables/rnaseq_pasilla_combat_pca.csv",
         ]
-        if config["rnaseq"]["source"] == "simulated"
-        else []
-    ) + [
-        f"results/rnaseq/splits/split{i}.json"
-        for i in range(config["rnaseq"]["splits"]["n"])
-    ]
+        + (
+            [
+                "results/figures/rnaseq_simulator_vs_real.png",
+                "results/tables/rnaseq_simulator_vs_real.csv",
+                "results/tables/rnaseq_simulator_vs_real.md",
+            ]
+            if config["rnaseq"]["source"] == "simulated"
+            else []
+        )
+        + [
+            f"results/rnaseq/splits/split{i}.json"
+            for i in range(config["rnaseq"]["splits"]["n"])
+        ]
+    )
 
 
 def graph_prior_split(wildcards):
