@@ -61,6 +61,13 @@ def test_dna_cnn_architecture_follows_the_paper():
         DNACNN(200, activation="tanh")
     with pytest.raises(ValueError, match="too short"):
         DNACNN(20)
+    # dropout: one rate everywhere, or one per layer (the paper's code: 0.1 … 0.5 from the first conv to dense)
+    rates = lambda m: [x.p for x in m.body if isinstance(x, torch.nn.Dropout)]  # noqa: E731
+    assert rates(DNACNN(200, dropout=[0.1, 0.2, 0.3, 0.4, 0.5])) == [0.1, 0.2, 0.3, 0.4, 0.5]
+    assert rates(DNACNN(200, dropout=0.2)) == [0.2] * 5
+    assert rates(DNACNN(200, dropout=[0, 0, 0, 0, 0.5])) == [0.5]
+    with pytest.raises(ValueError, match="dropout"):
+        DNACNN(200, dropout=[0.1, 0.2])
 
 
 def test_exponential_first_layer_is_exp():
@@ -182,7 +189,10 @@ def test_variant_names_roundtrip_and_population():
         assert E.variant_name(v["activation"], v["batch_norm"], v["regularizer"]) == n
     spec = E.model_spec("exponential_nobn_spectral_norm", {"type": "dna_cnn", "dropout": 0.1})
     assert spec == {"type": "dna_cnn", "dropout": 0.1, "activation": "exponential", "batch_norm": False,
-                    "spectral_norm": True}
+                    "hidden_batch_norm": False, "spectral_norm": True}
+    # the batch-norm variants normalise after every convolution and the dense layer
+    bn = build_model(E.model_spec("relu_bn_standard", {"type": "dna_cnn"}), 200, 2)
+    assert sum(isinstance(m, torch.nn.BatchNorm1d) for m in bn.modules()) == 5
     with pytest.raises(ValueError, match="sigmoid"):
         E.parse_variant("sigmoid_bn_standard")
 
@@ -246,8 +256,9 @@ def _fake_population(tmp_path):
     for i, name in enumerate(["relu_nobn_standard", "relu_bn_mixup", "exponential_nobn_noise", "exponential_bn_standard"]):
         p = tmp_path / f"{name}_perf.csv"
         pd.DataFrame({"experiment": "dna_consistency", "model": name, "seed": 0,
-                      "metric": ["generalization_auroc", "generalization_aupr", "best_epoch"],
-                      "value": [0.9 + 0.01 * i, 0.9, 3]}).to_csv(p, index=False)
+                      "metric": ["generalization_auroc", "generalization_aupr", "best_epoch", "epochs_run",
+                                 "stopped_early"],
+                      "value": [0.9 + 0.01 * i, 0.9, 3 + i, 14 + i, float(i < 3)]}).to_csv(p, index=False)
         perf.append(str(p))
         s = tmp_path / f"{name}_scores.csv"
         vals = {"interpretability_auroc": 0.6 + 0.1 * (3 - i), "interpretability_aupr": 0.5, "snr": 1.0 + (3 - i),
@@ -277,6 +288,39 @@ def test_selection_table_and_summary(tmp_path):
     long = pd.read_csv(out["pop"])
     assert {"experiment", "model", "seed", "method", "metric", "value"} <= set(long.columns)
     assert "Pearson r of vector_kld with SNR" in out["smd"].read_text()
+    # stop epoch and best epoch per model; the one model that ran into the epoch cap is counted
+    md = out["md"].read_text()
+    assert "stop epoch" in md and "best epoch" in md
+    assert get["epochs_run:min"] == 14 and get["epochs_run:max"] == 17 and get["hit_epoch_cap:n"] == 1
+    assert "1 of 4 models ran into the max-epochs cap" in out["smd"].read_text()
+    assert set(long["metric"]) >= {"epochs_run", "best_epoch", "stopped_early"}
+
+
+def test_training_history_and_curves_figure(tmp_path):
+    """train_model writes the per-epoch history (val AUROC, learning rate); the figure draws every model."""
+    from attrpriors.data.dna_motifs import make_dna_dataset, save_dna_dataset
+
+    data = tmp_path / "data.npz"
+    save_dna_dataset(make_dna_dataset(120, 200, 20, seed=0), data)
+    histories = []
+    for name in ("relu_nobn_standard", "exponential_bn_standard"):
+        out = {k: tmp_path / f"{name}_{k}" for k in ("model.pt", "perf.csv", "hist.csv")}
+        E.train_model(str(data), name, 0, {"type": "dna_cnn", "dropout": [0.1, 0.2, 0.3, 0.4, 0.5]},
+                      {"epochs": 3, "batch_size": 32, "lr": 1e-3, "patience": 2, "monitor": "val_auroc",
+                       "lr_factor": 0.2, "lr_patience": 0, "progress": False}, {}, 0, "cpu", 1,
+                      str(out["model.pt"]), str(out["perf.csv"]), str(out["hist.csv"]))
+        h = pd.read_csv(out["hist.csv"])
+        assert list(h["epoch"]) == list(range(len(h))) and {"val_auroc", "lr", "train_loss"} <= set(h.columns)
+        perf = pd.read_csv(out["perf.csv"]).set_index("metric")["value"]
+        assert perf["epochs_run"] == len(h) and perf["best_val_monitor"] == pytest.approx(h["val_auroc"].max())
+        if perf["stopped_early"]:  # patience (2) epochs after the best, or the 3-epoch cap
+            assert len(h) - 1 - perf["best_epoch"] == 2
+        else:
+            assert len(h) == 3
+        histories.append(str(out["hist.csv"]))
+    png = tmp_path / "curves.png"
+    E.training_curves_figure(histories, str(png))
+    assert png.stat().st_size > 10_000
 
 
 def test_score_maps_ground_truth_beats_noise():

@@ -32,7 +32,12 @@ def test_every_expected_output_exists_and_is_sane(tiny_run: Path):
     cfg = yaml.safe_load(TINY.read_text())["benchmark"]
     for dataset in cfg["datasets"]:
         table = pd.read_csv(tiny_run / f"results/tables/erion_table1_benchmark_{dataset}.csv")
-        assert len(table) == 18
+        assert len(table) == 20  # the 18 metrics + the randomization sanity check (rho, survives)
+        rnd = table.set_index("metric").loc[["randomization_spearman", "survives_randomization"], cfg["methods"]]
+        assert rnd.loc["survives_randomization", "random"] == 1.0  # negative reference: model-independent maps
+        assert rnd.loc["survives_randomization", "gradients"] == 0.0  # positive control: gradients change
+        assert "FLAGGED" in (tiny_run / f"results/tables/erion_table1_benchmark_{dataset}.md").read_text()
+        table = table[~table["metric"].isin(rnd.index)]
         assert set(cfg["methods"]) <= set(table.columns)
         values = table[cfg["methods"]].to_numpy()
         assert np.isfinite(values).all()
@@ -48,6 +53,7 @@ def test_every_expected_output_exists_and_is_sane(tiny_run: Path):
         m = conv.groupby("n_references")["mean_abs_diff"].mean()
         assert m.iloc[-1] < m.iloc[0]
     assert (tiny_run / "results/figures/erion_supfig1_eg_convergence.png").stat().st_size > 10_000
+    assert (tiny_run / "results/figures/erion_benchmark_randomization.png").stat().st_size > 10_000
 
 
 def test_second_run_has_nothing_to_do(tiny_run: Path):

@@ -39,6 +39,9 @@ def test_selection_table_has_every_model_and_sane_values(tiny_run: Path):
         assert sub.loc[sub["selected_generalization"], "generalization_auroc"].item() == sub["generalization_auroc"].max()
     md = (tiny_run / "results/tables/majdandzic_model_selection.md").read_text()
     assert all(m in md for m in models)
+    # every model's stop epoch (early stopping on validation AUROC or the epoch cap) and best epoch
+    assert "stop epoch" in md and (table["epochs_run"] <= cfg["training"]["epochs"]).all()
+    assert (table["best_epoch"] < table["epochs_run"]).all()
 
 
 def test_population_summary_and_tidy_metrics(tiny_run: Path):
@@ -77,7 +80,7 @@ def test_training_jobs_are_separate_with_logs_and_benchmarks(tiny_run: Path):
 
 def test_figures_are_written(tiny_run: Path):
     for name in ("majdandzic_consistency_vs_snr", "majdandzic_generalization_vs_snr",
-                 "majdandzic_logos_most_vs_least_consistent"):
+                 "majdandzic_logos_most_vs_least_consistent", "majdandzic_training_curves"):
         png = tiny_run / f"results/figures/{name}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000, name
 

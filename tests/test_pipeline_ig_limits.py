@@ -79,3 +79,7 @@ def test_cross_paper_table(tiny_run: Path):
         assert (t.loc[t["source"] == "dapr", "n_seeds"] == cfg["dapr"]["table1"]["n_splits"]).all()
         assert "MLP + DAPr (informative meta-features)" in md
     assert (tiny_run / "results/figures/crosspaper_attribution_trust.png").read_bytes()[:8] == PNG
+    # model-randomization sanity check of every family: a rho per family, flagged when the maps survive
+    assert t["randomization_spearman"].between(-1, 1).all() and t["survives_randomization"].isin([True, False]).all()
+    assert "Randomization" in md
+    assert (tiny_run / "results/figures/crosspaper_randomization.png").read_bytes()[:8] == PNG

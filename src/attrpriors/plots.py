@@ -18,7 +18,8 @@ import pandas as pd  # noqa: E402
 
 from .io import atomic_path  # noqa: E402
 
-__all__ = ["STYLE", "figure", "eg_convergence_figure", "benchmark_heatmap_figure", "METHOD_LABELS"]
+__all__ = ["STYLE", "figure", "eg_convergence_figure", "benchmark_heatmap_figure", "randomization_figure",
+           "METHOD_LABELS"]
 
 STYLE = {
     "figure.dpi": 100,
@@ -72,6 +73,41 @@ def eg_convergence_figure(df: pd.DataFrame, path: str | os.PathLike) -> None:
         ax.set_ylabel("mean |EG$_k$ − EG$_{ref}$|")
         ax.set_title("Expected gradients convergence")
         ax.legend()
+
+
+def randomization_figure(df: pd.DataFrame, panel: str, path: str | os.PathLike, *, threshold: float = 0.5,
+                         title: str = "", series: str = "method") -> None:
+    """Cascading model randomization (Adebayo et al. 2018): Spearman ρ of |attributions| between the trained
+    model and its copies with the top 0, 1, …, L layers randomized; one panel per value of ``panel``, one line
+    per ``series`` (± s.d. over samples shaded when ``spearman_sd`` is given). The dashed line is the
+    threshold above which maps "survive" randomization (flagged).
+
+    ``df``: columns ``panel``, ``series``, ``stage``, ``layer``, ``spearman`` (and optionally ``spearman_sd``).
+    """
+    panels = list(dict.fromkeys(df[panel]))
+    with figure(path, 1, len(panels), figsize=(4.4 * len(panels), 3.4), squeeze=False, sharey=True) as (fig, axes):
+        for ax, key in zip(axes[0], panels):
+            sub = df[df[panel] == key]
+            for name, g in sub.groupby(series, sort=False):
+                g = g.sort_values("stage")
+                label = METHOD_LABELS.get(name, name)
+                ax.plot(g["stage"], g["spearman"], marker="o", ms=3, label=label)
+                if "spearman_sd" in g and g["spearman_sd"].notna().any():
+                    sd = g["spearman_sd"].fillna(0)
+                    ax.fill_between(g["stage"], g["spearman"] - sd, g["spearman"] + sd, alpha=0.12)
+            stages = sorted(sub["stage"].unique())
+            names = sub.groupby("stage")["layer"].agg(lambda v: v.iloc[0] if v.nunique() == 1 else None)
+            ticks = ["trained"] + [f"+{names[k]}" if names[k] is not None else f"top {k}" for k in stages[1:]]
+            ax.set_xticks(stages, ticks, rotation=30, ha="right", fontsize=7)
+            ax.axhline(threshold, color="0.4", ls="--", lw=0.8)
+            ax.axhline(0, color="0.7", lw=0.6)
+            ax.set_ylim(-0.3, 1.05)
+            ax.set_title(str(key))
+            ax.set_xlabel("layers randomized (top layer first, cumulative)")
+        axes[0][0].set_ylabel("Spearman ρ of |attributions|\n(trained vs randomized model)")
+        axes[0][-1].legend(fontsize=7, loc="upper right")
+        if title:
+            fig.suptitle(title)
 
 
 def benchmark_heatmap_figure(df: pd.DataFrame, path: str | os.PathLike, title: str = "") -> None:

@@ -96,9 +96,58 @@ rule benchmark_metrics:
         "../scripts/benchmark_metrics.py"
 
 
+rule benchmark_randomization:
+    input:
+        data=rules.benchmark_data.output[0],
+        model=rules.train_benchmark_mlp.output.model,
+    output:
+        f"{BM}/metrics/{{dataset}}_randomization.csv",
+    log:
+        f"{LOGS}/benchmark_randomization/{{dataset}}.log",
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    params:
+        methods=BM_CFG["methods"],
+        method_options=BM_CFG["method_options"],
+        n_explain=BM_CFG["randomization"]["n_explain"],
+        seed=config["seed"],
+        device=config["device"],
+    script:
+        "../scripts/benchmark_randomization.py"
+
+
+rule figure_benchmark_randomization:
+    input:
+        expand(rules.benchmark_randomization.output[0], dataset=BM_CFG["datasets"]),
+    output:
+        report(
+            "results/figures/erion_benchmark_randomization.png",
+            caption="../report/erion_benchmark_randomization.rst",
+            category="Erion et al. — attribution benchmark",
+            labels={"figure": "Model-randomization sanity check"},
+        ),
+    log:
+        f"{LOGS}/figure_benchmark_randomization.log",
+    localrule: True
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    params:
+        threshold=BM_CFG["randomization"]["threshold"],
+    script:
+        "../scripts/figure_benchmark_randomization.py"
+
+
 rule table_benchmark:
     input:
-        expand(f"{BM}/metrics/{{{{dataset}}}}/{{method}}.csv", method=BM_CFG["methods"]),
+        scores=expand(
+            f"{BM}/metrics/{{{{dataset}}}}/{{method}}.csv", method=BM_CFG["methods"]
+        ),
+        randomization=rules.benchmark_randomization.output[0],
     output:
         csv="results/tables/erion_table1_benchmark_{dataset}.csv",
         md=report(
@@ -119,6 +168,8 @@ rule table_benchmark:
     conda:
         "../../envs/torch.yaml"
     threads: 1
+    params:
+        threshold=BM_CFG["randomization"]["threshold"],
     script:
         "../scripts/table_benchmark.py"
 

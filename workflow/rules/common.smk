@@ -47,7 +47,10 @@ def benchmark_outputs():
             "results/figures/erion_table1_benchmark_{dataset}.png",
         ],
         dataset=config["benchmark"]["datasets"],
-    ) + ["results/figures/erion_supfig1_eg_convergence.png"]
+    ) + [
+        "results/figures/erion_supfig1_eg_convergence.png",
+        "results/figures/erion_benchmark_randomization.png",
+    ]
 
 
 def strength_grid(spec, baseline=False, num=None):
@@ -177,6 +180,10 @@ def crosspaper_inputs(wildcards=None):
         )
         out["gp_genes"] = "results/rnaseq/data/genes.tsv"
         out["gp_drug_pathways"] = "results/rnaseq/data/drug_pathways.tsv"
+        out["gp_randomization"] = [
+            f"results/graph_prior/randomization/{m}.csv"
+            for m in config["graph_prior"]["models"]
+        ]
     if "dapr" in sources:
         t1 = config["dapr"]["table1"]
         out["dapr_attributions"] = [
@@ -184,6 +191,10 @@ def crosspaper_inputs(wildcards=None):
             for m in t1["models"]
         ]
         out["dapr_data"] = "results/dapr/table1/data/drug_response.npz"
+        out["dapr_randomization"] = [
+            f"results/dapr/table1/randomization/drug_response/{m}.csv"
+            for m in t1["models"]
+        ]
     return out
 
 
@@ -195,6 +206,7 @@ def crosspaper_outputs():
         "results/tables/crosspaper_attribution_trust.csv",
         "results/tables/crosspaper_attribution_trust.md",
         "results/figures/crosspaper_attribution_trust.png",
+        "results/figures/crosspaper_randomization.png",
     ]
 
 
@@ -365,7 +377,8 @@ def dna_consistency_data_input():
 
 
 def dna_consistency_outputs():
-    """C: model selection table, population summary, consistency/generalization vs SNR, attribution logos."""
+    """C: model selection table, population summary, consistency/generalization vs SNR, attribution logos,
+    training curves."""
     return [
         "results/tables/majdandzic_model_selection.csv",
         "results/tables/majdandzic_model_selection.md",
@@ -374,6 +387,7 @@ def dna_consistency_outputs():
         "results/figures/majdandzic_consistency_vs_snr.png",
         "results/figures/majdandzic_generalization_vs_snr.png",
         "results/figures/majdandzic_logos_most_vs_least_consistent.png",
+        "results/figures/majdandzic_training_curves.png",
     ]
 
 

@@ -106,6 +106,7 @@ rule dapr_train_table1:
     output:
         metrics=f"{DA}/table1/metrics/{{da_table}}/{{da_model}}.csv",
         attributions=f"{DA}/table1/attributions/{{da_table}}/{{da_model}}.csv",
+        randomization=f"{DA}/table1/randomization/{{da_table}}/{{da_model}}.csv",
     log:
         f"{LOGS}/dapr_train_table1/{{da_table}}/{{da_model}}.log",
     benchmark:
@@ -119,6 +120,7 @@ rule dapr_train_table1:
         **train_resources(mem_mb=2000, runtime=30),
     params:
         table1=DA_T1,
+        randomization=config["ig_limits"]["crosspaper"]["randomization"],
         seed=config["seed"],
         device=config["device"],
     script:
@@ -131,6 +133,7 @@ rule dapr_train_table1_prior:
     output:
         metrics=f"{DA}/table1/metrics/{{da_table}}/{{da_model}}.csv",
         attributions=f"{DA}/table1/attributions/{{da_table}}/{{da_model}}.csv",
+        randomization=f"{DA}/table1/randomization/{{da_table}}/{{da_model}}.csv",
         prior=f"{DA}/table1/priors/{{da_table}}/{{da_model}}.pt",
     log:
         f"{LOGS}/dapr_train_table1_prior/{{da_table}}/{{da_model}}.log",
@@ -145,6 +148,7 @@ rule dapr_train_table1_prior:
         **train_resources(mem_mb=2000, runtime=30),
     params:
         table1=DA_T1,
+        randomization=config["ig_limits"]["crosspaper"]["randomization"],
         seed=config["seed"],
         device=config["device"],
     script:

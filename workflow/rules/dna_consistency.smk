@@ -2,6 +2,7 @@
 # Logic: src/attrpriors/experiments/dna_consistency.py. Config block `dna_consistency:`.
 #   results/dna_consistency/data/dataset.npz                        sequences, labels, ground truth, split
 #   results/dna_consistency/models/{model}/trial{trial}.pt          one job per (model variant, trial)
+#   results/dna_consistency/models/{model}/trial{trial}_history.csv per-epoch training curves (tidy)
 #   results/dna_consistency/attributions/{method}/{model}/trial{trial}.npz   maps of the positive test sequences
 #   results/dna_consistency/metrics/{method}/{model}/trial{trial}.csv        interpretability + consistency (tidy)
 #   results/tables/majdandzic_model_selection.{csv,md}, majdandzic_population_summary.{csv,md}, figures
@@ -59,6 +60,7 @@ rule train_dna_consistency_cnn:
     output:
         model=f"{DNAC}/models/{{dnac_model}}/trial{{dnac_trial}}.pt",
         performance=f"{DNAC}/models/{{dnac_model}}/trial{{dnac_trial}}_performance.csv",
+        history=f"{DNAC}/models/{{dnac_model}}/trial{{dnac_trial}}_history.csv",
     log:
         f"{LOGS}/train_dna_consistency_cnn/{{dnac_model}}/trial{{dnac_trial}}.log",
     benchmark:
@@ -211,3 +213,23 @@ rule figure_dna_consistency_logos:
         n_sequences=DNAC_CFG["selection"]["logo_sequences"],
     script:
         "../scripts/figure_dna_consistency_logos.py"
+
+
+rule figure_dna_training_curves:
+    input:
+        dna_consistency_files(f"{DNAC}/models/{{model}}/trial{{trial}}_history.csv"),
+    output:
+        report(
+            "results/figures/majdandzic_training_curves.png",
+            caption="../report/majdandzic_training_curves.rst",
+            category="Majdandzic et al. — attribution consistency",
+            labels={"figure": "Training curves of the population"},
+        ),
+    log:
+        f"{LOGS}/figure_dna_training_curves.log",
+    localrule: True
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    script:
+        "../scripts/figure_dna_training_curves.py"

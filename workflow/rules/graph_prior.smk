@@ -130,6 +130,32 @@ rule explain_graph_prior:
         "../scripts/graph_prior_explain.py"
 
 
+# Model-randomization sanity check (Adebayo et al. 2018) of each model family's first retraining, for the
+# cross-paper table (its settings: ig_limits.crosspaper.randomization).
+rule graph_prior_randomization:
+    input:
+        model=f"{GP}/models/{{gp_model}}/seed0.pt",
+        expression=rules.preprocess_rnaseq.output.expression,
+        response=f"{RNA_DATA}/response.tsv",
+        split=f"results/rnaseq/splits/split0.json",
+    output:
+        f"{GP}/randomization/{{gp_model}}.csv",
+    log:
+        f"{LOGS}/graph_prior_randomization/{{gp_model}}.log",
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        randomization=config["ig_limits"]["crosspaper"]["randomization"],
+        seed=config["seed"],
+        device=config["device"],
+    script:
+        "../scripts/graph_prior_randomization.py"
+
+
 rule figures_graph_prior:
     input:
         metrics=graph_prior_files("metrics/{model}/seed{seed}.csv")

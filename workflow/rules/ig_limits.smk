@@ -253,6 +253,12 @@ rule cross_paper_table:
             category="Beyond the papers — attribution trust",
             labels={"figure": "attribution trust per model family"},
         ),
+        randomization_png=report(
+            "results/figures/crosspaper_randomization.png",
+            caption="../report/crosspaper_randomization.rst",
+            category="Beyond the papers — attribution trust",
+            labels={"figure": "model-randomization sanity check per model family"},
+        ),
     log:
         f"{LOGS}/cross_paper_table.log",
     conda:

@@ -11,4 +11,5 @@ run(snakemake, train_table1_model, data=snakemake.input.data, dataset=w.da_table
     params={**t1, "training": {**t1["training"], "progress": snakemake.config["progress"]}},
     seed=snakemake.params.seed, device=snakemake.params.device, out_metrics=snakemake.output.metrics,
     out_prior=snakemake.output.get("prior"),
-    out_attributions=snakemake.output.attributions, threads=snakemake.threads)
+    out_attributions=snakemake.output.attributions, threads=snakemake.threads,
+    out_randomization=snakemake.output.randomization, randomization=snakemake.params.randomization)

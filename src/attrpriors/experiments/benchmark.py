@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from ..data.synthetic_benchmark import make_benchmark_dataset
-from ..evaluation import BENCHMARK_METRICS, attribution_convergence, benchmark_metrics
+from ..evaluation import (BENCHMARK_METRICS, attribution_convergence, benchmark_metrics, randomization_flag,
+                          randomization_sanity)
 from ..io import load_npz, read_table, save_npz, save_table
 from ..seeds import derive_seed, seed_everything
 
@@ -84,30 +85,40 @@ def _baseline(option: str | float | None, X_train: np.ndarray) -> torch.Tensor |
     raise ValueError(f"unknown IG baseline {option!r}; use zero, mean or a number")
 
 
+def _explainer(d: Mapping, method: str, options: Mapping, n_explain: int, seed: int, dataset: str, dev):
+    """``f(model) -> attributions`` of the first ``n_explain`` test samples with ``method``; every call draws the
+    same references / noise (a generator seeded afresh), so two calls differ only through the model."""
+    import torch
+
+    from ..attributions import attribute
+
+    X = torch.as_tensor(d["X_test"][:n_explain]).to(dev)
+    options = dict(options or {})
+    baselines = None
+    if method == "expected_gradients":
+        baselines = torch.as_tensor(d["X_train"]).to(dev)
+    elif method == "integrated_gradients":
+        baselines = _baseline(options.pop("baseline", "zero"), d["X_train"])
+
+    def explain(net) -> np.ndarray:
+        opts = dict(options)
+        if method in ("expected_gradients", "random"):
+            opts["generator"] = torch.Generator().manual_seed(derive_seed(seed, dataset, method, "explain"))
+        return attribute(method, net.to(dev), X, None, baselines, **opts).detach().cpu().numpy()
+
+    return explain
+
+
 def explain(data: str, model: str, method: str, options: Mapping, n_explain: int, seed: int, device: str,
             dataset: str, out: str) -> None:
     """Attributions of the first ``n_explain`` test samples with ``method`` (options from config)."""
-    import torch
-    from ..attributions import attribute
     from ..models import load_model
     from ..training import select_device
 
     d = load_npz(data, DATA_KEYS)
     dev = select_device(device)
     net = load_model(model).to(dev)
-    X = torch.as_tensor(d["X_test"][:n_explain]).to(dev)
-    options = dict(options or {})
-    gen = torch.Generator().manual_seed(derive_seed(seed, dataset, method, "explain"))
-    if method == "expected_gradients":
-        baselines = torch.as_tensor(d["X_train"]).to(dev)
-        options["generator"] = gen
-    elif method == "integrated_gradients":
-        baselines = _baseline(options.pop("baseline", "zero"), d["X_train"])
-    else:
-        baselines = None
-        if method == "random":
-            options["generator"] = gen
-    phi = attribute(method, net, X, None, baselines, **options).detach().cpu().numpy()
+    phi = _explainer(d, method, options, n_explain, seed, dataset, dev)(net)
     save_npz(out, attributions=phi, X=d["X_test"][:n_explain], y=d["y_test"][:n_explain])
     log.info("%s/%s: attributions %s, mean |φ| %.4g", dataset, method, phi.shape, np.abs(phi).mean())
 
@@ -130,10 +141,15 @@ def score(data: str, model: str, attributions: str, params: Mapping, seed: int, 
     save_table(curves.assign(**ids), out_curves)
 
 
-def make_table(scores: Sequence[str], dataset: str, out_csv: str, out_md: str, out_png: str) -> None:
-    """Table 1 for one dataset: rows = the 18 metrics, columns = methods, the best per row in bold (Markdown)."""
-    from .. import plots
+def make_table(scores: Sequence[str], dataset: str, out_csv: str, out_md: str, out_png: str,
+               randomization: str | None = None, threshold: float = 0.5) -> None:
+    """Table 1 for one dataset: rows = the 18 metrics, columns = methods, the best per row in bold (Markdown).
+
+    With ``randomization`` (:func:`randomization`'s table) two more rows: Spearman ρ of |attributions| between
+    the trained and the fully randomized model, and whether the maps survive it (ρ ≥ ``threshold``: flagged)."""
     from scipy.stats import binomtest
+
+    from .. import plots
 
     df = pd.concat([read_table(p, ("method", "metric", "value")) for p in scores], ignore_index=True)
     wide = df.pivot_table(index="metric", columns="method", values="value").reindex(list(BENCHMARK_METRICS))
@@ -142,7 +158,6 @@ def make_table(scores: Sequence[str], dataset: str, out_csv: str, out_md: str, o
     winners = wide.idxmax(axis=1)
     table = wide.reset_index()
     table.insert(1, "best", winners.values)
-    save_table(table, out_csv)
     md = wide.copy().astype(object)
     for metric, row in wide.iterrows():
         for m in methods:
@@ -163,6 +178,20 @@ def make_table(scores: Sequence[str], dataset: str, out_csv: str, out_md: str, o
             },
         ]
     )
+    if randomization is not None:
+        rnd = randomization_rows(randomization, methods, threshold).set_index("method")
+        table = pd.concat([table, pd.DataFrame([
+            {"metric": "randomization_spearman", "best": "", **rnd["randomization_spearman"].to_dict()},
+            {"metric": "survives_randomization", "best": "",
+             **rnd["survives_randomization"].astype(float).to_dict()}])],
+            ignore_index=True)
+        footer = pd.concat([footer, pd.DataFrame([
+            {"Metric": "randomization: Spearman ρ of \\|φ\\| with all layers randomized",
+             **{plots.METHOD_LABELS[m]: f"{rnd.loc[m, 'randomization_spearman']:.2f}" for m in methods}},
+            {"Metric": f"survives randomization (ρ ≥ {threshold:g}: flagged)",
+             **{plots.METHOD_LABELS[m]: "**FLAGGED**" if rnd.loc[m, "survives_randomization"] else "no"
+                for m in methods}}])], ignore_index=True)
+    save_table(table, out_csv)
     save_table(pd.concat([md_df, footer], ignore_index=True), out_md)
     plots.benchmark_heatmap_figure(df, out_png, title=f"Attribution benchmark — {dataset}")
 
@@ -193,3 +222,52 @@ def convergence_figure(tables: Sequence[str], out: str) -> None:
 
     df = pd.concat([read_table(p, ("dataset", "n_references", "mean_abs_diff")) for p in tables], ignore_index=True)
     plots.eg_convergence_figure(df, out)
+
+
+def randomization(data: str, model: str, methods: Sequence[str], method_options: Mapping, n_explain: int, seed: int,
+                  device: str, dataset: str, out: str) -> None:
+    """Model-randomization sanity check of every benchmark method on the benchmark MLP (Adebayo et al. 2018).
+
+    Each method explains the same test samples (with the same references / noise) on the trained model and on
+    its cascading randomized copies (:func:`attrpriors.evaluation.randomization_sanity`); tidy output, one row
+    per (method, stage). ``gradients`` is the positive control (its maps must change), ``random`` the negative
+    reference (model-independent maps survive every stage).
+    """
+    from ..models import load_model
+    from ..training import select_device
+
+    d = load_npz(data, DATA_KEYS)
+    dev = select_device(device)
+    net = load_model(model).to(dev)
+    frames = []
+    for method in methods:
+        explain_fn = _explainer(d, method, (method_options or {}).get(method, {}), n_explain, seed, dataset, dev)
+        table = randomization_sanity(explain_fn, net, seed=derive_seed(seed, dataset, "randomization"))
+        frames.append(table.assign(method=method))
+        log.info("%s/%s: Spearman rho of |attributions| with the fully randomized model %.3f", dataset, method,
+                 randomization_flag(table)[0])
+    df = pd.concat(frames, ignore_index=True).assign(experiment="attribution_benchmark", dataset=dataset)
+    save_table(df[["experiment", "dataset", "method", *df.columns[:6]]], out)
+
+
+def randomization_rows(table: str, methods: Sequence[str], threshold: float) -> pd.DataFrame:
+    """Per method: ρ of |attributions| between the trained and the fully randomized model, and the flag."""
+    df = read_table(table, ("method", "stage", "spearman"))
+    rows = []
+    for method in methods:
+        sub = df[df["method"] == method]
+        if sub.empty:
+            raise ValueError(f"{table}: no randomization rows for method {method!r}")
+        rho, survives = randomization_flag(sub.reset_index(drop=True), threshold)
+        rows.append({"method": method, "randomization_spearman": rho, "survives_randomization": survives})
+    return pd.DataFrame(rows)
+
+
+def randomization_figure(tables: Sequence[str], threshold: float, out: str) -> None:
+    """Cascading randomization: ρ of |attributions| (trained vs randomized) per stage, one panel per dataset."""
+    from .. import plots
+
+    df = pd.concat([read_table(p, ("dataset", "method", "stage", "layer", "spearman", "spearman_sd"))
+                    for p in tables], ignore_index=True)
+    plots.randomization_figure(df, "dataset", out, threshold=threshold,
+                               title="Model-randomization sanity check of the benchmark MLP")

@@ -103,8 +103,18 @@ def _fmt(values: pd.Series, scale: float = 1.0, digits: int = 1) -> str:
     return f"{v.mean():.{digits}f}" if len(v) < 2 else f"{v.mean():.{digits}f} ± {v.std(ddof=1):.{digits}f}"
 
 
-def cross_paper_table(metrics: str, out_csv: str, out_md: str, out_png: str) -> None:
-    """The cross-paper table (one row per model family and source) and its figure, from the tidy metrics."""
+RANDOMIZATION_KEYS = ("source", "model", "seed", "stage", "layer", "spearman", "spearman_sd", "spearman_global")
+
+
+def cross_paper_table(metrics: str, out_csv: str, out_md: str, out_png: str, randomization: pd.DataFrame | None = None,
+                      threshold: float = 0.5) -> None:
+    """The cross-paper table (one row per model family and source) and its figure, from the tidy metrics.
+
+    ``randomization`` (rows of :func:`attrpriors.evaluation.randomization_sanity` with ``source, model``) adds
+    the model-randomization sanity check: Spearman ρ of per-sample |EG| between the trained and the fully
+    randomized model, and a flag where the maps survive it (ρ ≥ ``threshold``)."""
+    from ..evaluation import randomization_flag
+
     df = read_table(metrics, ("source", "model", "seed", "metric", "value"))
     runs = df[df["seed"].astype(str) != "all"]
     stab = df[df["seed"].astype(str) == "all"].pivot_table(index=["source", "model"], columns="metric", values="value")
@@ -125,6 +135,16 @@ def cross_paper_table(metrics: str, out_csv: str, out_md: str, out_png: str) -> 
                      "gsea_true_recovered": r["gsea_true_recovered"].mean(),
                      "gsea_significant": r["gsea_significant"].mean(),
                      "pathway_kld": r["pathway_kld"].mean(), "pathway_kld_sd": r["pathway_kld"].std(ddof=1)})
+        rnd_cell = {}
+        if randomization is not None:
+            sub = randomization[(randomization["source"] == source) & (randomization["model"] == model)]
+            if sub.empty:
+                raise ValueError(f"no randomization sanity check for {source}/{model}")
+            rho, survives = randomization_flag(sub.reset_index(drop=True), threshold)
+            rows[-1] |= {"randomization_spearman": rho,
+                         "randomization_spearman_global": float(sub.loc[sub["stage"].idxmax(), "spearman_global"]),
+                         "survives_randomization": survives}
+            rnd_cell = {"Randomization ρ of \\|EG\\| (all layers)": f"{rho:.2f}" + (" **FLAGGED**" if survives else "")}
         md.append({"Source": SOURCE_LABELS.get(source, source), "Model": label, "Seeds": len(r),
                    "Feature agreement, top-K (%)": f"{_fmt(r['feature_agreement'], 100)} "
                                                    f"(chance {100 * r['chance_feature_agreement'].mean():.1f})",
@@ -132,7 +152,7 @@ def cross_paper_table(metrics: str, out_csv: str, out_md: str, out_png: str) -> 
                    f"{st['topk_jaccard']:.2f} (random {st['topk_jaccard_random']:.3f})",
                    "True pathways recovered by GSEA (%)": _fmt(r["gsea_true_recovered"], 100, 0),
                    "Significant gene sets": _fmt(r["gsea_significant"], 1, 1),
-                   "Pathway KL consistency (nats)": _fmt(r["pathway_kld"], 1, 2)})
+                   "Pathway KL consistency (nats)": _fmt(r["pathway_kld"], 1, 2), **rnd_cell})
     table = pd.DataFrame(rows)
     save_table(table.round(4), out_csv)
     save_table(pd.DataFrame(md), out_md)
@@ -178,7 +198,7 @@ def cross_paper_figure(runs: pd.DataFrame, stab: pd.DataFrame, keys: Sequence[tu
 
 
 def cross_paper(inputs: Mapping, params: Mapping, seed: int, out_metrics: str, out_csv: str, out_md: str,
-                out_png: str) -> None:
+                out_png: str, out_randomization_png: str | None = None) -> None:
     """The cross-paper table from the rule's named inputs: ``gp_attributions``, ``gp_genes`` (genes.tsv with
     the simulator's importance), ``gp_drug_pathways`` of the graph-prior experiment; ``dapr_attributions`` and
     ``dapr_data`` (npz with ``genes, importance``) of the DAPr experiment; ``gene_sets`` (a GMT library)."""
@@ -191,4 +211,16 @@ def cross_paper(inputs: Mapping, params: Mapping, seed: int, out_metrics: str, o
     if not sources:
         raise ValueError("cross-paper table: no source given (ig_limits.crosspaper.sources is empty)")
     cross_paper_scores(sources, inputs["gene_sets"], params, seed, out_metrics)
-    cross_paper_table(out_metrics, out_csv, out_md, out_png)
+    files = list(inputs.get("gp_randomization") or []) + list(inputs.get("dapr_randomization") or [])
+    rnd = (pd.concat([read_table(p, RANDOMIZATION_KEYS) for p in files], ignore_index=True) if files else None)
+    threshold = float(params.get("randomization", {}).get("threshold", 0.5))
+    cross_paper_table(out_metrics, out_csv, out_md, out_png, randomization=rnd, threshold=threshold)
+    if out_randomization_png is not None:
+        from .. import plots
+
+        if rnd is None:
+            raise ValueError("cross-paper randomization figure: no randomization tables among the inputs")
+        fig = rnd.assign(family=[CROSSPAPER_LABELS.get((s_, m), m) for s_, m in zip(rnd["source"], rnd["model"])],
+                         panel=rnd["source"].map(lambda s_: SOURCE_LABELS.get(s_, s_)))
+        plots.randomization_figure(fig, "panel", out_randomization_png, threshold=threshold, series="family",
+                                   title="Model-randomization sanity check of every model family (per-sample |EG|)")

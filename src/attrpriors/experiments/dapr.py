@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -446,7 +446,7 @@ def _fit_row(d: Mapping, s: Mapping, dataset: str, model: str, split: int, stren
 
 
 def table1_run(d: Mapping, dataset: str, model: str, split: int, params: Mapping, seed: int,
-               device: str) -> tuple[pd.DataFrame, dict | None, np.ndarray]:
+               device: str, on_explained: Callable | None = None) -> tuple[pd.DataFrame, dict | None, np.ndarray]:
     """Train one Table 1 row (``model``) on one split of the loaded dataset ``d``; tidy metrics, for the
     DAPr rows the trained prior model (state, predicted importance of every gene) and otherwise ``None``, and
     the mean |EG| of every gene over the split's test rows (``params["attributions"]["n_references"]``
@@ -456,7 +456,8 @@ def table1_run(d: Mapping, dataset: str, model: str, split: int, params: Mapping
     on the split's validation rows from its grid (:func:`strength_grid`; metric ``strength``), each candidate
     trained from the same initial weights. Every neural model of a split starts from the same initial-weight
     seed; the response is standardised with the training split's mean and s.d., so MSE 1 is predicting the
-    training mean.
+    training mean. ``on_explained(model, X_test, X_train)``,
+    if given, is called with the explained model (e.g. for the randomization sanity check).
     """
     from ..priors import DAPrPrior
 
@@ -497,6 +498,8 @@ def table1_run(d: Mapping, dataset: str, model: str, split: int, params: Mapping
                                          params.get("attributions", {}).get("n_references", 50),
                                          derive_seed(seed, "table1", dataset, split, model, "explain"),
                                          device).astype(np.float64)
+    if on_explained is not None:
+        on_explained(explained.eval(), X[te], X[tr])
     df = pd.DataFrame(rows, columns=["metric", "value"]).assign(
         experiment=f"{EXPERIMENT}_table1", dataset=dataset, model=model, seed=split)
     return df[["experiment", "dataset", "model", "seed", "metric", "value"]], saved, phibar
@@ -504,25 +507,47 @@ def table1_run(d: Mapping, dataset: str, model: str, split: int, params: Mapping
 
 def train_table1_model(data: str, dataset: str, model: str, params: Mapping, seed: int, device: str,
                        out_metrics: str, out_prior: str | None = None, out_attributions: str | None = None,
-                       threads: int | None = None) -> None:
+                       threads: int | None = None, out_randomization: str | None = None,
+                       randomization: Mapping | None = None) -> None:
     """One job: one Table 1 row (``model``) on every split of ``data`` (:func:`table1_run`).
 
     The splits share one job because a run trains for seconds while a job pays ~2–3 s of Python/torch start-up.
     For the DAPr rows ``out_prior`` receives the trained prior model of every split (:func:`load_prior_model`).
     ``out_attributions`` receives the tidy ``gene, model, seed, mean_abs_eg`` table of every split (``seed`` is
-    the split), which the cross-paper table scores against the simulator's truth.
+    the split), which the cross-paper table scores against the simulator's truth. ``out_randomization``
+    receives the model-randomization sanity check of the first split's model (per-sample |EG| of
+    ``randomization["n_explain"]`` test rows; :func:`attrpriors.evaluation.randomization_sanity`).
     """
+    from ..evaluation import expected_gradients_explainer, randomization_sanity
+
     _threads(threads)
     d = load_npz(data, TABLE1_KEYS)
-    frames, priors, attributions = [], [], []
+    frames, priors, attributions, sanity = [], [], [], []
+
+    def check(net, X_test, X_train):
+        n = int(randomization["n_explain"])
+        explain = expected_gradients_explainer(X_test[:n], X_train,
+                                               params.get("attributions", {}).get("n_references", 50),
+                                               derive_seed(seed, "table1", dataset, model, "randomization"),
+                                               device=device)
+        sanity.append(randomization_sanity(explain, net, seed=derive_seed(seed, "table1", dataset, model,
+                                                                           "randomize")))
+
     for split in range(len(d["split"])):
-        df, saved, phibar = table1_run(d, dataset, model, split, params, seed, device)
+        hook = check if out_randomization is not None and split == 0 else None
+        df, saved, phibar = table1_run(d, dataset, model, split, params, seed, device, on_explained=hook)
         frames.append(df)
         attributions.append(pd.DataFrame({"gene": d["genes"].astype(str), "model": model, "seed": split,
                                           "mean_abs_eg": phibar}))
         if saved is not None:
             priors.append(saved)
     save_table(pd.concat(frames, ignore_index=True), out_metrics)
+    if out_randomization is not None:
+        table = sanity[0]
+        table.insert(0, "seed", 0)
+        table.insert(0, "model", model)
+        table.insert(0, "source", EXPERIMENT)
+        save_table(table, out_randomization)
     if out_attributions is not None:
         save_table(pd.concat(attributions, ignore_index=True), out_attributions)
     if out_prior is not None:

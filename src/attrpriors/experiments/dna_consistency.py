@@ -5,16 +5,19 @@ Pipeline steps (one function each; every one reads files, calls the library and 
 1. :func:`make_data` — the synthetic motif-grammar data (:mod:`attrpriors.data.dna_motifs`, ``source: simulated``)
    or the paper's GM12878 ATAC-seq sequences (:mod:`attrpriors.data.atac`, ``source: download``).
 2. :func:`train_model` — one member of the population: the paper's CNN (:class:`attrpriors.models.DNACNN`) with
-   first-layer activation ``relu``/``exponential``, with or without batch norm, and one regularizer
-   (``standard``; ``noise``/``mixup`` augmentation through the fit loop's ``batch_transform``; ``spectral_norm``
-   on every weight), trial ``t``. Writes the checkpoint and a tidy table of test generalization.
+   first-layer activation ``relu``/``exponential``, with batch norm after every convolution and the dense layer
+   or without any, dropout, and one regularizer (``standard``; ``noise``/``mixup`` augmentation through the fit
+   loop's ``batch_transform``; ``spectral_norm`` on every weight), trial ``t``; trained as the paper's code does
+   until the validation AUROC stops improving (early stopping with patience, learning-rate decay on plateau;
+   ``training:`` block). Writes the checkpoint, the per-epoch history and a tidy table of test generalization.
 3. :func:`explain_and_score` — attribution maps (saliency = ``gradients``, ``smoothgrad``,
    ``integrated_gradients``) of the positive test sequences, their interpretability against the ground truth
    (AUROC, AUPR, SNR) and both consistency metrics (k-mer KLD, attribution-vector KLD).
 4. :func:`selection_table` — every model in one row, Pareto front and combined rank of (generalization,
    consistency), and the population summary the paper's claims rest on (spread of each metric, Pearson r of
    consistency with SNR, exponential vs ReLU, which model each selection rule picks).
-5. Figures: :func:`consistency_vs_snr_figure`, :func:`generalization_vs_snr_figure`, :func:`logos_figure`.
+5. Figures: :func:`consistency_vs_snr_figure`, :func:`generalization_vs_snr_figure`, :func:`logos_figure`,
+   :func:`training_curves_figure`.
 
 Model names are ``{activation}_{bn|nobn}_{regularizer}`` (:func:`variant_name` / :func:`parse_variant`).
 """
@@ -43,6 +46,8 @@ GENERALIZATION = ("generalization_auroc", "generalization_aupr")
 INTERPRETABILITY = ("interpretability_auroc", "interpretability_aupr", "snr")
 CONSISTENCY = ("kmer_kld", "vector_kld")
 CONSISTENCY_LABELS = {"kmer_kld": "consistency 1: k-mer KLD", "vector_kld": "consistency 2: attribution-vector KLD"}
+#: per-model training facts of the population table: the best epoch (by validation AUROC) and the epochs run
+TRAINING = ("best_epoch", "epochs_run")
 
 
 # ------------------------------------------------------------------------------------------------ population
@@ -66,10 +71,13 @@ def population(cfg: Mapping) -> list[str]:
 
 
 def model_spec(name: str, base: Mapping) -> dict:
-    """The :func:`attrpriors.models.build_model` spec of model ``name`` on top of the config's ``model:`` block."""
+    """The :func:`attrpriors.models.build_model` spec of model ``name`` on top of the config's ``model:`` block.
+
+    The ``bn`` variants normalise after every convolution and the dense layer (as the paper's code), the
+    ``nobn`` variants nowhere."""
     v = parse_variant(name)
     return {**dict(base), "activation": v["activation"], "batch_norm": v["batch_norm"],
-            "spectral_norm": v["regularizer"] == "spectral_norm"}
+            "hidden_batch_norm": v["batch_norm"], "spectral_norm": v["regularizer"] == "spectral_norm"}
 
 
 # ------------------------------------------------------------------------------------------------ step 1: data
@@ -101,9 +109,11 @@ def download_archive(name: str, out: str) -> None:
 # ------------------------------------------------------------------------------------------------ step 2: train
 def train_model(data: str, model: str, trial: int, base_model: Mapping, training: Mapping,
                 regularizer_params: Mapping, seed: int, device: str, threads: int,
-                out_model: str, out_performance: str) -> None:
-    """Train one population member on the binary task; write its checkpoint and test generalization (tidy)."""
+                out_model: str, out_performance: str, out_history: str) -> None:
+    """Train one population member on the binary task; write its checkpoint, per-epoch history and test
+    generalization (tidy), with the epoch it stopped at and whether it stopped early or ran into ``epochs``."""
     import torch
+
     from ..augmentation import make_batch_transform
     from ..models import build_model, model_checkpoint_info
     from ..training import FitConfig, fit, predict
@@ -124,15 +134,24 @@ def train_model(data: str, model: str, trial: int, base_model: Mapping, training
               checkpoint_extra={**model_checkpoint_info(spec, length, 2), "variant": variant, "trial": int(trial)},
               description=f"train {model} trial {trial}")
     z = predict(res.model, te["x"])[:, 1]
-    from sklearn.metrics import average_precision_score, roc_auc_score
+    from sklearn.metrics import average_precision_score
 
-    rows = {"generalization_auroc": roc_auc_score(te["y"], z), "generalization_aupr": average_precision_score(te["y"], z),
-            "best_epoch": res.best_epoch, "epochs_run": len(res.history), "best_val_loss": res.best_val_loss}
+    from ..stats import auroc
+
+    rows = {"generalization_auroc": auroc(te["y"], z), "generalization_aupr": average_precision_score(te["y"], z),
+            "best_epoch": res.best_epoch, "epochs_run": len(res.history), "stopped_early": res.stopped_early,
+            "best_val_loss": res.best_val_loss, "best_val_monitor": res.best_monitor}
     table = pd.DataFrame({"experiment": EXPERIMENT, "model": model, "seed": int(trial), "metric": list(rows),
                           "value": [float(v) for v in rows.values()]})
     save_table(table, out_performance)
-    log.info("%s trial %d: test AUROC %.4f, best epoch %d of %d", model, trial, rows["generalization_auroc"],
-             res.best_epoch, len(res.history))
+    hist = res.history.drop(columns=["train_prior", "seconds"], errors="ignore")
+    hist.insert(0, "seed", int(trial))
+    hist.insert(0, "model", model)
+    hist.insert(0, "experiment", EXPERIMENT)
+    save_table(hist, out_history)
+    log.info("%s trial %d: test AUROC %.4f, best epoch %d of %d (%s)", model, trial, rows["generalization_auroc"],
+             res.best_epoch, len(res.history),
+             "stopped early" if res.stopped_early else f"ran into the {cfg.epochs}-epoch cap")
 
 
 # ------------------------------------------------------------------------------------------------ step 3: explain
@@ -244,9 +263,14 @@ def summarize_population(df: pd.DataFrame, method: str) -> pd.DataFrame:
     """
     sub = df[df["method"] == method]
     rows = []
-    for metric in (*GENERALIZATION, *INTERPRETABILITY, *CONSISTENCY):
+    for metric in (*GENERALIZATION, *INTERPRETABILITY, *CONSISTENCY, *TRAINING):
+        if metric not in sub:
+            continue
         for stat, value in _spread(sub[metric]).items():
             rows.append(("spread", f"{metric}:{stat}", value))
+    if "stopped_early" in sub:  # models that ran into the max-epochs safety cap instead of stopping early
+        rows.append(("training", "hit_epoch_cap:n", float((sub["stopped_early"] == 0).sum())))
+        rows.append(("training", "models:n", float(len(sub))))
     for metric in (*CONSISTENCY, "generalization_auroc", "interpretability_auroc"):
         r, p, n = _pearson(sub[metric], sub["snr"])
         rows += [("pearson_vs_snr", f"{metric}:r", r), ("pearson_vs_snr", f"{metric}:p", p),
@@ -280,14 +304,19 @@ def selection_table(performance: Sequence[str], scores: Sequence[str], methods: 
         summaries.append(summarize_population(sel, method))
     table = pd.concat(tables, ignore_index=True)
     long = table.melt(id_vars=["model", "seed", "method", "activation", "batch_norm", "regularizer"],
-                      value_vars=[*GENERALIZATION, *INTERPRETABILITY, *CONSISTENCY, "best_epoch", "combined_rank"],
+                      value_vars=[*GENERALIZATION, *INTERPRETABILITY, *CONSISTENCY, *TRAINING, "stopped_early",
+                                  "combined_rank"],
                       var_name="metric", value_name="value")
     long.insert(0, "experiment", EXPERIMENT)
     save_table(long, out_population)
     save_table(table, out_csv)
-    cols = ["method", "model", "seed", *GENERALIZATION[:1], "snr", "interpretability_auroc", "interpretability_aupr",
-            *CONSISTENCY, "combined_rank", "pareto_front", "selected_combined", "selected_generalization"]
+    cols = ["method", "model", "seed", *TRAINING, *GENERALIZATION[:1], "snr", "interpretability_auroc",
+            "interpretability_aupr", *CONSISTENCY, "combined_rank", "pareto_front", "selected_combined",
+            "selected_generalization"]
     md = table[cols].copy().sort_values(["method", "combined_rank"])
+    md["best_epoch"] = (md["best_epoch"] + 1).astype(int)  # epochs counted from 1: "stopped after 37, best 17"
+    md["epochs_run"] = md["epochs_run"].astype(int)
+    md = md.rename(columns={"best_epoch": "best epoch", "epochs_run": "stop epoch"})
     for c in md.columns:
         if md[c].dtype.kind == "f":
             md[c] = md[c].map(lambda v: f"{v:.3f}")
@@ -302,6 +331,12 @@ def _summary_markdown(summary: pd.DataFrame) -> pd.DataFrame:
     for method, s in summary.groupby("method", sort=False):
         get = dict(zip(s["metric"], s["value"]))
         label = METHOD_LABELS.get(method, method)
+        if "models:n" in get:
+            rows.append({"attribution": label, "quantity": "training: stop epoch (epochs run) / best epoch",
+                         "value": f"stop {get['epochs_run:min']:.0f}–{get['epochs_run:max']:.0f} (mean "
+                                  f"{get['epochs_run:mean']:.1f}); best {get['best_epoch:min'] + 1:.0f}–"
+                                  f"{get['best_epoch:max'] + 1:.0f}; {get['hit_epoch_cap:n']:.0f} of "
+                                  f"{get['models:n']:.0f} models ran into the max-epochs cap"})
         for metric in (*GENERALIZATION, *INTERPRETABILITY, *CONSISTENCY):
             rows.append({"attribution": label, "quantity": f"spread of {metric}",
                          "value": f"mean {get[f'{metric}:mean']:.3g}, CV {get[f'{metric}:cv']:.3g}, "
@@ -445,3 +480,54 @@ def logos_figure(data: str, table: str, attributions: Sequence[str], method: str
         fig.suptitle(f"{METHOD_LABELS.get(method, method)} maps (gradient-corrected × input) of the most and least "
                      f"consistent models ({consistency_metric}) on the same positive test sequences", fontsize=9,
                      y=1.0 + 0.02 / n)
+
+
+HISTORY_COLUMNS = ("model", "seed", "epoch", "train_loss", "val_loss")
+
+
+def training_curves_figure(histories: Sequence[str], out: str) -> None:
+    """Per-epoch training curves of every population member (from the histories the training rule writes).
+
+    Panels: validation AUROC (the early-stopping metric; a dot at each model's best epoch, a cross where it
+    stopped), training loss, and the learning rate (decays on plateau). One line per model and trial, coloured
+    by first-layer activation, solid with batch norm and dashed without.
+    """
+    from .. import plots
+
+    df = pd.concat([read_table(p, HISTORY_COLUMNS) for p in histories], ignore_index=True)
+    has_auc, has_lr = "val_auroc" in df and df["val_auroc"].notna().any(), "lr" in df and df["lr"].notna().any()
+    metric = "val_auroc" if has_auc else "val_loss"
+    panels = [(metric, "validation AUROC" if has_auc else "validation loss"), ("train_loss", "training loss")]
+    if has_lr:
+        panels.append(("lr", "learning rate"))
+    with plots.figure(out, 1, len(panels), figsize=(4.0 * len(panels), 3.4)) as (fig, axes):
+        axes = np.atleast_1d(axes)
+        seen = set()
+        for (model, seed), g in df.groupby(["model", "seed"], sort=True):
+            g = g.sort_values("epoch")
+            v = parse_variant(model)
+            style = {"color": _ACT_COLORS[v["activation"]], "ls": "-" if v["batch_norm"] else "--", "lw": 0.9,
+                     "alpha": 0.8}
+            key = (v["activation"], v["batch_norm"])
+            label = None if key in seen else f"{v['activation']}, {'BN' if v['batch_norm'] else 'no BN'}"
+            seen.add(key)
+            epochs = g["epoch"].to_numpy() + 1
+            for ax, (col, _) in zip(axes, panels):
+                ax.plot(epochs, g[col], label=label if ax is axes[0] else None, **style)
+            best = g[metric].idxmax() if has_auc else g[metric].idxmin()
+            axes[0].plot(g.loc[best, "epoch"] + 1, g.loc[best, metric], "o", ms=3.5, color=style["color"])
+            axes[0].plot(epochs[-1], g[metric].iloc[-1], "x", ms=4, color=style["color"])
+        for ax, (col, label) in zip(axes, panels):
+            ax.set_xlabel("epoch")
+            ax.set_ylabel(label)
+        if has_auc:
+            lo = float(df.groupby(["model", "seed"])["val_auroc"].max().min())
+            axes[0].set_ylim(max(0.45, lo - 0.1), 1.0)
+        if has_lr:
+            axes[-1].set_yscale("log")
+        axes[1].set_yscale("log")
+        axes[0].legend(loc="lower right", fontsize=7)
+        n_models = df.groupby(["model", "seed"]).ngroups
+        last = df.groupby(["model", "seed"])["epoch"].max() + 1
+        fig.suptitle(f"Training curves of the {n_models} CNNs (dot: best epoch by {panels[0][1]}, cross: stop; "
+                     f"stopped after {int(last.min())}–{int(last.max())} epochs)", fontsize=9)
