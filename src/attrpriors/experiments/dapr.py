@@ -376,6 +376,11 @@ def _lasso(s: Mapping, alphas: Sequence[float]) -> tuple[np.ndarray, dict, torch
                                "n_nonzero": int((fitted.coef_ != 0).sum())}, linear
 
 
+#: Config key of each penalised row's strength (a number or a list: the validation grid).
+STRENGTH_KEYS = {"mlp_l1": ("l1_weight",), "mlp_l2": ("l2_weight",), "merge": ("merge", "weight"),
+                 "dapr_noise": ("prior", "weight"), "dapr_informative": ("prior", "weight")}
+
+
 def strength_grid(params: Mapping, model: str) -> list[float | None]:
     """The validation grid of a penalised row's strength (λ of the L1 / L2 / MERGE penalty, the DAPr prior's
     weight); ``[None]`` for unpenalised rows. A single number is a grid of one."""
