@@ -129,3 +129,30 @@ def test_cross_paper_table_gets_the_randomization_column_and_flags(tmp_path):
     with pytest.raises(ValueError, match="no randomization"):
         cross_paper_table(str(metrics), str(out["t.csv"]), str(out["t.md"]), str(out["t.png"]),
                           randomization=rnd[rnd["model"] == "mlp"])
+
+
+def test_dapr_table1_job_writes_the_randomization_check_of_its_first_split(tmp_path):
+    from attrpriors.experiments.dapr import TABLE1_KEYS, _split_matrix, train_table1_model
+    from attrpriors.io import save_npz
+
+    rng = np.random.default_rng(0)
+    n, p = 60, 15
+    X = rng.standard_normal((n, p)).astype(np.float32)
+    importance = np.r_[np.ones(3), np.zeros(p - 3)]
+    d = {"X": X, "y": (X[:, :3].sum(1) + 0.3 * rng.standard_normal(n)).astype(np.float32),
+         "meta_informative": np.stack([importance, rng.standard_normal(p)], 1).astype(np.float32),
+         "meta_noise": rng.standard_normal((p, 2)).astype(np.float32), "importance": importance,
+         "split": _split_matrix(np.arange(n).astype(str), 2, 0.2, 0.2, 0, "toy"),
+         "informative_names": np.array(["driver", "other"]), "noise_names": np.array(["noise_1", "noise_2"]),
+         "genes": np.array([f"g{i}" for i in range(p)]), "groups": np.arange(n).astype(str)}
+    data = tmp_path / "toy.npz"
+    save_npz(data, **{k: d[k] for k in TABLE1_KEYS if k in d})
+    params = {"mlp": {"hidden": [8]}, "training": {"epochs": 5, "batch_size": 16, "lr": 0.01, "progress": False},
+              "lasso": {"alphas": [0.01, 0.1]}}
+    for model, n_layers in (("mlp", 2), ("lasso", 1)):
+        out = tmp_path / f"{model}_rnd.csv"
+        train_table1_model(str(data), "toy", model, params, 0, "cpu", str(tmp_path / f"{model}.csv"),
+                           out_randomization=str(out), randomization={"n_explain": 8, "threshold": 0.5})
+        t = pd.read_csv(out)
+        assert list(t["stage"]) == list(range(n_layers + 1)) and (t["model"] == model).all()
+        assert t["spearman"].iloc[0] == 1.0 and t["spearman"].iloc[-1] < 0.9
