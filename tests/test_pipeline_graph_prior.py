@@ -56,8 +56,11 @@ def test_graph_prior_metrics_are_tidy_and_complete(tiny_run: Path):
     r2 = m[m["metric"] == "test_r2"]
     assert set(r2["model"]) == set(MODELS) and r2.groupby("model").size().eq(N).all()
     assert np.isfinite(r2["value"]).all() and (r2["value"] < 1).all()
-    nu = m.query("metric == 'prior_weight'")
+    nu = m.query("metric == 'nu0'")
     assert set(nu["model"]) == {"mlp_graph", "mlp_random_graph"} & set(MODELS) and (nu["value"] > 0).all()
+    extra = m.query("metric == 'extra_epochs'")
+    ft = {"mlp_extra", "mlp_graph", "mlp_random_graph"} & set(MODELS)
+    assert set(extra["model"]) == ft and extra["value"].between(0, CFG["graph_prior"]["finetune"]["training"]["epochs"]).all()
     pen = m.query("metric == 'graph_penalty'")
     assert set(pen["model"]) == set(MODELS) and (pen["value"] >= 0).all()
     truth = m.query("metric == 'n_driving_recovered'")
@@ -68,7 +71,10 @@ def test_graph_prior_metrics_are_tidy_and_complete(tiny_run: Path):
 def test_graph_prior_tables_and_figures(tiny_run: Path):
     t = pd.read_csv(tiny_run / "results/tables/erion_fig2_graph_prior_ttests.csv")
     assert ("mlp_graph", "mlp") in set(zip(t["model"], t["baseline"]))
-    assert t["p_welch"].between(0, 1).all()
+    assert t["p_paired"].dropna().between(0, 1).all() and (t["ci95_low"] <= t["ci95_high"]).all()
+    grid = pd.read_csv(tiny_run / "results/tables/erion_graph_prior_mlp_tuning.csv")
+    g = CFG["graph_prior"]["mlp"]["grid"]
+    assert len(grid) == len(g["lr"]) * len(g["l1"]) * len(g["hidden"]) and grid["chosen"].sum() == 1
     assert "MLP + graph prior" in (tiny_run / "results/tables/erion_fig2_graph_prior_ttests.md").read_text()
     pen = pd.read_csv(tiny_run / "results/tables/erion_supfig12_graph_penalty.csv")
     assert {"model", "metric", "geometric_mean", "ratio_mlp_over_model"} <= set(pen.columns)

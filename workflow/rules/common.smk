@@ -297,6 +297,13 @@ def graph_prior_lasso_metrics(wildcards):
     return []
 
 
+def graph_prior_mlp_choice(wildcards):
+    """A3: the MLP's settings chosen on validation (tune_graph_prior_mlp); only the MLP needs them."""
+    if wildcards.gp_net == "mlp":
+        return ["results/graph_prior/tuning/mlp_choice.json"]
+    return []
+
+
 def graph_prior_files(pattern):
     """A3: ``pattern`` under results/graph_prior/ with {model} and {seed} for every model and retraining."""
     cfg = config["graph_prior"]

@@ -40,6 +40,31 @@ rule train_graph_prior_lasso:
         "../scripts/graph_prior_train_lasso.py"
 
 
+rule tune_graph_prior_mlp:
+    input:
+        expression=rules.preprocess_rnaseq.output.expression,
+        response=f"{RNA_DATA}/response.tsv",
+        split=f"{RNA}/splits/split0.json",
+    output:
+        choice=f"{GP}/tuning/mlp_choice.json",
+        grid="results/tables/erion_graph_prior_mlp_tuning.csv",
+    log:
+        f"{LOGS}/tune_graph_prior_mlp.log",
+    benchmark:
+        f"{BENCH}/tune_graph_prior_mlp.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    resources:
+        **train_resources(),
+    params:
+        mlp=GP_CFG["mlp"],
+        seed=config["seed"],
+        device=config["device"],
+        progress=config["progress"],
+    script:
+        "../scripts/graph_prior_tune_mlp.py"
+
+
 rule train_graph_prior_network:
     input:
         expression=rules.preprocess_rnaseq.output.expression,
@@ -47,6 +72,7 @@ rule train_graph_prior_network:
         split=graph_prior_split,
         edges=f"{RNA_DATA}/graph_edges.tsv",
         lasso=graph_prior_lasso_metrics,
+        mlp_choice=graph_prior_mlp_choice,
     output:
         model=f"{GP}/models/{{gp_net}}/seed{{gp_seed}}.pt",
         history=f"{GP}/models/{{gp_net}}/seed{{gp_seed}}_history.csv",
@@ -76,7 +102,6 @@ rule finetune_graph_prior:
         response=f"{RNA_DATA}/response.tsv",
         split=graph_prior_split,
         edges=f"{RNA_DATA}/graph_edges.tsv",
-        random_edges=f"{RNA_DATA}/random_graph_edges.tsv",
     output:
         model=f"{GP}/models/{{gp_ft}}/seed{{gp_seed}}.pt",
         history=f"{GP}/models/{{gp_ft}}/seed{{gp_seed}}_history.csv",
@@ -92,7 +117,6 @@ rule finetune_graph_prior:
         **train_resources(),
     params:
         finetune=GP_CFG["finetune"],
-        l1=GP_CFG["mlp"]["l1"],
         seed=config["seed"],
         device=config["device"],
         progress=config["progress"],
@@ -169,7 +193,7 @@ rule figures_graph_prior:
             "results/tables/erion_fig2_graph_prior_ttests.md",
             caption="../report/erion_fig2_graph_prior.rst",
             category="Erion et al. — graph prior (drug response)",
-            labels={"table": "Fig. 2 / supp. Fig. 10: Welch t-tests of test R²"},
+            labels={"table": "Fig. 2 / supp. Fig. 10: paired t-tests of test R²"},
         ),
         fig2=report(
             "results/figures/erion_fig2_graph_prior_r2.png",

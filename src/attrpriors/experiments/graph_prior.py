@@ -5,14 +5,18 @@ is the drug response (standardised with the training mean and s.d.). Splits are 
 (``results/rnaseq/splits``). Models, each trained by :func:`attrpriors.training.fit` except the LASSO:
 
 * ``lasso`` — scikit-learn LASSO, α chosen on validation MSE over a grid;
-* ``graph_lasso`` — a linear model with ``MSE + λ'‖w‖₁ + ν' wᵀ L w`` (``L`` over the gene weights), λ' = 2 α of
-  the LASSO (scikit-learn halves the squared error), ν' chosen on validation MSE over a grid;
-* ``mlp`` — MLP with L1 on all weights and early stopping;
-* ``mlp_graph`` — the converged MLP fine-tuned for a few epochs alternating a task step (MSE + L1) and a prior
-  step on ``ν φ̄ᵀ L φ̄`` (EG with k batch-rolled references, genes only), ν set so that the prior equals the task
-  loss on the converged MLP's first batches (recorded as metric ``prior_weight``);
-* ``mlp_extra`` — the same extra epochs (same batch order) without the prior;
-* ``mlp_random_graph`` — the prior on a random graph with the same number of edges (its own ν, same rule);
+* ``graph_lasso`` — a linear model with ``(1/2n)‖y − Xw‖² + α‖w‖₁ + ν' wᵀ L w`` (``L`` over the gene weights), α of
+  the LASSO, ν' chosen on validation MSE over a grid, solved exactly by the LASSO's solver on augmented data
+  (:func:`fit_graph_lasso`; the paper used Adam);
+* ``mlp`` — MLP with L1 on all weights and early stopping; learning rate, L1 strength and hidden sizes chosen on
+  the validation MSE of one tuning split over a small grid (:func:`tune_mlp`); its checkpoint keeps its Adam state;
+* ``mlp_graph`` — the converged MLP fine-tuned on the joint loss ``MSE + L1 + ν φ̄ᵀ L φ̄`` (EG with k batch-rolled
+  references, genes only), continuing the MLP's Adam; ν₀ makes the prior equal the task loss on the converged
+  MLP's first batches (the paper's rule), ν from ``ν₀ ×`` a grid and the number of extra epochs (0 included)
+  chosen on validation (:func:`finetune`);
+* ``mlp_extra`` — the same without the prior (its own number of extra epochs, 0 included, same batch order);
+* ``mlp_random_graph`` — the prior on a random graph with as many edges among the model's genes (drawn anew
+  for each retraining), its own ν and epochs chosen the same way;
 * ``gcn`` — one Kipf & Welling graph convolution over genes, then dense layers.
 
 Every (model, retraining) is one job; retraining ``s`` uses split ``s mod n_splits`` and seeds derived from ``s``.
@@ -172,6 +176,36 @@ class GraphLassoPenalty:
         return self.l1 * weight_l1(model) + self.nu * smooth
 
 
+def fit_graph_lasso(X: np.ndarray, y: np.ndarray, n_genes: int, edges: np.ndarray, weights: np.ndarray,
+                    alpha: float, nu: float, max_iter: int = 5000, tol: float = 1e-4):
+    """Graph LASSO solved exactly: ``min_w (1/2n)‖y − b − Xw‖² + α‖w‖₁ + ν' Σ_edges w_ij (w_i − w_j)²`` over the
+    first ``n_genes`` columns' weights, by scikit-learn's coordinate-descent LASSO on augmented data.
+
+    ``wᵀLw = ‖Γw‖²`` with Γ the weighted incidence matrix (one row √w_ij (e_i − e_j) per edge), so the problem is a
+    LASSO on ``[X_c; √(2nν')Γ]``, ``[y_c; 0]`` (X and y centred, the intercept recovered after), with α scaled by
+    ``n / (n + E)`` for the extra rows. ν' = 0 gives scikit-learn's LASSO exactly, so Graph LASSO − LASSO measures
+    the graph term, not a different optimiser (the paper minimised ``‖Xw − y‖² + λ'‖w‖₁ + ν' wᵀLw`` with Adam).
+    Returns the fitted ``sklearn.linear_model.Lasso`` (``coef_``, ``intercept_`` on the original scale).
+    """
+    from scipy import sparse as sp
+    from sklearn.linear_model import Lasso
+
+    X = np.asarray(X, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    n, p = X.shape
+    xm, ym = X.mean(axis=0), y.mean()
+    e = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+    rows = np.repeat(np.arange(len(e)), 2)
+    vals = (np.sqrt(np.asarray(weights, float))[:, None] * np.array([1.0, -1.0])).ravel()
+    gamma = sp.csr_matrix((vals, (rows, e.ravel())), shape=(len(e), p)).toarray()
+    xa = np.vstack([X - xm, np.sqrt(2.0 * n * float(nu)) * gamma]) if nu > 0 and len(e) else X - xm
+    ya = np.r_[y - ym, np.zeros(len(xa) - n)]
+    m = Lasso(alpha=float(alpha) * n / len(xa), fit_intercept=False, max_iter=max_iter, tol=tol,
+              selection="cyclic").fit(xa, ya)
+    m.intercept_ = float(ym - xm @ m.coef_)
+    return m
+
+
 def balance_prior_weight(model: nn.Module, prior: nn.Module, X: np.ndarray, y: np.ndarray, batch_size: int,
                          n_batches: int, weight_penalty, seed: int) -> dict:
     """ν such that ``ν Ω`` equals the task loss (MSE + weight penalty) on the first ``n_batches`` batches.
@@ -230,8 +264,6 @@ def _save_model(net: nn.Module, spec: Mapping, d: Design, path: str, extra: Mapp
 def train_lasso(expression: str, response: str, split: str, params: Mapping, seed: int, retraining: int,
                 out_model: str, out_metrics: str) -> None:
     """scikit-learn LASSO; α chosen on validation MSE over ``params["alphas"]``."""
-    import torch
-    from ..models import build_model
     from sklearn.linear_model import Lasso
 
     d = load_design(expression, response, split)
@@ -246,15 +278,24 @@ def train_lasso(expression: str, response: str, split: str, params: Mapping, see
             best = (val, float(alpha), m)
     _, alpha, m = best
     spec = {"type": "mlp", "hidden": []}
-    net = build_model(spec, d.n_inputs, 1)
-    with torch.no_grad():
-        net.first_layer().weight.copy_(torch.as_tensor(m.coef_, dtype=torch.float32)[None, :])
-        net.first_layer().bias.fill_(float(m.intercept_))
-    net.eval()
+    net = _linear_model(m.coef_, m.intercept_, d.n_inputs)
     _save_model(net, spec, d, out_model, {"alpha": alpha})
     values = _fit_metrics(net, d) | {"alpha": alpha, "n_nonzero": int((m.coef_[: d.n_genes] != 0).sum())}
     save_table(_rows("lasso", retraining, values), out_metrics)
     log.info("lasso: α=%g, test R² %.4f", alpha, values["test_r2"])
+
+
+def _linear_model(coef: np.ndarray, intercept: float, n_inputs: int) -> nn.Module:
+    """A one-layer network holding a fitted linear model (so EG, the checkpoint format and ``predict`` are shared)."""
+    import torch
+
+    from ..models import build_model
+
+    net = build_model({"type": "mlp", "hidden": []}, n_inputs, 1)
+    with torch.no_grad():
+        net.first_layer().weight.copy_(torch.as_tensor(np.asarray(coef), dtype=torch.float32)[None, :])
+        net.first_layer().bias.fill_(float(intercept))
+    return net.eval()
 
 
 def _fit_config(training: Mapping, job_seed: int, device: str, progress: bool) -> FitConfig:
@@ -263,10 +304,55 @@ def _fit_config(training: Mapping, job_seed: int, device: str, progress: bool) -
     return FitConfig.from_mapping(training, seed=job_seed, device=device, progress=progress)
 
 
+def mlp_grid(params: Mapping) -> list[dict]:
+    """The MLP settings to choose from: every combination of ``params["grid"]``'s ``lr``, ``l1`` and ``hidden``."""
+    grid = params["grid"]
+    return [{"lr": float(lr), "l1": float(l1), "hidden": [int(h) for h in hidden]}
+            for hidden in grid["hidden"] for lr in grid["lr"] for l1 in grid["l1"]]
+
+
+def mlp_settings(params: Mapping, choice: Mapping) -> tuple[dict, float, dict]:
+    """(model spec, L1 strength, training mapping) of the MLP with ``choice`` = ``{"lr", "l1", "hidden"}``."""
+    spec = {**dict(params["model"]), "hidden": list(choice["hidden"])}
+    return spec, float(choice["l1"]), {**dict(params["training"]), "lr": float(choice["lr"])}
+
+
+def tune_mlp(expression: str, response: str, split: str, params: Mapping, seed: int, device: str, progress: bool,
+             out_choice: str, out_grid: str) -> None:
+    """Choose the MLP's learning rate, L1 strength and hidden sizes on validation (the paper's protocol).
+
+    Every setting of :func:`mlp_grid` is trained with early stopping on one split (the tuning split); the one
+    with the lowest validation MSE is written to ``out_choice`` (JSON) and the whole grid to ``out_grid``.
+    """
+    from ..models import build_model
+    from ..training import fit
+
+    d = load_design(expression, response, split)
+    rows = []
+    for i, choice in enumerate(mlp_grid(params)):
+        spec, l1, training = mlp_settings(params, choice)
+        job_seed = derive_seed(seed, EXPERIMENT, "mlp_tuning", i)
+        seed_everything(job_seed)
+        res = fit(build_model(spec, d.n_inputs, 1), d.X["train"], d.y["train"], d.X["val"], d.y["val"],
+                  task="regression", config=_fit_config(training, job_seed, device, progress),
+                  weight_penalty=WeightL1(l1) if l1 > 0 else None, description=f"mlp tuning {choice}")
+        rows.append({**choice, "hidden": "-".join(map(str, choice["hidden"])), "val_mse": res.best_val_loss,
+                     "best_epoch": res.best_epoch})
+        log.info("mlp %s: validation MSE %.4f (epoch %d)", choice, res.best_val_loss, res.best_epoch)
+    grid = pd.DataFrame(rows)
+    best = int(np.argmin(grid["val_mse"].to_numpy()))
+    save_table(grid.assign(experiment=EXPERIMENT, chosen=np.arange(len(grid)) == best), out_grid)
+    choice = mlp_grid(params)[best] | {"val_mse": float(grid["val_mse"].iloc[best])}
+    save_json(choice, out_choice)
+    log.info("chosen MLP settings: %s", choice)
+
+
 def train_network(model: str, expression: str, response: str, split: str, edges: str, lasso_metrics: str | None,
                   params: Mapping, seed: int, retraining: int, device: str, progress: bool, out_model: str,
-                  out_history: str, out_metrics: str) -> None:
-    """Train ``mlp`` (L1 + early stopping), ``gcn`` or ``graph_lasso`` (ν' chosen on validation) with the fit loop."""
+                  out_history: str, out_metrics: str, mlp_choice: str | None = None) -> None:
+    """Train ``mlp`` (L1 + early stopping, settings from ``mlp_choice`` written by :func:`tune_mlp`), ``gcn`` or
+    ``graph_lasso`` (ν' chosen on validation) with the fit loop. The MLP's checkpoint keeps its Adam state at the
+    best epoch (``optimizer_state``), its L1 strength and training settings, for :func:`finetune`."""
     from ..models import build_model
     from ..training import fit
 
@@ -275,86 +361,183 @@ def train_network(model: str, expression: str, response: str, split: str, edges:
     e, w = graph_edges(edges, d.genes)
     p = params[model]
     extra_values: dict = {}
+    extra_ckpt: dict = {}
     if model == "graph_lasso":
         alpha = float(read_table(lasso_metrics, ("metric", "value")).set_index("metric")["value"]["alpha"])
-        l1 = 2.0 * alpha
         spec = {"type": "mlp", "hidden": []}
         best = None
         for nu in p["nus"]:
-            seed_everything(job_seed)
-            net = build_model(spec, d.n_inputs, 1)
-            res = fit(net, d.X["train"], d.y["train"], d.X["val"], d.y["val"], task="regression",
-                      config=_fit_config(p["training"], job_seed, device, progress),
-                      weight_penalty=GraphLassoPenalty(l1, float(nu), e, w), description=f"graph_lasso ν'={nu}")
-            log.info("graph lasso ν'=%g: validation MSE %.4f (epoch %d)", nu, res.best_val_loss, res.best_epoch)
-            if best is None or res.best_val_loss < best[0]:
-                best = (res.best_val_loss, float(nu), res)
-        _, nu, res = best
-        extra_values = {"l1": l1, "nu_prime": nu}
+            m = fit_graph_lasso(d.X["train"], d.y["train"], d.n_genes, e, w, alpha, float(nu),
+                                int(p.get("max_iter", 5000)), float(p.get("tol", 1e-4)))
+            val = float(np.mean((m.predict(d.X["val"]) - d.y["val"]) ** 2))
+            log.info("graph lasso ν'=%g: validation MSE %.4f, %d non-zero weights", nu, val, int((m.coef_ != 0).sum()))
+            if best is None or val < best[0]:
+                best = (val, float(nu), m)
+        _, nu, m = best
+        net = _linear_model(m.coef_, m.intercept_, d.n_inputs)
+        extra_values = {"alpha": alpha, "nu_prime": nu, "n_nonzero": int((m.coef_[: d.n_genes] != 0).sum())}
+        _save_model(net, spec, d, out_model, {"nu_prime": nu})
+        save_table(pd.DataFrame({"nu_prime": [float(v) for v in p["nus"]]}).assign(experiment=EXPERIMENT,
+                                                                                      model=model, seed=retraining),
+                   out_history)
+        values = _fit_metrics(net, d) | extra_values
+        save_table(_rows(model, retraining, values), out_metrics)
+        log.info("graph_lasso retraining %d: ν'=%g, test R² %.4f", retraining, nu, values["test_r2"])
+        return
     else:
         seed_everything(job_seed)
-        spec = dict(p["model"])
+        if model == "mlp":
+            if mlp_choice is None:
+                raise ValueError("train_network('mlp') needs mlp_choice, the settings chosen by tune_mlp")
+            choice = read_json(mlp_choice)
+            spec, l1, training = mlp_settings(p, choice)
+            extra_values = {"lr": training["lr"], "l1": l1}
+        else:
+            spec, l1, training = dict(p["model"]), float(p.get("l1", 0.0)), dict(p["training"])
         if spec.get("type") == "gcn":
             spec.update(n_genes=d.n_genes, n_edges=len(e))
         net = build_model(spec, d.n_inputs, 1)
         if spec.get("type") == "gcn":
             net.set_graph(e, w)
-        penalty = WeightL1(p.get("l1", 0.0)) if p.get("l1", 0.0) > 0 else None
+        penalty = WeightL1(l1) if l1 > 0 else None
         res = fit(net, d.X["train"], d.y["train"], d.X["val"], d.y["val"], task="regression",
-                  config=_fit_config(p["training"], job_seed, device, progress), weight_penalty=penalty,
+                  config=_fit_config(training, job_seed, device, progress), weight_penalty=penalty,
                   description=f"{model} retraining {retraining}")
+        if model == "mlp":
+            extra_ckpt = {"optimizer_state": res.optimizer_state, "l1": l1, "training": training}
     net = res.model.cpu().eval()
-    _save_model(net, spec, d, out_model, {"best_epoch": res.best_epoch})
+    _save_model(net, spec, d, out_model, {"best_epoch": res.best_epoch, **extra_ckpt})
     save_table(res.history.assign(experiment=EXPERIMENT, model=model, seed=retraining), out_history)
     values = _fit_metrics(net, d) | {"best_epoch": res.best_epoch, "epochs_run": len(res.history)} | extra_values
     save_table(_rows(model, retraining, values), out_metrics)
     log.info("%s retraining %d: best epoch %d, test R² %.4f", model, retraining, res.best_epoch, values["test_r2"])
 
 
+def random_graph(edges: np.ndarray, weights: np.ndarray, n_nodes: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The random-graph control: as many edges as ``edges`` (same weights, shuffled), placed uniformly at random
+    among the ``n_nodes`` model genes (:func:`attrpriors.data.beataml.random_graph_like`)."""
+    from ..data.beataml import random_graph_like
+
+    names = np.arange(n_nodes).astype(str)
+    df = pd.DataFrame({"gene_a": names[edges[:, 0]], "gene_b": names[edges[:, 1]], "weight": weights})
+    rnd = random_graph_like(df, names, seed)
+    e = np.c_[rnd["gene_a"].astype(int).to_numpy(), rnd["gene_b"].astype(int).to_numpy()].astype(np.int64)
+    return e.reshape(-1, 2), rnd["weight"].to_numpy(np.float64)
+
+
+def finetune_graphs(variant: str, edges: np.ndarray, weights: np.ndarray, n_genes: int, seed: int,
+                    retraining: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """The graph a fine-tuning variant regularises over: the real graph (``mlp_graph``), a random graph with the
+    same number of edges drawn anew for each retraining (``mlp_random_graph``), or none (``mlp_extra``)."""
+    if variant not in FINETUNED:
+        raise ValueError(f"unknown fine-tuning variant {variant!r}; known: {FINETUNED}")
+    if variant == "mlp_extra":
+        return None
+    if variant == "mlp_random_graph":
+        return random_graph(edges, weights, n_genes, derive_seed(seed, EXPERIMENT, "random_graph", retraining))
+    return edges, weights
+
+
+def finetune_candidates(net: nn.Module, optimizer_state: Mapping, X: Mapping, y: Mapping, prior_factory,
+                        nus: Sequence[float], training: Mapping, penalty, order_seed: int, device: str,
+                        progress: bool, description: str) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+    """Fine-tune a converged model once per ν in ``nus`` (ν = 0: no prior) and choose (ν, number of extra
+    epochs) on the validation MSE, with the model as given (0 extra epochs) a candidate of every run.
+
+    Each run starts from the same weights and continues the same Adam (``optimizer_state``: moments, step count
+    and learning rate of the converged model), on the joint loss ``MSE + L1 + ν Ω`` (one backward pass, one
+    optimiser — under which ν sets the balance of the two gradients, unlike a prior step with a fresh Adam,
+    whose update does not depend on ν), with the same batch order (``order_seed``). Ties go to fewer epochs.
+    Returns ``(choice, candidates, history)``: ``choice`` has ``nu`` (0 when no extra epoch is chosen),
+    ``extra_epochs``, ``val_mse``, ``model``.
+    """
+    import copy
+
+    from ..training import fit
+
+    initial_state = copy.deepcopy(net.state_dict())
+    best, rows, hist = None, [], []
+    for nu in nus:
+        cand = copy.deepcopy(net)
+        cand.load_state_dict(initial_state)
+        prior = prior_factory() if nu > 0 else None
+        cfg = {**dict(training), "schedule": "joint", "prior_weight": float(nu)}
+        res = fit(cand, X["train"], y["train"], X["val"], y["val"], task="regression",
+                  config=_fit_config(cfg, order_seed, device, progress), prior=prior, weight_penalty=penalty,
+                  optimizer_state=optimizer_state, initial_candidate=True, description=f"{description} ν={nu:.3g}")
+        extra = res.best_epoch + 1
+        rows.append({"nu": float(nu), "extra_epochs": extra, "val_mse": res.best_val_loss,
+                     "epochs_run": len(res.history)})
+        hist.append(res.history.assign(nu=float(nu)))
+        log.info("%s ν=%.4g: validation MSE %.5f after %d extra epochs", description, nu, res.best_val_loss, extra)
+        if best is None or (res.best_val_loss, extra) < (best["val_mse"], best["extra_epochs"]):
+            best = {"nu": float(nu) if extra else 0.0, "extra_epochs": extra, "val_mse": res.best_val_loss,
+                    "model": res.model}
+    return best, pd.DataFrame(rows), pd.concat(hist, ignore_index=True)
+
+
 def finetune(variant: str, mlp_model: str, expression: str, response: str, split: str, edges: str,
-             random_edges: str, params: Mapping, l1: float, seed: int, retraining: int, device: str, progress: bool,
-             out_model: str, out_history: str, out_metrics: str) -> None:
+             params: Mapping, seed: int, retraining: int, device: str, progress: bool, out_model: str,
+             out_history: str, out_metrics: str) -> None:
     """Extra epochs from the converged MLP: with the graph prior, the random-graph prior, or without a prior.
 
-    All three variants see the same batch order. With a prior the schedule is ``alternating`` and ν is set by
-    :func:`balance_prior_weight` (times ``params["prior_scale"]``, default 1).
+    The paper's protocol (supplement section on the graph experiment) with the choices it leaves open stated:
+    fine-tuning continues the MLP's Adam state at its learning rate (saved in the MLP checkpoint) with the same
+    L1 penalty; ν₀ is set so that ``ν₀ Ω`` equals the task loss on the converged MLP's first batches
+    (:func:`balance_prior_weight`, the paper's rule), the ν grid is ``ν₀ × params["nu_scales"]``; ν and the
+    number of extra epochs (0 included) are chosen on the validation MSE (:func:`finetune_candidates`). The
+    extra-epochs control (ν = 0) chooses its own number of epochs the same way. All variants of a retraining see
+    the same batch order.
     """
     from ..models import load_model
     from ..priors import GraphPrior
-    from ..training import fit, select_device
+    from ..training import select_device
 
-    if variant not in FINETUNED:
-        raise ValueError(f"unknown fine-tuning variant {variant!r}; known: {FINETUNED}")
     d = load_design(expression, response, split)
     ckpt = load_torch(mlp_model)
+    for key in ("optimizer_state", "l1", "training"):
+        if key not in ckpt:
+            raise KeyError(f"{mlp_model}: the MLP checkpoint lacks {key!r} (written by train_network('mlp'))")
     net = load_model(mlp_model).to(select_device(device)).train()
     order_seed = derive_seed(seed, EXPERIMENT, "finetune", retraining)
     seed_everything(derive_seed(seed, EXPERIMENT, variant, retraining))
+    l1 = float(ckpt["l1"])
     penalty = WeightL1(l1) if l1 > 0 else None
-    training = dict(params["training"])
-    prior, balance = None, {}
-    if variant != "mlp_extra":
-        e, w = graph_edges(random_edges if variant == "mlp_random_graph" else edges, d.genes)
-        prior = GraphPrior(e, w, n_nodes=d.n_genes, n_references=int(params["n_references"]),
-                           input_slice=slice(0, d.n_genes), seed=derive_seed(seed, EXPERIMENT, variant, "eg", retraining))
-        prior = prior.to(next(net.parameters()).device)
-        balance = balance_prior_weight(net, prior, d.X["train"], d.y["train"], int(training["batch_size"]),
+    training = {**dict(params["training"]), "lr": float(ckpt["training"]["lr"]),
+                "batch_size": int(params["training"].get("batch_size", ckpt["training"]["batch_size"]))}
+    e, w = graph_edges(edges, d.genes)
+    graph = finetune_graphs(variant, e, w, d.n_genes, seed, retraining)
+    eg_seed = derive_seed(seed, EXPERIMENT, variant, "eg", retraining)
+    dev = next(net.parameters()).device
+
+    def prior_factory():
+        return GraphPrior(graph[0], graph[1], n_nodes=d.n_genes, n_references=int(params["n_references"]),
+                          input_slice=slice(0, d.n_genes), seed=eg_seed).to(dev)
+
+    balance, nus = {}, [0.0]
+    if graph is not None:
+        balance = balance_prior_weight(net, prior_factory(), d.X["train"], d.y["train"], int(training["batch_size"]),
                                        int(params["balance_batches"]), penalty, order_seed)
-        training.update(schedule="alternating", prior_weight=balance["prior_weight"] * float(params.get("prior_scale", 1.0)))
-        log.info("%s: task loss %.4g, Ω %.4g on %d batches → ν = %.4g", variant, balance["task_loss"],
-                 balance["prior_value"], balance["n_batches"], training["prior_weight"])
-    res = fit(net, d.X["train"], d.y["train"], d.X["val"], d.y["val"], task="regression",
-              config=_fit_config(training, order_seed, device, progress), prior=prior, weight_penalty=penalty,
-              description=f"{variant} retraining {retraining}")
-    net = res.model.cpu().eval()
-    _save_model(net, ckpt["model_spec"], d, out_model, {"best_epoch": res.best_epoch, **balance})
-    save_table(res.history.assign(experiment=EXPERIMENT, model=variant, seed=retraining), out_history)
-    values = _fit_metrics(net, d) | {"best_epoch": res.best_epoch}
+        nus = [balance["prior_weight"] * float(k) for k in params["nu_scales"]]
+        log.info("%s: task loss %.4g, Ω %.4g on %d batches → ν₀ = %.4g; grid %s", variant, balance["task_loss"],
+                 balance["prior_value"], balance["n_batches"], balance["prior_weight"], [f"{v:.3g}" for v in nus])
+    choice, cands, hist = finetune_candidates(net, ckpt["optimizer_state"], d.X, d.y, prior_factory, nus, training,
+                                              penalty, order_seed, device, progress,
+                                              f"{variant} retraining {retraining}")
+    net = choice["model"].cpu().eval()
+    extra_ckpt = {"extra_epochs": choice["extra_epochs"], "prior_weight": choice["nu"],
+                  "n_graph_edges": 0 if graph is None else len(graph[0]), **balance}
+    _save_model(net, ckpt["model_spec"], d, out_model, extra_ckpt)
+    save_table(hist.assign(experiment=EXPERIMENT, model=variant, seed=retraining), out_history)
+    values = _fit_metrics(net, d) | {"extra_epochs": choice["extra_epochs"], "prior_weight": choice["nu"],
+                                     "best_val_mse": choice["val_mse"]}
     if balance:
-        values |= {"prior_weight": training["prior_weight"], "initial_task_loss": balance["task_loss"],
-                   "initial_prior": balance["prior_value"]}
+        values |= {"nu0": balance["prior_weight"], "nu_scale": choice["nu"] / balance["prior_weight"],
+                   "initial_task_loss": balance["task_loss"], "initial_prior": balance["prior_value"],
+                   "n_graph_edges": len(graph[0])}
     save_table(_rows(variant, retraining, values), out_metrics)
-    log.info("%s retraining %d: test R² %.4f", variant, retraining, values["test_r2"])
+    log.info("%s retraining %d: ν=%.4g, %d extra epochs, test R² %.4f", variant, retraining, choice["nu"],
+             choice["extra_epochs"], values["test_r2"])
 
 
 # ----------------------------------------------------------------------------------------------- explain
@@ -418,20 +601,34 @@ def explain(model: str, model_path: str, expression: str, response: str, split: 
 
 
 # --------------------------------------------------------------------------------------------- aggregate
-def welch_tests(metrics: pd.DataFrame, metric: str = "test_r2", pairs=PAIRS) -> pd.DataFrame:
-    """Welch's t-test (unequal variances) of ``metric`` between each (model, baseline) pair over retrainings."""
+def paired_tests(metrics: pd.DataFrame, metric: str = "test_r2", pairs=PAIRS) -> pd.DataFrame:
+    """Paired t-test of ``metric`` between each (model, baseline) pair over retrainings.
+
+    Retraining s of every model uses the same split (and the fine-tuned models start from the same MLP), so the
+    pairs are matched by ``seed`` (retrainings missing from either model are left out). Reports the mean
+    difference, its 95 % t confidence interval and the two-sided p-value.
+    """
     from scipy import stats
 
     out = []
     for a, b in pairs:
-        va = metrics.query("model == @a and metric == @metric")["value"].to_numpy(float)
-        vb = metrics.query("model == @b and metric == @metric")["value"].to_numpy(float)
-        if len(va) == 0 or len(vb) == 0:
+        va = metrics.query("model == @a and metric == @metric").set_index("seed")["value"].astype(float)
+        vb = metrics.query("model == @b and metric == @metric").set_index("seed")["value"].astype(float)
+        common = va.index.intersection(vb.index).sort_values()
+        if len(common) == 0:
             continue
-        t, p = stats.ttest_ind(va, vb, equal_var=False) if len(va) > 1 and len(vb) > 1 else (np.nan, np.nan)
-        out.append({"experiment": EXPERIMENT, "metric": metric, "model": a, "baseline": b, "n_model": len(va),
-                    "n_baseline": len(vb), "mean_model": va.mean(), "mean_baseline": vb.mean(),
-                    "difference": va.mean() - vb.mean(), "t": t, "p_welch": p})
+        diff = (va.loc[common] - vb.loc[common]).to_numpy()
+        n = len(diff)
+        if n > 1 and np.std(diff) > 0:
+            t, p = stats.ttest_rel(va.loc[common], vb.loc[common])
+            half = stats.t.ppf(0.975, n - 1) * diff.std(ddof=1) / np.sqrt(n)
+        else:
+            t = p = half = np.nan
+        out.append({"experiment": EXPERIMENT, "metric": metric, "model": a, "baseline": b, "n_pairs": n,
+                    "mean_model": float(va.loc[common].mean()), "mean_baseline": float(vb.loc[common].mean()),
+                    "difference": float(diff.mean()), "ci95_low": float(diff.mean() - half),
+                    "ci95_high": float(diff.mean() + half), "n_model_better": int((diff > 0).sum()), "t": float(t),
+                    "p_paired": float(p)})
     return pd.DataFrame(out)
 
 
@@ -452,7 +649,7 @@ def _fmt_p(p: float) -> str:
 
 def r2_figure(metrics: pd.DataFrame, tests: pd.DataFrame, path: str) -> None:
     """Fig. 2 (left and top right): test R² per model (dots = retrainings, bar = mean ± s.e.) and the number of
-    significant GSEA pathways per model, with the Welch p-values of the paper's pairs."""
+    significant GSEA pathways per model, with paired t-tests of the paper's pairs."""
     from .. import plots
 
     models = _order(metrics["model"])
@@ -479,12 +676,13 @@ def r2_figure(metrics: pd.DataFrame, tests: pd.DataFrame, path: str) -> None:
         n = metrics.query("metric == 'test_r2'").groupby("model").size()
         axes[0].set_title(f"Drug response, test R² ({int(n.max()) if len(n) else 0} retrainings)")
         axes[1].set_title("GSEA on genes ranked by mean |EG|")
-        lines = [f"{MODEL_LABELS[r.model]} vs {MODEL_LABELS[r.baseline]}: Δ={r.difference:+.4f}, p={_fmt_p(r.p_welch)}"
-                 for r in tests.itertuples() if r.metric == "test_r2"]
+        lines = [f"{MODEL_LABELS[r.model]} vs {MODEL_LABELS[r.baseline]}: Δ={r.difference:+.4f} "
+                 f"[{r.ci95_low:+.4f}, {r.ci95_high:+.4f}], better in {r.n_model_better}/{r.n_pairs}, "
+                 f"p={_fmt_p(r.p_paired)}" for r in tests.itertuples() if r.metric == "test_r2"]
         fig.canvas.draw()  # place the t-test text below the rotated tick labels
         inv = fig.transFigure.inverted()
         bottom = min(inv.transform(ax.get_tightbbox(fig.canvas.get_renderer()))[0][1] for ax in axes)
-        fig.text(0.01, bottom - 0.03, "Welch t-tests (test R²):\n" + "\n".join(lines), va="top", fontsize=7.5,
+        fig.text(0.01, bottom - 0.03, "Paired t-tests over retrainings (test R², Δ [95 % CI]):\n" + "\n".join(lines), va="top", fontsize=7.5,
                  family="monospace")
 
 
@@ -561,7 +759,7 @@ def aggregate(metrics: Sequence[str], attributions: Sequence[str], gsea: Sequenc
     m = pd.concat([read_table(p, ("experiment", "model", "seed", "metric", "value")) for p in metrics],
                   ignore_index=True).sort_values(["model", "seed", "metric"], kind="stable")
     save_table(m, out_metrics)
-    tests = welch_tests(m)
+    tests = paired_tests(m)
     save_table(tests, out_tests_csv)
     md = tests.assign(model=tests["model"].map(MODEL_LABELS), baseline=tests["baseline"].map(MODEL_LABELS))
     save_table(md.drop(columns=["experiment"]).round(5), out_tests_md)
@@ -599,7 +797,8 @@ def aggregate(metrics: Sequence[str], attributions: Sequence[str], gsea: Sequenc
         save_table(wide.reset_index().assign(model=lambda f: f["model"].map(MODEL_LABELS)).round(4), out_truth_table)
     r2s = summary[summary["metric"] == "test_r2"].set_index("model")[["mean", "se"]]
     log.info("test R² by model:\n%s", r2s.reindex(_order(r2s.index)).to_string())
-    log.info("Welch t-tests:\n%s", tests[["model", "baseline", "difference", "p_welch"]].to_string(index=False))
+    log.info("paired t-tests:\n%s", tests[["model", "baseline", "difference", "ci95_low", "ci95_high", "p_paired"]]
+             .to_string(index=False))
     log.info("graph penalty:\n%s", pen.to_string(index=False))
 
 
@@ -618,18 +817,27 @@ def workload(config: Mapping, n_genes: int, n_drugs: int, n_rows: int, n_edges: 
     retrain = int(gp["retrainings"])
     models = list(gp["models"])
     train: dict = {}
-    for name in [m for m in models if m in ("graph_lasso", "mlp", "gcn")]:
+    # the MLP's settings are chosen on validation over a grid: the workload of its largest architecture
+    grid = mlp_grid(gp["mlp"])
+    n_in = n_genes + n_drugs
+    largest = max(grid, key=lambda g: sum(a * b for a, b in zip([n_in] + g["hidden"], g["hidden"] + [1])))
+    mlp_spec, mlp_l1, mlp_training = mlp_settings(gp["mlp"], largest)
+    # graph_lasso is scikit-learn coordinate descent (CPU, like the LASSO): no fit-loop workload
+    for name in [m for m in models if m in ("mlp", "gcn")]:
         p = gp[name]
-        spec = {"type": "mlp", "hidden": []} if name == "graph_lasso" else dict(p["model"])
+        spec = mlp_spec if name == "mlp" else dict(p["model"])
         if spec.get("type") == "gcn":
             spec.update(n_genes=n_genes, n_edges=n_edges)
-        train[name] = {"jobs": retrain, "fits_per_job": len(p["nus"]) if name == "graph_lasso" else 1,
-                       "model": spec, "training": dict(p["training"]), "l1": float(p.get("l1", 0.0)),
-                       "nus": list(p.get("nus", []))}
+        train[name] = {"jobs": retrain, "fits_per_job": 1, "model": spec,
+                       "training": mlp_training if name == "mlp" else dict(p["training"]),
+                       "l1": mlp_l1 if name == "mlp" else float(p.get("l1", 0.0)), "nus": []}
+    tune = {"jobs": 1 if "mlp" in models else 0, "fits_per_job": len(grid), "model": mlp_spec,
+            "training": mlp_training, "l1": mlp_l1}
     ft = gp["finetune"]
     finetune = {v: {"jobs": retrain, "prior": v != "mlp_extra", "n_references": int(ft["n_references"]),
                     "balance_batches": int(ft["balance_batches"]) if v != "mlp_extra" else 0,
-                    "training": dict(ft["training"]), "model": dict(gp["mlp"]["model"]), "l1": float(gp["mlp"]["l1"])}
+                    "fits_per_job": len(ft["nu_scales"]) if v != "mlp_extra" else 1,
+                    "training": {**dict(ft["training"]), "lr": mlp_training["lr"]}, "model": mlp_spec, "l1": mlp_l1}
                 for v in models if v in FINETUNED}
     ex = gp["explain"]
     rows = n_test if not ex.get("n_explain") else min(int(ex["n_explain"]), n_test)
@@ -637,7 +845,7 @@ def workload(config: Mapping, n_genes: int, n_drugs: int, n_rows: int, n_edges: 
     return {"n_genes": n_genes, "n_drugs": n_drugs, "n_inputs": n_genes + n_drugs, "n_edges": n_edges,
             "rows": {"train": n_rows - n_test - n_val, "val": n_val, "test": n_test}, "retrainings": retrain,
             "lasso": {"jobs": retrain if "lasso" in models else 0, "alphas": list(gp["lasso"]["alphas"])},
-            "train": train, "finetune": finetune,
+            "train": train, "tune_mlp": tune, "finetune": finetune,
             "explain": {"jobs": explain_jobs, "rows": rows, "n_references": int(ex["n_references"])}}
 
 
