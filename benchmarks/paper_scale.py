@@ -662,9 +662,10 @@ def rules_graph_prior(c: Config, b: Bench) -> list[Workload]:
             words = "the converged MLP, extra epochs without a prior"
         else:
             step = b.fit_step("graph-prior finetune + graph prior", net_model("mlp"), shape, "normal", "regression",
-                              1, tr, overrides={"schedule": "alternating", "prior_weight": 1.0},
+                              1, tr, overrides={"schedule": "joint", "prior_weight": 1.0},
                               prior=lambda k=job["n_references"]: graph_prior(k), weight_penalty=wp)
-            parts = fit_parts("fit", jobs, tr["epochs"], n_train, tr["batch_size"], n_val, step, fwd["mlp"])
+            parts = fit_parts("fit", jobs * job.get("fits_per_job", 1), tr["epochs"], n_train, tr["batch_size"],
+                              n_val, step, fwd["mlp"])
             parts += [Part("ν balance batches (counted as steps)", jobs * job["balance_batches"], "step", step),
                       Part("graph build (edge list)", jobs, "build", build)]
             words = (f"the converged MLP + graph prior φ̄ᵀLφ̄ (sparse: {len(edges)} edges of {G} genes, EG k = "
