@@ -54,6 +54,7 @@ rule tune_graph_prior_mlp:
         f"{BENCH}/tune_graph_prior_mlp.tsv"
     conda:
         "../../envs/torch.yaml"
+    threads: 1
     resources:
         **train_resources(),
     params:
