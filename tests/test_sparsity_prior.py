@@ -1,4 +1,5 @@
-"""Sparsity attribution prior (Erion et al. Fig. 3): weight penalties, Gini / Lorenz, NHANES labels, NaN retries."""
+"""Sparsity attribution prior (Erion et al. Fig. 3): single-logit models, weight penalties, Gini / Lorenz, cohorts,
+NaN retries, the small-data protocol."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from torch import nn
 
-from attrpriors.data.clinical import load_breast_cancer_table, load_nhanes, standardize
+from attrpriors.data.clinical import (load_breast_cancer_table, load_flchain_table, load_nhanes,
+                                      simulate_logistic_cohort, standardize)
 from attrpriors.evaluation import lorenz_curve, lorenz_gini
 from attrpriors.experiments import sparsity_prior as sp
 from attrpriors.models import MLP
@@ -116,62 +117,99 @@ def test_breast_cancer_table():
     assert X.shape == (569, 30) and set(np.unique(y)) == {0, 1}
 
 
-def test_attempts_retry_with_new_seeds_then_skip():
-    seen = []
+def test_flchain_labels_drop_the_leak_and_flag_missing_creatinine():
+    X, y = load_flchain_table()
+    assert len(X) == len(y) == 6836 and int(y.sum()) == 1764  # deaths within 10 years; early censored dropped
+    assert "chapter" not in X.columns and not any("chapter" in c for c in X.columns)
+    assert X["creatinine_missing"].sum() == X["creatinine"].isna().sum() > 0
+    assert X.drop(columns="creatinine").notna().all().all()
+    assert set(X["sex_male"].unique()) == {0.0, 1.0} and X["flc_group"].between(1, 10).all()
 
-    def flaky(seed):
-        seen.append(seed)
-        if len(seen) < 3:
-            raise FloatingPointError("nan")
-        return "ok"
 
-    assert sp._attempts(flaky, retries=3, base_seed=11, what="t") == ("ok", 3)
-    assert len(set(seen)) == 3  # every attempt had its own seed
+def test_simulated_cohort_has_the_asked_signal():
+    X, y = simulate_logistic_cohort(4000, 10, 2, 2.0, seed=0)
+    assert X.shape == (4000, 10) and set(np.unique(y)) == {0, 1}
+    corr = np.abs([np.corrcoef(X[c], y)[0, 1] for c in X.columns])
+    assert corr[:2].min() > 0.2 and corr[2:].max() < 0.06  # only the informative features carry the label
+    with pytest.raises(ValueError, match="n_informative"):
+        simulate_logistic_cohort(10, 3, 4, 1.0, 0)
 
-    def always(seed):
-        raise FloatingPointError("nan")
 
-    assert sp._attempts(always, retries=2, base_seed=0, what="t") == (None, 3)
+def _small_problem(n=60, p=5, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, p)).astype(np.float32)
+    y = (X[:, 0] + 0.3 * rng.normal(size=n) > 0).astype(np.int64)
+    return X, y
+
+
+TRAIN = {"epochs": 5, "batch_size": 20, "lr": 0.01}
 
 
 @pytest.mark.parametrize("penalty", sp.PENALTIES)
-def test_every_penalty_trains_and_scores(penalty):
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(60, 5)).astype(np.float32)
-    y = (X[:, 0] + 0.3 * rng.normal(size=60) > 0).astype(np.int64)
+def test_every_penalty_trains_a_single_logit_model_and_scores(penalty):
+    X, y = _small_problem()
     strength = 0.3 if penalty == "dropout" else (0.0 if penalty == "unregularized" else 0.01)
-    model = sp.fit_penalized(penalty, strength, X, y, {"type": "mlp", "hidden": [8]},
-                             {"epochs": 5, "batch_size": 20, "lr": 0.01, "progress": False}, 3, 0, "cpu")
-    s = sp.score(model, X, y, X, 10, 0)
-    assert np.isfinite(s["loss"]) and 0 <= s["auc"] <= 1 and 0 <= s["gini"] < 1
-    assert s["phibar"].shape == (5,)
+    stack, fit, attempts = sp.train_models(penalty, [strength], [0], X, y, X, y, {"type": "mlp", "hidden": [8]},
+                                           TRAIN, 3, 0)
+    mlp = stack.unstack(0)
+    assert mlp(torch.as_tensor(X)).shape == (60,)  # one logit per sample
+    assert fit.finite[0] and attempts[0] == 1 and 1 <= fit.best_epoch[0] <= 5
+    phibar = sp.phibar_of(stack, 0, X, X, 10, 0)
+    assert phibar.shape == (5,) and 0 <= sp.gini_of(phibar) < 1
+
+
+def test_eg_explains_the_logit():
+    """Completeness on the single logit: Σᵢ φᵢ(x) = f(x) − E_ref f(ref) (many references)."""
+    from attrpriors.attributions import expected_gradients
+
+    X, y = _small_problem(30)
+    stack, _, _ = sp.train_models("unregularized", [0.0], [1], X, y, X, y, {"type": "mlp", "hidden": [8]}, TRAIN,
+                                  3, 0)
+    mlp = stack.unstack(0)
+    x, ref = torch.as_tensor(X[:4]), torch.as_tensor(X)
+    phi = expected_gradients(mlp, x, None, ref, n_samples=20000, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        gap = mlp(x) - mlp(ref).mean()
+    assert torch.allclose(phi.sum(1), gap, atol=0.03)
 
 
 def test_strong_l1_on_first_layer_shrinks_weights():
-    rng = np.random.default_rng(1)
-    X = rng.normal(size=(80, 6)).astype(np.float32)
-    y = (X[:, 0] > 0).astype(np.int64)
-    kw = dict(model_spec={"type": "mlp", "hidden": [8]}, training={"epochs": 30, "batch_size": 40, "lr": 0.01,
-                                                                   "progress": False}, n_references=2, seed=0,
-              device="cpu")
-    free = sp.fit_penalized("unregularized", 0.0, X, y, **kw)
-    l1 = sp.fit_penalized("l1_first", 0.05, X, y, **kw)
-    assert float(l1_first_layer_penalty(l1).detach()) < 0.5 * float(l1_first_layer_penalty(free).detach())
+    X, y = _small_problem(80, 6, seed=1)
+    kw = dict(X_train=X, y_train=y, X_val=X, y_val=y, model_spec={"type": "mlp", "hidden": [8]},
+              training={"epochs": 30, "batch_size": 40, "lr": 0.01}, n_references=2, retries=0)
+    free, _, _ = sp.train_models("unregularized", [0.0], [0], **kw)
+    l1, _, _ = sp.train_models("l1_first", [0.05], [0], **kw)
+    assert float(l1.weights[0].abs().sum()) < 0.5 * float(free.weights[0].abs().sum())
 
 
-def test_sweep_job_records_skipped_nan_runs(tmp_path, monkeypatch):
-    sp.make_data("bundled", {"split": {"test": 0.25, "val": 0.25}}, 0, str(tmp_path / "d.npz"))
-
-    def explode(*args, **kwargs):
-        raise FloatingPointError("training loss became nan")
-
-    monkeypatch.setattr(sp, "fit_penalized", explode)
-    sp.train_sweep(str(tmp_path / "d.npz"), "gini", 10.0, 4, 2, {"type": "mlp", "hidden": [4]},
-                   {"epochs": 1, "batch_size": 32, "lr": 0.01}, 2, 5, 1, 0, "cpu", str(tmp_path / "m.csv"),
+def test_sweep_job_records_skipped_nan_runs(tmp_path):
+    sp.make_data("breast_cancer", {"source": "bundled"}, {"test": 0.25, "val": 0.25}, 0, str(tmp_path / "d.npz"))
+    sp.train_sweep(str(tmp_path / "d.npz"), "l1_all", [1e-3, 1e39], 2, {"type": "mlp", "hidden": [4]},
+                   {"epochs": 2, "batch_size": 64, "lr": 0.01}, 2, 5, 1, 0, str(tmp_path / "m.csv"),
                    str(tmp_path / "p.npz"))
     df = pd.read_csv(tmp_path / "m.csv")
-    assert set(df["status"]) == {"skipped"} and set(df["attempts"]) == {2} and df["value"].isna().all()
-    assert df["seed"].nunique() == 2
+    bad = df[df["strength"] == 1e39]
+    assert set(bad["status"]) == {"skipped"} and set(bad["attempts"]) == {2} and bad["value"].isna().all()
+    good = df[df["strength"] == 1e-3]
+    assert set(good["status"]) == {"ok"} and good["seed"].nunique() == 2
+    phi = np.load(tmp_path / "p.npz")
+    assert phi["test"].shape == (4, 30) and np.isnan(phi["test"][phi["strength"] == 1e39]).all()
+
+
+def test_small_data_replicate_follows_the_protocol(tmp_path):
+    sp.make_data("sparse", {"source": "simulated", "n_samples": 600, "n_features": 6, "n_informative": 2,
+                            "signal": 2.0}, {"test": 0.3, "val": 0.3}, 0, str(tmp_path / "d.npz"))
+    params = {"n_train": 50, "n_val": 40, "penalties": ["gini", "sgl", "unregularized"], "restarts": 4, "top": 2}
+    grids = {"gini": [0.01, 0.1, 1.0], "sgl": [1e-4, 1e-2]}
+    sp.small_data(str(tmp_path / "d.npz"), [0, 1], params, grids, {"type": "mlp", "hidden": [8]},
+                  {"epochs": 4, "batch_size": 100, "lr": 0.01}, 2, 5, 0, 0, str(tmp_path / "s.csv"))
+    df = pd.read_csv(tmp_path / "s.csv")
+    w = df.pivot_table(index=["seed", "model"], columns="metric", values="value")
+    assert set(df["seed"]) == {0, 1} and set(df["model"]) == {"gini", "sgl", "unregularized"}
+    assert w.loc[(0, "gini"), "strength"] in grids["gini"] and w.loc[(0, "sgl"), "strength"] in grids["sgl"]
+    assert (w["finite_restarts"] == 4).all() and w["test_auc"].between(0.5, 1).all()
+    assert (w["val_auc"] >= w["grid_val_auc"].fillna(0) - 0.2).all()  # restarts at the chosen strength
+    assert (w.xs("unregularized", level="model")["strength"] == 0).all()
 
 
 def test_small_data_ttests_match_scipy(tmp_path):
@@ -198,9 +236,9 @@ def test_small_data_ttests_match_scipy(tmp_path):
 
 
 def test_sweep_job_is_deterministic(tmp_path):
-    sp.make_data("bundled", {"split": {"test": 0.25, "val": 0.25}}, 0, str(tmp_path / "d.npz"))
-    args = (str(tmp_path / "d.npz"), "gini", 0.5, 1, 1, {"type": "mlp", "hidden": [8]},
-            {"epochs": 2, "batch_size": 64, "lr": 0.01, "progress": False}, 3, 10, 1, 0, "cpu")
+    sp.make_data("breast_cancer", {"source": "bundled"}, {"test": 0.25, "val": 0.25}, 0, str(tmp_path / "d.npz"))
+    args = (str(tmp_path / "d.npz"), "gini", [0.5], 1, {"type": "mlp", "hidden": [8]},
+            {"epochs": 2, "batch_size": 64, "lr": 0.01}, 3, 10, 1, 0)
     sp.train_sweep(*args, str(tmp_path / "a.csv"), str(tmp_path / "a.npz"))
     sp.train_sweep(*args, str(tmp_path / "b.csv"), str(tmp_path / "b.npz"))
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "a.csv"), pd.read_csv(tmp_path / "b.csv"))

@@ -261,10 +261,11 @@ def check_counts(cfg: Mapping) -> list[str]:
     if _is_num(sd.get("top")) and _is_num(sd.get("restarts")):
         need(sd["top"] <= sd["restarts"], f"sparsity_prior.small_data.top = {sd['top']}: more than the "
                                           f"{sd['restarts']} restarts it averages over")
-    sp = _get(cfg, "sparsity_prior.data", {}) or {}
-    split = sp.get("split") or {}
-    if sp.get("source") == "bundled" and all(_is_num(x) for x in (split.get("test"), sd.get("n_train"),
-                                                                  sd.get("n_val"))):
+    split = _get(cfg, "sparsity_prior.split", {}) or {}
+    cohorts = _get(cfg, "sparsity_prior.cohorts", {}) or {}
+    runs_bc = "breast_cancer" in (_get(cfg, "sparsity_prior.datasets", []) or [])
+    if runs_bc and (cohorts.get("breast_cancer") or {}).get("source") == "bundled" and all(
+            _is_num(x) for x in (split.get("test"), sd.get("n_train"), sd.get("n_val"))):
         n_rows = 569  # scikit-learn's breast cancer table
         pool = n_rows - int(round(split["test"] * n_rows))
         need(sd["n_train"] + sd["n_val"] <= pool,
@@ -301,6 +302,11 @@ def check_names(cfg: Mapping) -> list[str]:
             except FileNotFoundError as err:
                 out.append(str(err))
     sp = _get(cfg, "sparsity_prior", {}) or {}
+    cohorts = list(sp.get("cohorts", {}) or {})
+    for d in sp.get("datasets", []) or []:
+        if d not in cohorts:
+            out.append(f"sparsity_prior.datasets names {d!r}, which has no entry in sparsity_prior.cohorts"
+                       f"{_did_you_mean(d, cohorts)} (known: {_listing(cohorts)})")
     grids = list(sp.get("penalties", {}) or {})
     for p in _get(cfg, "sparsity_prior.small_data.penalties", []) or []:
         if p not in grids:

@@ -83,19 +83,29 @@ def pixel_prior_outputs():
 
 
 def sparsity_prior_outputs():
-    """A4 (Erion et al. Fig. 3, supp. Figs. 13-14): figures, best-model / t-test / failed-run tables."""
-    return [
-        "results/figures/erion_fig3_supfig14_sparsity_gini_vs_auc.png",
-        "results/figures/erion_fig3_sparsity_lorenz.png",
-        "results/figures/erion_supfig13_sparsity_sweep.png",
-        "results/figures/erion_fig3_sparsity_small_data.png",
-        "results/tables/erion_fig3_sparsity_small_data_ttests.csv",
-        "results/tables/erion_fig3_sparsity_small_data_ttests.md",
-        "results/tables/erion_fig3_sparsity_best_models.csv",
-        "results/tables/erion_fig3_sparsity_best_models.md",
-        "results/tables/erion_sparsity_failed_runs.csv",
-        "results/tables/erion_sparsity_failed_runs.md",
-    ]
+    """A4 (Erion et al. Fig. 3, supp. Figs. 13-14), per dataset: small-data t-tests and figure; for datasets
+    with a sweep also the Gini/ROC-AUC, Lorenz and sweep figures, best-model and failed-run tables.
+    """
+    cfg = config["sparsity_prior"]
+    out = []
+    for d in cfg["datasets"]:
+        spec = cfg["cohorts"][d]
+        out += [
+            f"results/figures/erion_fig3_sparsity_small_data_{d}.png",
+            f"results/tables/erion_fig3_sparsity_small_data_ttests_{d}.csv",
+            f"results/tables/erion_fig3_sparsity_small_data_ttests_{d}.md",
+        ]
+        if spec.get("sweep", True):
+            out += [
+                f"results/figures/erion_fig3_supfig14_sparsity_gini_vs_auc_{d}.png",
+                f"results/figures/erion_fig3_sparsity_lorenz_{d}.png",
+                f"results/figures/erion_supfig13_sparsity_sweep_{d}.png",
+                f"results/tables/erion_fig3_sparsity_best_models_{d}.csv",
+                f"results/tables/erion_fig3_sparsity_best_models_{d}.md",
+                f"results/tables/erion_sparsity_failed_runs_{d}.csv",
+                f"results/tables/erion_sparsity_failed_runs_{d}.md",
+            ]
+    return out
 
 
 def ig_limits_datasets():

@@ -1,20 +1,35 @@
-# A4 — sparsity attribution prior (Erion et al. Fig. 3; supplement Figs. 13–14).
-# Logic: src/attrpriors/experiments/sparsity_prior.py. One training job per (penalty, strength) of the sweep (its
-# seeds inside), one per small-data subsample (all model types, tuning + restarts inside).
-# sparsity_prior.data.source: bundled = scikit-learn's breast cancer table (offline); download = NHANES I (shap's
-# CSVs) into resources/nhanes/ through attrpriors.data.download (registry names nhanes_i_X, nhanes_i_y).
+# A4 — sparsity attribution prior (Erion et al. Fig. 3; supplement Figs. 13–14), one set of outputs per dataset.
+# Logic: src/attrpriors/experiments/sparsity_prior.py (models trained many at a time: attrpriors.stacked).
+# One training job per (dataset, penalty) of the sweep (all its strengths and seeds in one stack), one per block of
+# small-data subsamples. sparsity_prior.datasets lists the cohorts to run; sparsity_prior.cohorts.<name>.source:
+# bundled = scikit-learn's breast cancer table or scikit-survival's FLCHAIN (offline); simulated = a synthetic
+# cohort (the small-data claim's controls); download = NHANES I (shap's CSVs) into resources/nhanes/.
 SP = f"{RESULTS}/sparsity_prior"
 SP_CFG = config["sparsity_prior"]
+SP_DATASETS = list(
+    SP_CFG["datasets"]
+)  # each has a cohort spec (attrpriors.config_check)
 SP_GRIDS = {
     p: ([0.0] if p == "unregularized" else strength_grid(spec))
     for p, spec in SP_CFG["penalties"].items()
 }
-SP_RUNS = [f"{p}_{i}" for p, grid in SP_GRIDS.items() for i in range(len(grid))]
 SP_SMALL_GRIDS = {
     p: strength_grid(SP_CFG["penalties"][p], num=SP_CFG["small_data"]["grid_points"])
     for p in SP_CFG["small_data"]["penalties"]
     if p != "unregularized"
 }
+_sp_per_job = SP_CFG["small_data"].get("subsamples_per_job", 1)
+SP_BLOCKS = [
+    list(range(i, min(i + _sp_per_job, SP_CFG["small_data"]["n_subsamples"])))
+    for i in range(0, SP_CFG["small_data"]["n_subsamples"], _sp_per_job)
+]
+
+
+def sparsity_training(dataset, small=False):
+    """The sweep's (or small-data) training settings with the dataset's own overrides on top."""
+    base = SP_CFG["small_data"]["training"] if small else SP_CFG["training"]
+    key = "small_data_training" if small else "training"
+    return {**base, **SP_CFG["cohorts"][dataset].get(key, {})}
 
 
 rule download_nhanes:
@@ -33,15 +48,17 @@ rule download_nhanes:
 
 rule sparsity_prior_data:
     input:
-        nhanes=(
+        nhanes=lambda wc: (
             rules.download_nhanes.output
-            if SP_CFG["data"]["source"] == "download"
+            if SP_CFG["cohorts"][wc.sp_dataset]["source"] == "download"
             else []
         ),
     output:
-        f"{SP}/data.npz",
+        f"{SP}/{{sp_dataset}}/data.npz",
     log:
-        f"{LOGS}/sparsity_prior_data.log",
+        f"{LOGS}/sparsity_prior_data/{{sp_dataset}}.log",
+    wildcard_constraints:
+        sp_dataset="|".join(SP_DATASETS),
     conda:
         "../../envs/torch.yaml"
     threads: 1
@@ -49,8 +66,8 @@ rule sparsity_prior_data:
         mem_mb=2000,
         runtime=10,
     params:
-        source=SP_CFG["data"]["source"],
-        data=SP_CFG["data"],
+        spec=lambda wc: SP_CFG["cohorts"][wc.sp_dataset],
+        split=SP_CFG["split"],
         seed=config["seed"],
     script:
         "../scripts/sparsity_prior_data.py"
@@ -58,58 +75,62 @@ rule sparsity_prior_data:
 
 rule train_sparsity_prior_mlp:
     input:
-        data=rules.sparsity_prior_data.output[0],
+        data=f"{SP}/{{sp_dataset}}/data.npz",
     output:
-        metrics=f"{SP}/sweep/{{penalty}}_{{sidx}}.csv",
-        phibar=f"{SP}/attributions/{{penalty}}_{{sidx}}.npz",
+        metrics=f"{SP}/{{sp_dataset}}/sweep/{{sp_penalty}}.csv",
+        phibar=f"{SP}/{{sp_dataset}}/attributions/{{sp_penalty}}.npz",
     log:
-        f"{LOGS}/train_sparsity_prior_mlp/{{penalty}}_{{sidx}}.log",
+        f"{LOGS}/train_sparsity_prior_mlp/{{sp_dataset}}/{{sp_penalty}}.log",
     benchmark:
-        f"{BENCH}/train_sparsity_prior_mlp/{{penalty}}_{{sidx}}.tsv"
+        f"{BENCH}/train_sparsity_prior_mlp/{{sp_dataset}}/{{sp_penalty}}.tsv"
     wildcard_constraints:
-        penalty="|".join(SP_GRIDS),
-        sidx=r"\d+",
+        sp_dataset="|".join(SP_DATASETS),
+        sp_penalty="|".join(SP_GRIDS),
     conda:
         "../../envs/torch.yaml"
     threads: 1
     resources:
         **train_resources(),
     params:
-        strength=lambda wc: SP_GRIDS[wc.penalty][int(wc.sidx)],
-        seeds=lambda wc: SP_CFG["penalties"][wc.penalty].get("seeds", 1),
+        strengths=lambda wc: SP_GRIDS[wc.sp_penalty],
+        seeds=lambda wc: SP_CFG["penalties"][wc.sp_penalty].get("seeds", 1),
         model=SP_CFG["model"],
-        training={**SP_CFG["training"], "progress": config["progress"]},
+        training=lambda wc: sparsity_training(wc.sp_dataset),
         n_references=SP_CFG["n_references"],
         eval_references=SP_CFG["eval_references"],
         retries=SP_CFG["retries"],
         seed=config["seed"],
-        device=config["device"],
     script:
         "../scripts/train_sparsity_prior_mlp.py"
 
 
 rule sparsity_prior_summary:
     input:
-        expand(f"{SP}/sweep/{{run}}.csv", run=SP_RUNS),
+        expand(f"{SP}/{{{{sp_dataset}}}}/sweep/{{sp_penalty}}.csv", sp_penalty=SP_GRIDS),
     output:
-        metrics=f"{SP}/metrics.csv",
-        selection=f"{SP}/selection.json",
-        failed_csv="results/tables/erion_sparsity_failed_runs.csv",
+        metrics=f"{SP}/{{sp_dataset}}/metrics.csv",
+        selection=f"{SP}/{{sp_dataset}}/selection.json",
+        failed_csv="results/tables/erion_sparsity_failed_runs_{sp_dataset}.csv",
         failed_md=report(
-            "results/tables/erion_sparsity_failed_runs.md",
+            "results/tables/erion_sparsity_failed_runs_{sp_dataset}.md",
             caption="../report/erion_sparsity_failed_runs.rst",
             category="Erion et al. — sparsity prior",
-            labels={"table": "NaN runs: retried / skipped"},
+            labels={"table": "NaN runs: retried / skipped", "dataset": "{sp_dataset}"},
         ),
-        best_csv="results/tables/erion_fig3_sparsity_best_models.csv",
+        best_csv="results/tables/erion_fig3_sparsity_best_models_{sp_dataset}.csv",
         best_md=report(
-            "results/tables/erion_fig3_sparsity_best_models.md",
+            "results/tables/erion_fig3_sparsity_best_models_{sp_dataset}.md",
             caption="../report/erion_fig3_sparsity_best_models.rst",
             category="Erion et al. — sparsity prior",
-            labels={"table": "Fig. 3: Gini at comparable ROC-AUC"},
+            labels={
+                "table": "Fig. 3: Gini at comparable ROC-AUC",
+                "dataset": "{sp_dataset}",
+            },
         ),
     log:
-        f"{LOGS}/sparsity_prior_summary.log",
+        f"{LOGS}/sparsity_prior_summary/{{sp_dataset}}.log",
+    wildcard_constraints:
+        sp_dataset="|".join(SP_DATASETS),
     localrule: True
     conda:
         "../../envs/torch.yaml"
@@ -126,13 +147,16 @@ rule figure_sparsity_gini_auc:
         selection=rules.sparsity_prior_summary.output.selection,
     output:
         report(
-            "results/figures/erion_fig3_supfig14_sparsity_gini_vs_auc.png",
+            "results/figures/erion_fig3_supfig14_sparsity_gini_vs_auc_{sp_dataset}.png",
             caption="../report/erion_fig3_supfig14_sparsity_gini_vs_auc.rst",
             category="Erion et al. — sparsity prior",
-            labels={"figure": "Fig. 3 (top left) / supp. Fig. 14: Gini vs ROC-AUC"},
+            labels={
+                "figure": "Fig. 3 (top left) / supp. Fig. 14: Gini vs ROC-AUC",
+                "dataset": "{sp_dataset}",
+            },
         ),
     log:
-        f"{LOGS}/figure_sparsity_gini_auc.log",
+        f"{LOGS}/figure_sparsity_gini_auc/{{sp_dataset}}.log",
     localrule: True
     conda:
         "../../envs/torch.yaml"
@@ -143,17 +167,23 @@ rule figure_sparsity_gini_auc:
 
 rule figure_sparsity_lorenz:
     input:
-        phibar=expand(f"{SP}/attributions/{{run}}.npz", run=SP_RUNS),
+        phibar=expand(
+            f"{SP}/{{{{sp_dataset}}}}/attributions/{{sp_penalty}}.npz",
+            sp_penalty=SP_GRIDS,
+        ),
         selection=rules.sparsity_prior_summary.output.selection,
     output:
         report(
-            "results/figures/erion_fig3_sparsity_lorenz.png",
+            "results/figures/erion_fig3_sparsity_lorenz_{sp_dataset}.png",
             caption="../report/erion_fig3_sparsity_lorenz.rst",
             category="Erion et al. — sparsity prior",
-            labels={"figure": "Fig. 3 (top right): Lorenz curves"},
+            labels={
+                "figure": "Fig. 3 (top right): Lorenz curves",
+                "dataset": "{sp_dataset}",
+            },
         ),
     log:
-        f"{LOGS}/figure_sparsity_lorenz.log",
+        f"{LOGS}/figure_sparsity_lorenz/{{sp_dataset}}.log",
     localrule: True
     conda:
         "../../envs/torch.yaml"
@@ -167,13 +197,16 @@ rule figure_sparsity_sweep:
         metrics=rules.sparsity_prior_summary.output.metrics,
     output:
         report(
-            "results/figures/erion_supfig13_sparsity_sweep.png",
+            "results/figures/erion_supfig13_sparsity_sweep_{sp_dataset}.png",
             caption="../report/erion_supfig13_sparsity_sweep.rst",
             category="Erion et al. — sparsity prior",
-            labels={"figure": "Supp. Fig. 13: loss and Gini vs strength"},
+            labels={
+                "figure": "Supp. Fig. 13: loss and Gini vs strength",
+                "dataset": "{sp_dataset}",
+            },
         ),
     log:
-        f"{LOGS}/figure_sparsity_sweep.log",
+        f"{LOGS}/figure_sparsity_sweep/{{sp_dataset}}.log",
     localrule: True
     conda:
         "../../envs/torch.yaml"
@@ -184,30 +217,31 @@ rule figure_sparsity_sweep:
 
 rule sparsity_small_data:
     input:
-        data=rules.sparsity_prior_data.output[0],
+        data=f"{SP}/{{sp_dataset}}/data.npz",
     output:
-        f"{SP}/small_data/subsample{{subsample}}.csv",
+        f"{SP}/{{sp_dataset}}/small_data/block{{sp_block}}.csv",
     log:
-        f"{LOGS}/sparsity_small_data/subsample{{subsample}}.log",
+        f"{LOGS}/sparsity_small_data/{{sp_dataset}}/block{{sp_block}}.log",
     benchmark:
-        f"{BENCH}/sparsity_small_data/subsample{{subsample}}.tsv"
+        f"{BENCH}/sparsity_small_data/{{sp_dataset}}/block{{sp_block}}.tsv"
     wildcard_constraints:
-        subsample=r"\d+",
+        sp_dataset="|".join(SP_DATASETS),
+        sp_block=r"\d+",
     conda:
         "../../envs/torch.yaml"
     threads: 1
     resources:
         **train_resources(),
     params:
+        subsamples=lambda wc: SP_BLOCKS[int(wc.sp_block)],
         small_data=SP_CFG["small_data"],
         grids=SP_SMALL_GRIDS,
         model=SP_CFG["model"],
-        training={**SP_CFG["small_data"]["training"], "progress": config["progress"]},
+        training=lambda wc: sparsity_training(wc.sp_dataset, small=True),
         n_references=SP_CFG["n_references"],
-        eval_references=SP_CFG["eval_references"],
+        eval_references=SP_CFG["small_data"]["eval_references"],
         retries=SP_CFG["retries"],
         seed=config["seed"],
-        device=config["device"],
     script:
         "../scripts/sparsity_small_data.py"
 
@@ -215,26 +249,34 @@ rule sparsity_small_data:
 rule sparsity_small_data_summary:
     input:
         expand(
-            f"{SP}/small_data/subsample{{i}}.csv",
-            i=range(SP_CFG["small_data"]["n_subsamples"]),
+            f"{SP}/{{{{sp_dataset}}}}/small_data/block{{i}}.csv",
+            i=range(len(SP_BLOCKS)),
         ),
     output:
-        metrics=f"{SP}/small_data_metrics.csv",
-        csv="results/tables/erion_fig3_sparsity_small_data_ttests.csv",
+        metrics=f"{SP}/{{sp_dataset}}/small_data_metrics.csv",
+        csv="results/tables/erion_fig3_sparsity_small_data_ttests_{sp_dataset}.csv",
         md=report(
-            "results/tables/erion_fig3_sparsity_small_data_ttests.md",
+            "results/tables/erion_fig3_sparsity_small_data_ttests_{sp_dataset}.md",
             caption="../report/erion_fig3_sparsity_small_data.rst",
             category="Erion et al. — sparsity prior",
-            labels={"table": "Fig. 3 (bottom): paired t-tests"},
+            labels={
+                "table": "Fig. 3 (bottom): paired t-tests",
+                "dataset": "{sp_dataset}",
+            },
         ),
         png=report(
-            "results/figures/erion_fig3_sparsity_small_data.png",
+            "results/figures/erion_fig3_sparsity_small_data_{sp_dataset}.png",
             caption="../report/erion_fig3_sparsity_small_data.rst",
             category="Erion et al. — sparsity prior",
-            labels={"figure": "Fig. 3 (bottom): small-data ROC-AUC"},
+            labels={
+                "figure": "Fig. 3 (bottom): small-data ROC-AUC",
+                "dataset": "{sp_dataset}",
+            },
         ),
     log:
-        f"{LOGS}/sparsity_small_data_summary.log",
+        f"{LOGS}/sparsity_small_data_summary/{{sp_dataset}}.log",
+    wildcard_constraints:
+        sp_dataset="|".join(SP_DATASETS),
     localrule: True
     conda:
         "../../envs/torch.yaml"

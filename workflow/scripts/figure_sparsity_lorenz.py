@@ -6,4 +6,4 @@ from attrpriors.experiments.sparsity_prior import figure_lorenz
 from attrpriors.workflow import run
 
 run(snakemake, figure_lorenz, phibar=list(snakemake.input.phibar), selection=snakemake.input.selection,
-    out=snakemake.output[0])
+    out=snakemake.output[0], dataset=snakemake.wildcards.sp_dataset)

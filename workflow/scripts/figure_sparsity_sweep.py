@@ -5,4 +5,5 @@ sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # the library, without a
 from attrpriors.experiments.sparsity_prior import figure_sweep
 from attrpriors.workflow import run
 
-run(snakemake, figure_sweep, metrics=snakemake.input.metrics, out=snakemake.output[0])
+run(snakemake, figure_sweep, metrics=snakemake.input.metrics, out=snakemake.output[0],
+    dataset=snakemake.wildcards.sp_dataset)

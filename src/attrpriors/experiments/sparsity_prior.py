@@ -1,7 +1,13 @@
 """Experiment A4: the sparsity attribution prior (Erion et al. 2019, Fig. 3; supplement Figs. 13–14).
 
-An MLP is trained for a fixed number of epochs (the paper's protocol: fixed training rounds, no early stopping)
-with one regulariser at a time, each swept over its own grid of strengths:
+Every model is a binary classifier with ONE output logit trained with a binary cross-entropy, the head of the
+original code (two independent sigmoid units there; a softmax over two free logits would let a penalty load
+features into both logits without changing the decision). Expected gradients explain that logit for every
+sample. The models are trained many at a time (:mod:`attrpriors.stacked`: stacked weights, batched matmuls,
+differentiable EG through the stack; each model exactly as if trained alone with its seed), with Adam on
+BCE + one regulariser, and each model keeps its best epoch by validation ROC-AUC (the original code's rule).
+
+Regularisers, each swept over its own grid of strengths:
 
 * ``gini`` — the sparse attribution prior Ω = −Gini(φ̄) on expected gradients (k batch-rolled references);
 * ``l1_eg`` / ``l2_eg`` — ‖φ̄‖₁ / ‖φ̄‖₂² on expected gradients;
@@ -13,13 +19,21 @@ with one regulariser at a time, each swept over its own grid of strengths:
 Gini normalisation: G(φ̄) = Σᵢ Σⱼ |φ̄ᵢ − φ̄ⱼ| / (2 p Σᵢ φ̄ᵢ) = 1 − 2 × (area under the Lorenz curve), in
 [0, 1 − 1/p] (:func:`attrpriors.priors.gini`, :func:`attrpriors.evaluation.lorenz_gini`). The paper writes
 Ω_sparse = −Σᵢ Σⱼ |φ̄ᵢ − φ̄ⱼ| / (n Σᵢ φ̄ᵢ) = −2G with n = p; we train on −G (the factor 2 is absorbed by λ) and
-report G. φ̄ is the mean |EG| over the evaluated samples, explaining the logit of each sample's true class.
+report G. φ̄ is the mean |EG| of the logit over the evaluated samples (references: the training rows).
 
-A run whose loss or outputs become NaN/inf is retried with a new seed up to ``retries`` times, then skipped and
-listed in the failed-runs table. The small-data experiment subsamples 100 training / 100 validation patients,
-tunes each penalty's strength on validation loss, retrains ``restarts`` models with the best strength and
-averages the test ROC-AUC of the ``top`` models by validation loss; paired t-tests compare the sparse prior with
-each other model type across subsamples.
+A model whose loss or outputs become NaN/inf is retrained with a new seed up to ``retries`` times, then
+skipped and listed in the failed-runs table.
+
+Small-data experiment (the original protocol): per subsample of ``n_train`` training / ``n_val`` validation
+patients, for each penalty one model per strength of its grid (full batch); the strength with the best
+validation ROC-AUC is kept; ``restarts`` new models are trained with it; the ``top`` of them by validation
+ROC-AUC are averaged on the test split. Paired t-tests compare the sparse prior with each other model type
+across subsamples.
+
+Datasets (``sparsity_prior.datasets``): ``breast_cancer`` (scikit-learn, bundled), ``flchain``
+(scikit-survival, bundled: death within 10 years), ``nhanes`` (NHANES I, download: the paper's data) and
+simulated cohorts with a known number of informative features (``source: simulated``): few informative
+features is the positive control of the small-data claim, all features informative its negative control.
 """
 
 from __future__ import annotations
@@ -30,9 +44,10 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..data.clinical import load_breast_cancer_table, load_nhanes, standardize
+from ..data.clinical import (load_breast_cancer_table, load_flchain_table, load_nhanes, simulate_logistic_cohort,
+                             standardize)
 from ..io import load_npz, read_json, read_table, save_json, save_npz, save_table
-from ..seeds import derive_seed, seed_everything
+from ..seeds import derive_seed
 from ..stats import auroc
 
 log = logging.getLogger("attrpriors.sparsity_prior")
@@ -40,8 +55,6 @@ log = logging.getLogger("attrpriors.sparsity_prior")
 EXPERIMENT = "sparsity_prior"
 DATA_KEYS = ("X_train", "y_train", "X_val", "y_val", "X_test", "y_test", "X_train_raw", "X_val_raw", "X_test_raw",
              "feature_names")
-ATTRIBUTION_PENALTIES = {"gini": "gini", "l1_eg": "l1", "l2_eg": "l2"}
-WEIGHT_PENALTIES = ("l1_first", "l1_all", "sgl")
 PENALTIES = ("unregularized", "gini", "l1_eg", "l2_eg", "l1_first", "l1_all", "sgl", "dropout")
 LABELS = {
     "gini": "sparse attribution prior (−Gini)",
@@ -53,146 +66,199 @@ LABELS = {
     "dropout": "dropout",
     "unregularized": "unregularized",
 }
+DATASET_LABELS = {
+    "breast_cancer": "breast cancer (scikit-learn)",
+    "flchain": "FLCHAIN, death within 10 years (scikit-survival)",
+    "nhanes": "NHANES I, alive at 10 years",
+}
 COLORS = {p: f"C{i}" for i, p in enumerate(("gini", "l1_first", "l1_all", "sgl", "l1_eg", "l2_eg", "dropout"))}
 COLORS["unregularized"] = "k"
 SWEEP_METRICS = ("val_auc", "val_loss", "val_gini", "test_auc", "test_loss", "test_gini")
 
 
-# --------------------------------------------------------------------------------------------------- data
-def make_data(source: str, params: Mapping, seed: int, out: str, nhanes_files: Sequence[str] = ()) -> None:
-    """Split the table into train/validation/test and standardise with the training statistics.
+def dataset_label(name: str) -> str:
+    return DATASET_LABELS.get(name, name.replace("_", " "))
 
-    ``params``: ``split`` (``test``, then ``val`` as a fraction of the rest) and, for NHANES, ``horizon_years``.
-    The raw (unstandardised) splits are kept for the small-data subsamples, which standardise on their own
-    training rows.
-    """
+
+# --------------------------------------------------------------------------------------------------- data
+def load_dataset(name: str, spec: Mapping, seed: int, nhanes_files: Sequence[str] = ()
+                 ) -> tuple[pd.DataFrame, np.ndarray]:
+    """Features and labels of one ``sparsity_prior.datasets`` entry (``source``: bundled, download, simulated)."""
+    source = spec.get("source")
     if source == "bundled":
-        X, y = load_breast_cancer_table()
-        name = "breast_cancer"
-    elif source == "download":
+        loaders = {"breast_cancer": load_breast_cancer_table,
+                   "flchain": lambda: load_flchain_table(spec.get("horizon_days", 3652))}
+        if name not in loaders:
+            raise ValueError(f"sparsity_prior.datasets.{name}: no bundled dataset of that name; bundled: "
+                             f"{sorted(loaders)}")
+        return loaders[name]()
+    if source == "download":
+        if name != "nhanes":
+            raise ValueError(f"sparsity_prior.datasets.{name}: only 'nhanes' can be downloaded")
         if len(nhanes_files) != 2:
             raise ValueError(f"NHANES needs 2 files (features, follow-up), got {list(nhanes_files)}")
-        X, y = load_nhanes(*nhanes_files, horizon_years=params.get("horizon_years", 10))
-        name = "nhanes_i"
-    else:
-        raise ValueError(f"sparsity_prior.data.source must be 'bundled' or 'download', got {source!r}")
-    rng = np.random.default_rng(derive_seed(seed, EXPERIMENT, "split"))
+        return load_nhanes(*nhanes_files, horizon_years=spec.get("horizon_years", 10))
+    if source == "simulated":
+        missing = [k for k in ("n_samples", "n_features", "n_informative", "signal") if k not in spec]
+        if missing:
+            raise KeyError(f"sparsity_prior.datasets.{name}: simulated cohorts need {missing}")
+        return simulate_logistic_cohort(spec["n_samples"], spec["n_features"], spec["n_informative"],
+                                        spec["signal"], derive_seed(seed, EXPERIMENT, "simulate", name))
+    raise ValueError(f"sparsity_prior.datasets.{name}.source must be bundled, download or simulated, got {source!r}")
+
+
+def make_data(dataset: str, spec: Mapping, split: Mapping, seed: int, out: str,
+              nhanes_files: Sequence[str] = ()) -> None:
+    """Split one dataset into train/validation/test and standardise with the training statistics.
+
+    ``split``: ``test``, then ``val`` as a fraction of the rest. The raw (unstandardised) splits are kept for
+    the small-data subsamples, which standardise on their own training rows.
+    """
+    X, y = load_dataset(dataset, spec, seed, nhanes_files)
+    rng = np.random.default_rng(derive_seed(seed, EXPERIMENT, "split", dataset))
     perm = rng.permutation(len(y))
-    n_test = int(round(params["split"]["test"] * len(y)))
-    n_val = int(round(params["split"]["val"] * (len(y) - n_test)))
+    n_test = int(round(split["test"] * len(y)))
+    n_val = int(round(split["val"] * (len(y) - n_test)))
     te, va, tr = perm[:n_test], perm[n_test : n_test + n_val], perm[n_test + n_val :]
     raw = X.to_numpy(dtype=np.float64)
     Xtr, Xva, Xte = standardize(raw[tr], raw[va], raw[te])
     save_npz(out, X_train=Xtr, y_train=y[tr], X_val=Xva, y_val=y[va], X_test=Xte, y_test=y[te],
              X_train_raw=raw[tr], X_val_raw=raw[va], X_test_raw=raw[te],
-             feature_names=np.array(list(X.columns), dtype=str), dataset=np.array(name))
-    log.info("%s: %d train / %d val / %d test patients, %d features, positive rate %.3f", name, len(tr), len(va),
+             feature_names=np.array(list(X.columns), dtype=str), dataset=np.array(dataset))
+    log.info("%s: %d train / %d val / %d test, %d features, positive rate %.3f", dataset, len(tr), len(va),
              len(te), raw.shape[1], float(y.mean()))
 
 
 # --------------------------------------------------------------------------------------------- training
-def fit_penalized(penalty: str, strength: float, X: np.ndarray, y: np.ndarray, model_spec: Mapping,
-                  training: Mapping, n_references: int, seed: int, device: str, description: str = "fit"):
-    """Train one MLP classifier with ``penalty`` at ``strength`` for the configured epochs; returns the model.
+def bce(y: np.ndarray, logits: np.ndarray) -> float:
+    """Mean binary cross-entropy of logits (log-loss)."""
+    z = np.asarray(logits, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    return float(np.mean(np.logaddexp(0.0, z) - y * z))
 
-    Raises ``FloatingPointError`` when the training loss becomes NaN/inf (the fit loop checks every epoch).
-    """
-    from ..models import build_model
-    from ..priors import AttributionPrior, make_weight_penalty
-    from ..training import FitConfig, fit
 
+def _check_penalty(penalty: str) -> None:
     if penalty not in PENALTIES:
         raise ValueError(f"unknown sparsity penalty {penalty!r}; known: {list(PENALTIES)}")
-    seed_everything(seed)
-    spec = dict(model_spec)
-    if penalty == "dropout":
-        spec["dropout"] = float(strength)
-    model = build_model(spec, X.shape[1], 2)
-    prior, weight_penalty, prior_weight = None, None, 0.0
-    if penalty in ATTRIBUTION_PENALTIES:
-        prior = AttributionPrior(ATTRIBUTION_PENALTIES[penalty], n_references=n_references,
-                                 seed=derive_seed(seed, "prior"))
-        prior_weight = float(strength)
-    elif penalty in WEIGHT_PENALTIES:
-        weight_penalty = make_weight_penalty(penalty, strength)
-    cfg = FitConfig.from_mapping(training, prior_weight=prior_weight, seed=seed, device=device)
-    return fit(model, X, y, task="classification", config=cfg, prior=prior, weight_penalty=weight_penalty,
-               description=description).model
 
 
-def score(model, X: np.ndarray, y: np.ndarray, background: np.ndarray, n_references: int | None, seed: int
-          ) -> dict:
-    """Log-loss and ROC-AUC on ``(X, y)``; with ``n_references``, also φ̄ (mean |EG|, true class) and its Gini.
+def train_models(penalty: str, strengths: Sequence[float], seeds: Sequence[int], X_train, y_train, X_val, y_val,
+                 model_spec: Mapping, training: Mapping, n_references: int, retries: int, what: str = "models"):
+    """Train one single-logit MLP per (strength, seed) in one stack; retry non-finite ones with new seeds.
 
-    Raises ``FloatingPointError`` when any output or attribution is not finite.
+    Returns ``(stack, fit, attempts)``: the trained :class:`~attrpriors.stacked.StackedMLP` (every model at its
+    best epoch by validation ROC-AUC; a model still non-finite after ``retries`` has ``fit.finite`` False),
+    the :class:`~attrpriors.stacked.StackedFit` and the number of attempts per model.
     """
     import torch
-    from ..attributions import expected_gradients
+
+    from ..stacked import StackedMLP, StackedPenalties, train_stacked
+
+    _check_penalty(penalty)
+    strengths = [float(s) for s in strengths]
+    if len(strengths) != len(seeds):
+        raise ValueError("one strength per seed")
+    spec = dict(model_spec)
+    if spec.pop("type", "mlp") != "mlp":
+        raise ValueError("the sparsity experiment trains MLPs (model.type: mlp)")
+    unknown = set(spec) - {"hidden", "activation"}
+    if unknown:
+        raise KeyError(f"sparsity_prior.model: unknown key(s) {sorted(unknown)}")
+    hidden, activation = spec.get("hidden", [64, 32]), spec.get("activation", "relu")
+    kw = {k: training[k] for k in ("epochs", "batch_size", "lr") if k in training}
+    unknown = set(training) - {"epochs", "batch_size", "lr", "weight_decay", "progress"}
+    if unknown:
+        raise KeyError(f"sparsity_prior training: unknown key(s) {sorted(unknown)}")
+    kw["weight_decay"] = float(training.get("weight_decay", 0.0))
+    p = np.asarray(X_train).shape[1]
+
+    def attempt(idx, run_seeds):
+        rates = [strengths[i] if penalty == "dropout" else 0.0 for i in idx]
+        st = StackedMLP.initialized(p, hidden, run_seeds, activation, rates)
+        pens = StackedPenalties.for_models([penalty] * len(idx), [strengths[i] for i in idx])
+        return train_stacked(st, X_train, y_train, X_val, y_val, seeds=[derive_seed(s, "train") for s in run_seeds],
+                             penalties=pens, n_references=n_references, **kw)
+
+    M = len(seeds)
+    fit = attempt(list(range(M)), list(seeds))
+    attempts = np.ones(M, dtype=int)
+    for r in range(1, retries + 1):
+        bad = np.flatnonzero(~fit.finite)
+        if not len(bad):
+            break
+        log.warning("%s: %d of %d models non-finite, retry %d with new seeds", what, len(bad), M, r)
+        redo = attempt(list(bad), [derive_seed(seeds[i], "retry", r) for i in bad])
+        attempts[bad] += 1
+        with torch.no_grad():
+            for a, b in zip(fit.model.parameters(), redo.model.parameters()):
+                a[torch.as_tensor(bad)] = b
+        for name in ("best_epoch", "val_auc", "val_loss", "finite"):
+            getattr(fit, name)[bad] = getattr(redo, name)
+        fit.history[:, bad] = redo.history
+    return fit.model, fit, attempts
+
+
+def phibar_of(stack, m: int, X: np.ndarray, background: np.ndarray, n_references: int, seed: int) -> np.ndarray:
+    """φ̄ = mean |EG| of model ``m``'s logit over the rows ``X`` (references drawn from ``background``)."""
+    from ..evaluation import mean_abs_expected_gradients
+
+    phibar = mean_abs_expected_gradients(stack.unstack(m), X, background, n_references, seed).astype(np.float64)
+    if not np.all(np.isfinite(phibar)):
+        raise FloatingPointError("the attributions are not finite")
+    return phibar
+
+
+def gini_of(phibar: np.ndarray) -> float:
+    import torch
+
     from ..priors import gini
-    from ..training import predict
 
-    logits = predict(model, X)
-    if not np.all(np.isfinite(logits)):
-        raise FloatingPointError("the model's outputs are not finite")
-    logp = torch.log_softmax(torch.as_tensor(logits, dtype=torch.float64), dim=1).numpy()
-    out = {"loss": float(-logp[np.arange(len(y)), y].mean()),
-           "auc": auroc(y, logp[:, 1])}
-    if n_references:
-        dev = next(model.parameters()).device
-        gen = torch.Generator().manual_seed(seed)
-        phi = expected_gradients(model, torch.as_tensor(X).to(dev), torch.as_tensor(y).to(dev),
-                                 torch.as_tensor(background).to(dev), n_samples=n_references, generator=gen)
-        phibar = phi.abs().mean(0).detach().cpu().numpy().astype(np.float64)
-        if not np.all(np.isfinite(phibar)):
-            raise FloatingPointError("the attributions are not finite")
-        out["phibar"] = phibar
-        out["gini"] = float(gini(torch.as_tensor(phibar), eps=0.0)) if phibar.sum() > 0 else 0.0
-    return out
+    return float(gini(torch.as_tensor(phibar), eps=0.0)) if phibar.sum() > 0 else 0.0
 
 
-def _attempts(fn, retries: int, base_seed: int, what: str):
-    """Call ``fn(seed)`` with a new seed after each non-finite failure; ``(result or None, attempts)``."""
-    for attempt in range(1, retries + 2):
-        s = base_seed if attempt == 1 else derive_seed(base_seed, "retry", attempt)
-        try:
-            return fn(s), attempt
-        except FloatingPointError as err:
-            log.warning("%s: attempt %d failed (%s)", what, attempt, err)
-    return None, retries + 1
-
-
-def train_sweep(data: str, penalty: str, strength: float, strength_index: int, seeds: int, model_spec: Mapping,
-                training: Mapping, n_references: int, eval_references: int, retries: int, seed: int, device: str,
+def train_sweep(data: str, penalty: str, strengths: Sequence[float], seeds: int, model_spec: Mapping,
+                training: Mapping, n_references: int, eval_references: int, retries: int, seed: int,
                 out_metrics: str, out_phibar: str) -> None:
-    """Train and score ``seeds`` models for one (penalty, strength) of the sweep; NaN runs retried, then skipped."""
+    """Train and score ``seeds`` models for every strength of one penalty's sweep (one stack)."""
+    from ..stacked import stacked_logits
+
     d = load_npz(data, DATA_KEYS)
-    ids = {"experiment": EXPERIMENT, "model": f"{penalty}_{strength_index}", "penalty": penalty,
-           "strength": float(strength)}
+    runs = [(i, float(s), t) for i, s in enumerate(strengths) for t in range(int(seeds))]
+    run_seeds = [derive_seed(seed, EXPERIMENT, penalty, i, t) for i, _, t in runs]
+    stack, fit, attempts = train_models(penalty, [s for _, s, _ in runs], run_seeds, d["X_train"], d["y_train"],
+                                        d["X_val"], d["y_val"], model_spec, training, n_references, retries,
+                                        what=f"sweep {penalty}")
+    logits = {split: stacked_logits(stack, d[f"X_{split}"]) for split in ("val", "test")}
     rows, phis = [], {"val": [], "test": []}
-    for trial in range(seeds):
-        what = f"{penalty} strength {strength:g} seed {trial}"
-
-        def run_once(s):
-            model = fit_penalized(penalty, strength, d["X_train"], d["y_train"], model_spec, training, n_references,
-                                  s, device, description=what)
-            return {split: score(model, d[f"X_{split}"], d[f"y_{split}"], d["X_train"], eval_references,
-                                 derive_seed(s, "eg", split)) for split in ("val", "test")}
-
-        res, attempts = _attempts(run_once, retries, derive_seed(seed, EXPERIMENT, penalty, strength_index, trial),
-                                  what)
-        status = "ok" if res is not None else "skipped"
+    p = d["X_train"].shape[1]
+    for m, (i, strength, trial) in enumerate(runs):
+        ok = bool(fit.finite[m])
+        res = {}
         for split in ("val", "test"):
-            for m in ("auc", "loss", "gini"):
-                rows.append({**ids, "seed": trial, "metric": f"{split}_{m}",
-                             "value": res[split][m] if res else np.nan, "attempts": attempts, "status": status})
-            phis[split].append(res[split]["phibar"] if res else np.full(d["X_train"].shape[1], np.nan))
-        if res:
-            log.info("%s: val AUC %.4f, test AUC %.4f, test Gini %.3f (%d attempt(s))", what, res["val"]["auc"],
-                     res["test"]["auc"], res["test"]["gini"], attempts)
+            y = d[f"y_{split}"]
+            if ok:
+                phibar = phibar_of(stack, m, d[f"X_{split}"], d["X_train"], eval_references,
+                                   derive_seed(run_seeds[m], "eg", split))
+                res[split] = {"auc": auroc(y, logits[split][m]), "loss": bce(y, logits[split][m]),
+                              "gini": gini_of(phibar)}
+            else:
+                phibar = np.full(p, np.nan)
+                res[split] = {"auc": np.nan, "loss": np.nan, "gini": np.nan}
+            phis[split].append(phibar)
+        ids = {"experiment": EXPERIMENT, "model": f"{penalty}_{i}", "penalty": penalty, "strength": strength,
+               "seed": trial, "attempts": int(attempts[m]), "status": "ok" if ok else "skipped"}
+        for split in ("val", "test"):
+            for metric in ("auc", "loss", "gini"):
+                rows.append({**ids, "metric": f"{split}_{metric}", "value": res[split][metric]})
+        rows.append({**ids, "metric": "best_epoch", "value": float(fit.best_epoch[m]) if ok else np.nan})
+        if ok:
+            log.info("%s %g seed %d: best epoch %d, val AUC %.4f, test AUC %.4f, test Gini %.3f", penalty, strength,
+                     trial, fit.best_epoch[m], res["val"]["auc"], res["test"]["auc"], res["test"]["gini"])
     cols = ["experiment", "model", "seed", "metric", "value", "penalty", "strength", "attempts", "status"]
     save_table(pd.DataFrame(rows)[cols], out_metrics)
     save_npz(out_phibar, val=np.array(phis["val"]), test=np.array(phis["test"]), feature_names=d["feature_names"],
-             strength=np.float64(strength))
+             strength=np.array([s for _, s, _ in runs]), strength_index=np.array([i for i, _, _ in runs]),
+             seed=np.array([t for _, _, t in runs]))
 
 
 # -------------------------------------------------------------------------------------------- summaries
@@ -264,7 +330,7 @@ def summarize_sweep(metrics: Sequence[str], auc_tolerance: float, out_metrics: s
     save_json(selection, out_selection)
 
 
-def figure_gini_auc(metrics: str, selection: str, out: str) -> None:
+def figure_gini_auc(metrics: str, selection: str, out: str, dataset: str = "") -> None:
     """Fig. 3 (top left) and supplement Fig. 14: test Gini vs test ROC-AUC, one colour per penalty.
 
     Right panel: zoom on the models within the comparable-AUC band (val threshold drawn on test axes as a guide).
@@ -291,11 +357,15 @@ def figure_gini_auc(metrics: str, selection: str, out: str) -> None:
         axes[1].axhline(base_auc - tol, color="grey", ls=":", lw=1)
         axes[1].set_title(f"zoom (dotted: unregularized − {tol:g})")
         axes[0].set_title("sparsity vs performance, all runs")
+        if dataset:
+            fig.suptitle(dataset_label(dataset), fontsize=10)
         fig.legend(loc="upper center", ncol=4, fontsize=7, bbox_to_anchor=(0.5, 0.0))
 
 
-def figure_lorenz(phibar: Sequence[str], selection: str, out: str) -> None:
-    """Fig. 3 (top right): Lorenz curves of sorted test φ̄ for the best model of each kind (validation choice)."""
+def figure_lorenz(phibar: Sequence[str], selection: str, out: str, dataset: str = "") -> None:
+    """Fig. 3 (top right): Lorenz curves of sorted test φ̄ for the best model of each kind (validation choice).
+
+    ``phibar``: the sweep's ``{penalty}.npz`` files (rows: runs, with ``strength_index`` and ``seed``)."""
     from .. import plots  # matplotlib only where a figure is drawn (training jobs start faster)
     from ..evaluation import lorenz_curve, lorenz_gini
 
@@ -305,21 +375,27 @@ def figure_lorenz(phibar: Sequence[str], selection: str, out: str) -> None:
         for penalty in PENALTIES:
             if penalty not in sel:
                 continue
-            name = f"{sel[penalty]['model']}.npz"
+            name = f"{penalty}.npz"
             hits = [p for p in phibar if str(p).endswith(f"/{name}") or str(p) == name]
             if not hits:
                 raise FileNotFoundError(f"no attribution file {name} among the inputs")
-            v = load_npz(hits[0], ("test",))["test"][sel[penalty]["seed"]]
+            f = load_npz(hits[0], ("test", "strength_index", "seed"))
+            sidx = int(sel[penalty]["model"].rsplit("_", 1)[1])
+            rows = np.flatnonzero((f["strength_index"] == sidx) & (f["seed"] == sel[penalty]["seed"]))
+            if len(rows) != 1:
+                raise ValueError(f"{hits[0]}: no unique run {sel[penalty]['model']} seed {sel[penalty]['seed']}")
+            v = f["test"][rows[0]]
             x, y = lorenz_curve(v)
             ax.plot(x, y, color=COLORS[penalty], lw=2 if penalty == "gini" else 1.2,
                     label=f"{LABELS[penalty]} (G = {lorenz_gini(v):.2f})", drawstyle="default")
         ax.set_xlabel("fraction of features (sorted by φ̄, increasing)")
         ax.set_ylabel("cumulative fraction of total φ̄")
-        ax.set_title("Lorenz curves of global attributions")
+        ax.set_title(f"Lorenz curves of global attributions\n{dataset_label(dataset)}" if dataset
+                     else "Lorenz curves of global attributions", fontsize=9)
         ax.legend(fontsize=7, loc="upper left")
 
 
-def figure_sweep(metrics: str, out: str) -> None:
+def figure_sweep(metrics: str, out: str, dataset: str = "") -> None:
     """Supplement Fig. 13: validation log-loss and Gini vs regularisation strength, one column per penalty."""
     from .. import plots  # matplotlib only where a figure is drawn (training jobs start faster)
     df = read_table(metrics, ("penalty", "strength", "metric", "value", "status"))
@@ -341,79 +417,93 @@ def figure_sweep(metrics: str, out: str) -> None:
                     ax.set_title(LABELS[p], fontsize=8)
                 else:
                     ax.set_xlabel("dropout rate" if p == "dropout" else "λ")
-        axes[0, 0].set_ylabel("validation log-loss")
+        axes[0, 0].set_ylabel("validation log-loss (BCE)")
         axes[1, 0].set_ylabel("validation Gini of φ̄")
-        fig.suptitle("Sweeps (dashed: unregularized)", fontsize=10)
+        fig.suptitle(f"Sweeps (dashed: unregularized){': ' + dataset_label(dataset) if dataset else ''}",
+                     fontsize=10)
 
 
 # ----------------------------------------------------------------------------------------- small data
-def small_data(data: str, subsample: int, params: Mapping, grids: Mapping[str, Sequence[float]], model_spec: Mapping,
-               training: Mapping, n_references: int, eval_references: int, retries: int, seed: int, device: str,
-               out: str) -> None:
+def small_data(data: str, subsamples: Sequence[int], params: Mapping, grids: Mapping[str, Sequence[float]],
+               model_spec: Mapping, training: Mapping, n_references: int, eval_references: int, retries: int,
+               seed: int, out: str) -> None:
+    """Small-data replicates ``subsamples`` (one table): see :func:`small_data_replicate`."""
+    tables = [small_data_replicate(data, int(s), params, grids, model_spec, training, n_references,
+                                   eval_references, retries, seed) for s in subsamples]
+    save_table(pd.concat(tables, ignore_index=True), out)
+
+
+def small_data_replicate(data: str, subsample: int, params: Mapping, grids: Mapping[str, Sequence[float]],
+                         model_spec: Mapping, training: Mapping, n_references: int, eval_references: int,
+                         retries: int, seed: int) -> pd.DataFrame:
     """One small-data replicate: ``n_train`` / ``n_val`` patients drawn from the training / validation splits.
 
-    For every model type: pick the strength with the lowest validation log-loss on its grid (``grids``; the
-    unregularized model has none), train ``restarts`` models with it, keep the ``top`` by validation log-loss
-    and report their mean test ROC-AUC and Gini.
+    As in the original code: the subsample is mean-imputed and standardised with its own training rows, then
+    clipped to ±``clip`` standard deviations; for every model type one model per strength of its grid
+    (``grids``; the unregularized model has none) is trained full-batch, the strength with the highest
+    validation ROC-AUC is kept, ``restarts`` new models are trained with it, and the mean test ROC-AUC (and
+    Gini of test φ̄, ``eval_references`` references per test row) of the ``top`` of them by validation ROC-AUC
+    is reported. Every model keeps its best epoch by validation ROC-AUC. All models of one step are trained in
+    one stack. Returns tidy rows ``experiment, model, seed (= subsample), metric, value``.
     """
+    from ..stacked import stacked_logits
+
     d = load_npz(data, DATA_KEYS)
     rng = np.random.default_rng(derive_seed(seed, EXPERIMENT, "small_data", subsample))
     tr = rng.choice(len(d["y_train"]), size=min(params["n_train"], len(d["y_train"])), replace=False)
     va = rng.choice(len(d["y_val"]), size=min(params["n_val"], len(d["y_val"])), replace=False)
     Xtr, Xva, Xte = standardize(d["X_train_raw"][tr], d["X_val_raw"][va], d["X_test_raw"])
+    clip = float(params.get("clip", 3.0))
+    Xtr, Xva, Xte = (np.clip(A, -clip, clip) for A in (Xtr, Xva, Xte))
     ytr, yva, yte = d["y_train"][tr], d["y_val"][va], d["y_test"]
+    common = dict(X_train=Xtr, y_train=ytr, X_val=Xva, y_val=yva, model_spec=model_spec, training=training,
+                  n_references=n_references, retries=retries)
     rows = []
     for penalty in params["penalties"]:
-        grid = [0.0] if penalty == "unregularized" else list(grids[penalty])
-        tuning = []
-        for i, strength in enumerate(grid):
-            what = f"subsample {subsample} {penalty} strength {strength:g}"
-
-            def tune_once(s, strength=strength, what=what):
-                m = fit_penalized(penalty, strength, Xtr, ytr, model_spec, training, n_references, s, device, what)
-                return score(m, Xva, yva, Xtr, None, 0)["loss"]
-
-            loss, _ = _attempts(tune_once, retries, derive_seed(seed, EXPERIMENT, "small", subsample, penalty, i),
-                                what)
-            if loss is not None:
-                tuning.append((loss, strength))
-        n_skipped = len(grid) - len(tuning)
-        if not tuning:
-            log.warning("subsample %d: every %s strength failed; skipped", subsample, penalty)
+        _check_penalty(penalty)
+        grid = [0.0] if penalty == "unregularized" else [float(g) for g in grids[penalty]]
+        n_skipped, tuned_auc = 0, np.nan
+        if penalty != "unregularized":
+            tune_seeds = [derive_seed(seed, EXPERIMENT, "small", subsample, penalty, i) for i in range(len(grid))]
+            _, fit, _ = train_models(penalty, grid, tune_seeds, what=f"subsample {subsample} {penalty} grid",
+                                     **common)
+            n_skipped = int((~fit.finite).sum())
+            if n_skipped == len(grid):
+                log.warning("subsample %d: every %s strength failed; skipped", subsample, penalty)
+                continue
+            best = int(np.nanargmax(fit.val_auc))  # the first (weakest) strength among equals
+            strength, tuned_auc = grid[best], float(fit.val_auc[best])
+        else:
+            strength = 0.0
+        restart_seeds = [derive_seed(seed, EXPERIMENT, "small", subsample, penalty, "restart", r)
+                         for r in range(int(params["restarts"]))]
+        stack, fit, _ = train_models(penalty, [strength] * len(restart_seeds), restart_seeds,
+                                     what=f"subsample {subsample} {penalty} restarts", **common)
+        finite = np.flatnonzero(fit.finite)
+        if not len(finite):
+            log.warning("subsample %d: every %s restart failed; skipped", subsample, penalty)
             continue
-        strength = min(tuning)[1]
-        restarts = []
-        for r in range(params["restarts"]):
-            what = f"subsample {subsample} {penalty} restart {r}"
-
-            def restart_once(s, what=what):
-                m = fit_penalized(penalty, strength, Xtr, ytr, model_spec, training, n_references, s, device, what)
-                return m, score(m, Xva, yva, Xtr, None, 0)["loss"]
-
-            res, _ = _attempts(restart_once, retries,
-                               derive_seed(seed, EXPERIMENT, "small", subsample, penalty, "restart", r), what)
-            if res is not None:
-                restarts.append(res)
-        restarts.sort(key=lambda t: t[1])
-        top = restarts[: params["top"]]
-        tests = [score(m, Xte, yte, Xtr, eval_references, derive_seed(seed, "small_eg", subsample, k))
-                 for k, (m, _) in enumerate(top)]
+        order = finite[np.argsort(-fit.val_auc[finite], kind="stable")]
+        top = order[: int(params["top"])]
+        logits = stacked_logits(stack, Xte)
+        test_auc = [auroc(yte, logits[m]) for m in top]
+        test_gini = [gini_of(phibar_of(stack, int(m), Xte, Xtr, eval_references,
+                                       derive_seed(seed, "small_eg", subsample, penalty, int(m)))) for m in top]
         ids = {"experiment": EXPERIMENT, "model": penalty, "seed": subsample}
-        rows += [
-            {**ids, "metric": "test_auc", "value": float(np.mean([t["auc"] for t in tests]))},
-            {**ids, "metric": "test_gini", "value": float(np.mean([t["gini"] for t in tests]))},
-            {**ids, "metric": "val_loss", "value": float(np.mean([v for _, v in top]))},
-            {**ids, "metric": "strength", "value": float(strength)},
-            {**ids, "metric": "skipped_strengths", "value": float(n_skipped)},
-            {**ids, "metric": "finite_restarts", "value": float(len(restarts))},
-        ]
-        log.info("subsample %d %s: strength %g, test AUC %.4f (top %d of %d)", subsample, penalty, strength,
-                 rows[-6]["value"], len(top), len(restarts))
-    save_table(pd.DataFrame(rows, columns=["experiment", "model", "seed", "metric", "value"]), out)
+        values = {"test_auc": float(np.mean(test_auc)), "test_gini": float(np.mean(test_gini)),
+                  "val_auc": float(np.mean(fit.val_auc[top])), "strength": float(strength),
+                  "strength_index": float(grid.index(strength)), "grid_val_auc": tuned_auc,
+                  "best_epoch": float(np.mean(fit.best_epoch[top])), "skipped_strengths": float(n_skipped),
+                  "finite_restarts": float(len(finite))}
+        rows += [{**ids, "metric": k, "value": v} for k, v in values.items()]
+        log.info("subsample %d %s: strength %g (grid index %d), test AUC %.4f, Gini %.3f (top %d of %d)",
+                 subsample, penalty, strength, grid.index(strength), values["test_auc"], values["test_gini"],
+                 len(top), len(finite))
+    return pd.DataFrame(rows, columns=["experiment", "model", "seed", "metric", "value"])
 
 
 def small_data_summary(results: Sequence[str], reference: str, out_metrics: str, out_csv: str, out_md: str,
-                       out_png: str) -> None:
+                       out_png: str, dataset: str = "") -> None:
     """Paired t-tests of test ROC-AUC across subsamples: ``reference`` (the sparse prior) vs each other model."""
     from .. import plots  # matplotlib only where a figure is drawn (training jobs start faster)
     from scipy.stats import ttest_rel
@@ -451,4 +541,5 @@ def small_data_summary(results: Sequence[str], reference: str, out_metrics: str,
             ax.plot([i - 0.25, i + 0.25], [auc[p].mean()] * 2, color=COLORS[p], lw=2.5)
         ax.set_xticks(range(len(order)), [LABELS[p] for p in order], rotation=20, ha="right")
         ax.set_ylabel("test ROC-AUC (mean of top models)")
-        ax.set_title(f"Small data: {len(auc)} subsamples (lines pair the same subsample)")
+        ax.set_title(f"Small data: {len(auc)} subsamples (lines pair the same subsample)"
+                     + (f"\n{dataset_label(dataset)}" if dataset else ""), fontsize=9)
