@@ -21,44 +21,57 @@ def _cfg():
     return yaml.safe_load(TINY.read_text())["sparsity_prior"]
 
 
+def _sweep_datasets(cfg):
+    return [d for d in cfg["datasets"] if cfg["cohorts"][d].get("sweep", True)]
+
+
 def test_sparsity_sweep_outputs_are_sane(tiny_run: Path):
     cfg = _cfg()
-    df = pd.read_csv(tiny_run / "results/sparsity_prior/metrics.csv")
-    assert set(df["penalty"]) == set(cfg["penalties"])
-    expected_runs = sum(spec.get("num", 1) * spec.get("seeds", 1) for spec in cfg["penalties"].values())
-    runs = df.groupby(["penalty", "strength", "seed"])
-    assert runs.ngroups == expected_runs
-    assert (runs.size() == 6).all()  # val/test × auc/loss/gini
-    ok = df[df["status"] == "ok"]
-    auc = ok[ok["metric"].str.endswith("_auc")]["value"]
-    gini = ok[ok["metric"].str.endswith("_gini")]["value"]
-    assert auc.between(0, 1).all() and gini.between(0, 1 - 1 / 30).all()
-    phi = np.load(tiny_run / "results/sparsity_prior/attributions/gini_0.npz")
-    assert phi["test"].shape == (1, 30) and (phi["test"] >= 0).all()
-    failed = pd.read_csv(tiny_run / "results/tables/erion_sparsity_failed_runs.csv")
-    assert set(failed.columns) >= {"penalty", "strength", "seed", "attempts", "outcome"}
-    assert "NaN" in (tiny_run / "results/tables/erion_sparsity_failed_runs.md").read_text()
-    best = pd.read_csv(tiny_run / "results/tables/erion_fig3_sparsity_best_models.csv")
-    assert set(best.loc[best["selection"] == "lorenz", "penalty"]) == set(cfg["penalties"])
-    sel = json.loads((tiny_run / "results/sparsity_prior/selection.json").read_text())
-    assert sel["auc_tolerance"] == cfg["auc_tolerance"] and "gini" in sel["lorenz"]
-    for name in ("erion_fig3_supfig14_sparsity_gini_vs_auc", "erion_fig3_sparsity_lorenz",
-                 "erion_supfig13_sparsity_sweep", "erion_fig3_sparsity_small_data"):
-        png = tiny_run / f"results/figures/{name}.png"
-        assert png.read_bytes()[:8] == PNG and png.stat().st_size > 10_000, name
-    assert (tiny_run / "results/benchmarks/train_sparsity_prior_mlp/gini_0.tsv").exists()
+    assert _sweep_datasets(cfg)
+    for d in _sweep_datasets(cfg):
+        df = pd.read_csv(tiny_run / f"results/sparsity_prior/{d}/metrics.csv")
+        assert set(df["penalty"]) == set(cfg["penalties"])
+        expected_runs = sum(spec.get("num", 1) * spec.get("seeds", 1) for spec in cfg["penalties"].values())
+        runs = df.groupby(["penalty", "strength", "seed"])
+        assert runs.ngroups == expected_runs
+        assert (runs.size() == 7).all()  # val/test × auc/loss/gini, best epoch
+        ok = df[df["status"] == "ok"]
+        auc = ok[ok["metric"].str.endswith("_auc")]["value"]
+        gini = ok[ok["metric"].str.endswith("_gini")]["value"]
+        p = np.load(tiny_run / f"results/sparsity_prior/{d}/data.npz")["X_train"].shape[1]
+        assert auc.between(0, 1).all() and gini.between(0, 1 - 1 / p).all()
+        epochs = ok.loc[ok["metric"] == "best_epoch", "value"]
+        assert epochs.between(1, cfg["training"]["epochs"]).all()
+        phi = np.load(tiny_run / f"results/sparsity_prior/{d}/attributions/gini.npz")
+        assert phi["test"].shape == (cfg["penalties"]["gini"]["num"], p) and (phi["test"] >= 0).all()
+        failed = pd.read_csv(tiny_run / f"results/tables/erion_sparsity_failed_runs_{d}.csv")
+        assert set(failed.columns) >= {"penalty", "strength", "seed", "attempts", "outcome"}
+        assert "NaN" in (tiny_run / f"results/tables/erion_sparsity_failed_runs_{d}.md").read_text()
+        best = pd.read_csv(tiny_run / f"results/tables/erion_fig3_sparsity_best_models_{d}.csv")
+        assert set(best.loc[best["selection"] == "lorenz", "penalty"]) == set(cfg["penalties"])
+        sel = json.loads((tiny_run / f"results/sparsity_prior/{d}/selection.json").read_text())
+        assert sel["auc_tolerance"] == cfg["auc_tolerance"] and "gini" in sel["lorenz"]
+        for name in ("erion_fig3_supfig14_sparsity_gini_vs_auc", "erion_fig3_sparsity_lorenz",
+                     "erion_supfig13_sparsity_sweep", "erion_fig3_sparsity_small_data"):
+            png = tiny_run / f"results/figures/{name}_{d}.png"
+            assert png.read_bytes()[:8] == PNG and png.stat().st_size > 10_000, name
+        assert (tiny_run / f"results/benchmarks/train_sparsity_prior_mlp/{d}/gini.tsv").exists()
 
 
 def test_small_data_ttests(tiny_run: Path):
-    cfg = _cfg()["small_data"]
-    table = pd.read_csv(tiny_run / "results/tables/erion_fig3_sparsity_small_data_ttests.csv")
-    assert set(table["baseline"]) == set(cfg["penalties"][1:])
-    assert (table["model"] == cfg["penalties"][0]).all()
-    assert (table["n_subsamples"] == cfg["n_subsamples"]).all()
-    assert table["p_two_sided"].between(0, 1).all()
-    assert table["mean_auc_model"].between(0.5, 1).all()
-    md = (tiny_run / "results/tables/erion_fig3_sparsity_small_data_ttests.md").read_text()
-    assert "sparse attribution prior" in md
+    cfg = _cfg()
+    small = cfg["small_data"]
+    for d in cfg["datasets"]:
+        table = pd.read_csv(tiny_run / f"results/tables/erion_fig3_sparsity_small_data_ttests_{d}.csv")
+        assert set(table["baseline"]) == set(small["penalties"][1:])
+        assert (table["model"] == small["penalties"][0]).all()
+        assert (table["n_subsamples"] == small["n_subsamples"]).all()
+        assert table["p_two_sided"].between(0, 1).all()
+        assert table["mean_auc_model"].between(0.5, 1).all()
+        md = (tiny_run / f"results/tables/erion_fig3_sparsity_small_data_ttests_{d}.md").read_text()
+        assert "sparse attribution prior" in md
+        png = tiny_run / f"results/figures/erion_fig3_sparsity_small_data_{d}.png"
+        assert png.read_bytes()[:8] == PNG
 
 
 def _bad_config(tmp_path: Path, **changes) -> Path:
@@ -96,8 +109,16 @@ def test_log_grid_must_be_positive(tmp_path: Path):
 
 
 def test_sparsity_download_switch_needs_the_nhanes_files(tmp_path: Path):
-    """source: download puts the NHANES download rule in the graph (dry-run only: nothing is fetched)."""
-    proc = snakemake(tmp_path, "-n", "results/sparsity_prior/data.npz",
-                     configfile=_bad_config(tmp_path, **{"sparsity_prior.data.source": "download"}))
+    """A cohort with source: download puts the NHANES download rule in the graph (dry-run only)."""
+    cohorts = {**_cfg()["cohorts"], "nhanes": {"source": "download", "horizon_years": 10}}
+    proc = snakemake(tmp_path, "-n", "results/sparsity_prior/nhanes/data.npz",
+                     configfile=_bad_config(tmp_path, **{"sparsity_prior.cohorts": cohorts,
+                                                         "sparsity_prior.datasets": ["nhanes"]}))
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "download_nhanes" in proc.stdout + proc.stderr
+
+
+def test_dataset_without_cohort_is_named(tmp_path: Path):
+    proc = snakemake(tmp_path, "-n", configfile=_bad_config(tmp_path, **{"sparsity_prior.datasets": ["mimic"]}))
+    assert proc.returncode != 0
+    assert "mimic" in proc.stdout + proc.stderr and "sparsity_prior.cohorts" in proc.stdout + proc.stderr
