@@ -108,6 +108,14 @@ def sparsity_prior_outputs():
     return out
 
 
+def sparsity_training(dataset, small=False):
+    """A4: the sweep's (or the small-data) training settings with the cohort's own overrides on top."""
+    cfg = config["sparsity_prior"]
+    base = cfg["small_data"]["training"] if small else cfg["training"]
+    key = "small_data_training" if small else "training"
+    return {**base, **cfg["cohorts"][dataset].get(key, {})}
+
+
 def ig_limits_datasets():
     """D (arXiv 2303.11336): SIMU settings when ig_limits.source is simulated|both, TCGA when download|both."""
     cfg = config["ig_limits"]

@@ -25,13 +25,6 @@ SP_BLOCKS = [
 ]
 
 
-def sparsity_training(dataset, small=False):
-    """The sweep's (or small-data) training settings with the dataset's own overrides on top."""
-    base = SP_CFG["small_data"]["training"] if small else SP_CFG["training"]
-    key = "small_data_training" if small else "training"
-    return {**base, **SP_CFG["cohorts"][dataset].get(key, {})}
-
-
 rule download_nhanes:
     output:
         "resources/nhanes/NHANESI_X.csv",
