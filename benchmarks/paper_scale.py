@@ -507,12 +507,12 @@ def rules_pixel_prior(c: Config, b: Bench) -> list[Workload]:
 
 def rules_sparsity_prior(c: Config, b: Bench) -> list[Workload]:
     """A4 (Erion et al. Fig. 3): one job per (penalty, strength) of the sweep; one per small-data subsample."""
-    if c("sparsity_prior.data.source") != "download":
-        raise ValueError("sparsity_prior.data.source is not 'download': this projection models NHANES I")
+    if "nhanes" not in c("sparsity_prior.datasets") or c("sparsity_prior.cohorts.nhanes.source") != "download":
+        raise ValueError("sparsity_prior.datasets has no downloaded 'nhanes' cohort: this projection models NHANES I")
     d = DATA["nhanes"]
     n, p = d["n_samples"], d["n_features"]
-    n_test = int(round(c("sparsity_prior.data.split.test") * n))
-    n_val = int(round(c("sparsity_prior.data.split.val") * (n - n_test)))
+    n_test = int(round(c("sparsity_prior.split.test") * n))
+    n_val = int(round(c("sparsity_prior.split.val") * (n - n_test)))
     n_train = n - n_test - n_val
     spec, tr = c("sparsity_prior.model"), c("sparsity_prior.training")
     k, k_eval = int(c("sparsity_prior.n_references")), int(c("sparsity_prior.eval_references"))

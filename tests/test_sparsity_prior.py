@@ -179,7 +179,7 @@ def test_strong_l1_on_first_layer_shrinks_weights():
               training={"epochs": 30, "batch_size": 40, "lr": 0.01}, n_references=2, retries=0)
     free, _, _ = sp.train_models("unregularized", [0.0], [0], **kw)
     l1, _, _ = sp.train_models("l1_first", [0.05], [0], **kw)
-    assert float(l1.weights[0].abs().sum()) < 0.5 * float(free.weights[0].abs().sum())
+    assert float(l1.weights[0].detach().abs().sum()) < 0.5 * float(free.weights[0].detach().abs().sum())
 
 
 def test_sweep_job_records_skipped_nan_runs(tmp_path):

@@ -56,6 +56,8 @@ EXPERIMENT = "sparsity_prior"
 DATA_KEYS = ("X_train", "y_train", "X_val", "y_val", "X_test", "y_test", "X_train_raw", "X_val_raw", "X_test_raw",
              "feature_names")
 PENALTIES = ("unregularized", "gini", "l1_eg", "l2_eg", "l1_first", "l1_all", "sgl", "dropout")
+ATTRIBUTION_PENALTIES = {"gini": "gini", "l1_eg": "l1", "l2_eg": "l2"}  # penalty → attrpriors.priors name
+WEIGHT_PENALTIES = ("l1_first", "l1_all", "sgl")
 LABELS = {
     "gini": "sparse attribution prior (−Gini)",
     "l1_eg": "L1 on EG",
