@@ -101,7 +101,7 @@ def test_best_epoch_is_kept_and_nan_models_are_flagged():
     Xv, yv = _data(40, seed=1)
     st = StackedMLP.initialized(P, HIDDEN, seeds=[1, 2])
     fit = train_stacked(st, X, y, Xv, yv, seeds=[1, 2], penalties=StackedPenalties.for_models(
-        ["unregularized", "l1_all"], [0.0, 1e30]), epochs=5, batch_size=60, lr=0.05, n_references=2)
+        ["unregularized", "l1_all"], [0.0, 1e39]), epochs=5, batch_size=60, lr=0.05, n_references=2)
     assert fit.finite[0] and not fit.finite[1]
     assert np.isnan(fit.val_auc[1])
     e = fit.best_epoch[0]
