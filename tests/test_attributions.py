@@ -142,3 +142,33 @@ def test_eg_penalty_is_differentiable_and_trainable(data6):
         prior(model, x, None).backward()
         opt.step()
     assert prior(model, x, None).item() < 0.5 * start
+
+
+def test_one_list_of_methods_for_registry_schema_and_readme():
+    """The registry, the config schema's ``attribution_method`` enum and the README follow display.METHOD_LABELS;
+    the DNA experiment's method enums name registered methods only."""
+    from pathlib import Path
+
+    import yaml
+
+    from attrpriors.display import METHOD_LABELS
+
+    repo = Path(__file__).resolve().parents[1]
+    assert list(METHODS) == list(METHOD_LABELS)
+    schema = yaml.safe_load((repo / "workflow/schemas/config.schema.yaml").read_text())
+    assert schema["definitions"]["attribution_method"]["enum"] == list(METHOD_LABELS)
+
+    def enums(node):
+        if isinstance(node, dict):
+            if "smoothgrad" in node.get("enum", []):
+                yield node["enum"]
+            for v in node.values():
+                yield from enums(v)
+        elif isinstance(node, list):
+            for v in node:
+                yield from enums(v)
+
+    subsets = list(enums(schema["properties"]))
+    assert subsets and all(set(e) <= set(METHOD_LABELS) for e in subsets)
+    readme = (repo / "README.md").read_text()
+    assert all(m in readme for m in METHOD_LABELS)

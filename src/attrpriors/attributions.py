@@ -40,6 +40,7 @@ __all__ = [
     "gradients",
     "random_attribution",
     "select_output",
+    "smoothgrad",
 ]
 
 #: Upper bound on the number of interpolated inputs evaluated in one forward pass.
@@ -276,34 +277,6 @@ def random_attribution(
     )
 
 
-METHODS: dict[str, Callable[..., Tensor]] = {
-    "expected_gradients": expected_gradients,
-    "integrated_gradients": integrated_gradients,
-    "input_x_gradient": input_x_gradient,
-    "gradients": gradients,
-    "random": random_attribution,
-}
-
-
-def attribute(
-    method: str,
-    model: nn.Module,
-    x: Tensor,
-    target: int | Tensor | None = None,
-    baselines: Tensor | float | None = None,
-    **options,
-) -> Tensor:
-    """Dispatch to one of :data:`METHODS` by name; every method shares this signature.
-
-    Raises ``ValueError`` naming the method and the known names when ``method`` is unknown.
-    """
-    try:
-        fn = METHODS[method]
-    except KeyError:
-        raise ValueError(f"unknown attribution method {method!r}; known methods: {sorted(METHODS)}") from None
-    return fn(model, x, target, baselines, **options)
-
-
 def smoothgrad(
     model: nn.Module,
     x: Tensor,
@@ -342,5 +315,32 @@ def smoothgrad(
     return torch.cat(pieces, dim=0)
 
 
-METHODS["smoothgrad"] = smoothgrad
-__all__.append("smoothgrad")
+#: The registry: name → function, for every method of :data:`attrpriors.display.METHOD_LABELS` (the one list of
+#: methods; tests check that the registry, the config schema and the README follow it).
+METHODS: dict[str, Callable[..., Tensor]] = {
+    "expected_gradients": expected_gradients,
+    "integrated_gradients": integrated_gradients,
+    "input_x_gradient": input_x_gradient,
+    "gradients": gradients,
+    "random": random_attribution,
+    "smoothgrad": smoothgrad,
+}
+
+
+def attribute(
+    method: str,
+    model: nn.Module,
+    x: Tensor,
+    target: int | Tensor | None = None,
+    baselines: Tensor | float | None = None,
+    **options,
+) -> Tensor:
+    """Dispatch to one of :data:`METHODS` by name; every method shares this signature.
+
+    Raises ``ValueError`` naming the method and the known names when ``method`` is unknown.
+    """
+    try:
+        fn = METHODS[method]
+    except KeyError:
+        raise ValueError(f"unknown attribution method {method!r}; known methods: {sorted(METHODS)}") from None
+    return fn(model, x, target, baselines, **options)

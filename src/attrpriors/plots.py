@@ -16,10 +16,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from .display import METHOD_LABELS  # noqa: E402
 from .io import atomic_path  # noqa: E402
 
-__all__ = ["STYLE", "figure", "eg_convergence_figure", "benchmark_heatmap_figure", "randomization_figure",
-           "METHOD_LABELS"]
+__all__ = ["STYLE", "figure", "eg_convergence_figure", "benchmark_heatmap_figure", "randomization_figure"]
 
 STYLE = {
     "figure.dpi": 100,
@@ -35,13 +35,6 @@ STYLE = {
     "savefig.bbox": "tight",
 }
 
-METHOD_LABELS = {
-    "expected_gradients": "Expected gradients",
-    "integrated_gradients": "Integrated gradients",
-    "input_x_gradient": "Inputs × gradients",
-    "gradients": "Gradients",
-    "random": "Random",
-}
 
 
 @contextmanager

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.synthetic_benchmark import make_benchmark_dataset
+from ..display import METHOD_LABELS
 from ..evaluation import (BENCHMARK_METRICS, attribution_convergence, benchmark_metrics, randomization_flag,
                           randomization_sanity)
 from ..io import load_npz, read_table, save_npz, save_table
@@ -102,7 +103,7 @@ def _explainer(d: Mapping, method: str, options: Mapping, n_explain: int, seed: 
 
     def explain(net) -> np.ndarray:
         opts = dict(options)
-        if method in ("expected_gradients", "random"):
+        if method in ("expected_gradients", "random", "smoothgrad"):
             opts["generator"] = torch.Generator().manual_seed(derive_seed(seed, dataset, method, "explain"))
         return attribute(method, net.to(dev), X, None, baselines, **opts).detach().cpu().numpy()
 
@@ -153,7 +154,7 @@ def make_table(scores: Sequence[str], dataset: str, out_csv: str, out_md: str, o
 
     df = pd.concat([read_table(p, ("method", "metric", "value")) for p in scores], ignore_index=True)
     wide = df.pivot_table(index="metric", columns="method", values="value").reindex(list(BENCHMARK_METRICS))
-    methods = [m for m in plots.METHOD_LABELS if m in wide.columns]
+    methods = [m for m in METHOD_LABELS if m in wide.columns]
     wide = wide[methods]
     winners = wide.idxmax(axis=1)
     table = wide.reset_index()
@@ -162,17 +163,17 @@ def make_table(scores: Sequence[str], dataset: str, out_csv: str, out_md: str, o
     for metric, row in wide.iterrows():
         for m in methods:
             md.loc[metric, m] = f"**{row[m]:.3f}**" if m == winners[metric] else f"{row[m]:.3f}"
-    md.columns = [plots.METHOD_LABELS[m] for m in methods]
+    md.columns = [METHOD_LABELS[m] for m in methods]
     wins = winners.value_counts()
     md_df = md.reset_index().rename(columns={"metric": "Metric"})
     n_rows = len(wide)
     footer = pd.DataFrame(
         [
-            {"Metric": f"wins (of {n_rows})", **{plots.METHOD_LABELS[m]: int(wins.get(m, 0)) for m in methods}},
+            {"Metric": f"wins (of {n_rows})", **{METHOD_LABELS[m]: int(wins.get(m, 0)) for m in methods}},
             {
                 "Metric": "binomial p (wins vs chance)",
                 **{
-                    plots.METHOD_LABELS[m]: f"{binomtest(int(wins.get(m, 0)), n_rows, 1 / len(methods), alternative='greater').pvalue:.2g}"
+                    METHOD_LABELS[m]: f"{binomtest(int(wins.get(m, 0)), n_rows, 1 / len(methods), alternative='greater').pvalue:.2g}"
                     for m in methods
                 },
             },
@@ -187,9 +188,9 @@ def make_table(scores: Sequence[str], dataset: str, out_csv: str, out_md: str, o
             ignore_index=True)
         footer = pd.concat([footer, pd.DataFrame([
             {"Metric": "randomization: Spearman ρ of \\|φ\\| with all layers randomized",
-             **{plots.METHOD_LABELS[m]: f"{rnd.loc[m, 'randomization_spearman']:.2f}" for m in methods}},
+             **{METHOD_LABELS[m]: f"{rnd.loc[m, 'randomization_spearman']:.2f}" for m in methods}},
             {"Metric": f"survives randomization (ρ ≥ {threshold:g}: flagged)",
-             **{plots.METHOD_LABELS[m]: "**FLAGGED**" if rnd.loc[m, "survives_randomization"] else "no"
+             **{METHOD_LABELS[m]: "**FLAGGED**" if rnd.loc[m, "survives_randomization"] else "no"
                 for m in methods}}])], ignore_index=True)
     save_table(table, out_csv)
     save_table(pd.concat([md_df, footer], ignore_index=True), out_md)

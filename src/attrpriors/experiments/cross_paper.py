@@ -16,28 +16,29 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ..display import format_mean_sd, model_label
 from ..io import load_npz, read_table, save_table
 
 log = logging.getLogger("attrpriors.cross_paper")
 
-#: Display labels of the scored models: (source experiment, model) → label.
-CROSSPAPER_LABELS = {
-    ("graph_prior", "lasso"): "LASSO",
-    ("graph_prior", "graph_lasso"): "Graph LASSO",
-    ("graph_prior", "mlp"): "MLP",
-    ("graph_prior", "mlp_extra"): "MLP + extra epochs",
-    ("graph_prior", "mlp_graph"): "MLP + graph prior",
-    ("graph_prior", "mlp_random_graph"): "MLP + random-graph prior",
-    ("graph_prior", "gcn"): "GCN",
-    ("dapr", "lasso"): "LASSO",
-    ("dapr", "mlp"): "MLP",
-    ("dapr", "mlp_l1"): "MLP (L1)",
-    ("dapr", "mlp_l2"): "MLP (L2)",
-    ("dapr", "mlp_meta_inputs"): "MLP + meta-features as inputs",
-    ("dapr", "merge"): "MERGE",
-    ("dapr", "dapr_noise"): "MLP + DAPr (noise meta-features)",
-    ("dapr", "dapr_informative"): "MLP + DAPr (informative meta-features)",
-}
+#: Row order of the table: (source experiment, model); labels come from :data:`attrpriors.display.MODEL_LABELS`.
+ROW_ORDER = (
+    ("graph_prior", "lasso"),
+    ("graph_prior", "graph_lasso"),
+    ("graph_prior", "mlp"),
+    ("graph_prior", "mlp_extra"),
+    ("graph_prior", "mlp_graph"),
+    ("graph_prior", "mlp_random_graph"),
+    ("graph_prior", "gcn"),
+    ("dapr", "lasso"),
+    ("dapr", "mlp"),
+    ("dapr", "mlp_l1"),
+    ("dapr", "mlp_l2"),
+    ("dapr", "mlp_meta_inputs"),
+    ("dapr", "merge"),
+    ("dapr", "dapr_noise"),
+    ("dapr", "dapr_informative"),
+)
 SOURCE_LABELS = {"graph_prior": "graph-prior experiment (all drugs)", "dapr": "DAPr experiment (one drug)"}
 
 
@@ -96,13 +97,6 @@ def cross_paper_scores(sources: Mapping[str, Mapping], gene_sets: str, params: M
     save_table(df[["experiment", "source", "model", "seed", "metric", "value"]], out_metrics)
 
 
-def _fmt(values: pd.Series, scale: float = 1.0, digits: int = 1) -> str:
-    v = values.dropna().astype(float) * scale
-    if v.empty:
-        return "—"
-    return f"{v.mean():.{digits}f}" if len(v) < 2 else f"{v.mean():.{digits}f} ± {v.std(ddof=1):.{digits}f}"
-
-
 RANDOMIZATION_KEYS = ("source", "model", "seed", "stage", "layer", "spearman", "spearman_sd", "spearman_global")
 
 
@@ -118,14 +112,14 @@ def cross_paper_table(metrics: str, out_csv: str, out_md: str, out_png: str, ran
     df = read_table(metrics, ("source", "model", "seed", "metric", "value"))
     runs = df[df["seed"].astype(str) != "all"]
     stab = df[df["seed"].astype(str) == "all"].pivot_table(index=["source", "model"], columns="metric", values="value")
-    keys = [k for k in CROSSPAPER_LABELS if k in set(zip(runs["source"], runs["model"]))]
+    keys = [k for k in ROW_ORDER if k in set(zip(runs["source"], runs["model"]))]
     keys += sorted(set(zip(runs["source"], runs["model"])) - set(keys))
     rows, md = [], []
     for source, model in keys:
         r = runs[(runs["source"] == source) & (runs["model"] == model)].pivot_table(index="seed", columns="metric",
                                                                                      values="value")
         st = stab.loc[(source, model)] if (source, model) in stab.index else pd.Series(dtype=float)
-        label = CROSSPAPER_LABELS.get((source, model), model)
+        label = model_label(source, model)
         rows.append({"source": source, "model": model, "label": label, "n_seeds": len(r),
                      "feature_agreement": r["feature_agreement"].mean(),
                      "feature_agreement_sd": r["feature_agreement"].std(ddof=1),
@@ -146,13 +140,13 @@ def cross_paper_table(metrics: str, out_csv: str, out_md: str, out_png: str, ran
                          "survives_randomization": survives}
             rnd_cell = {"Randomization ρ of \\|EG\\| (all layers)": f"{rho:.2f}" + (" **FLAGGED**" if survives else "")}
         md.append({"Source": SOURCE_LABELS.get(source, source), "Model": label, "Seeds": len(r),
-                   "Feature agreement, top-K (%)": f"{_fmt(r['feature_agreement'], 100)} "
+                   "Feature agreement, top-K (%)": f"{format_mean_sd(r['feature_agreement'], 100)} "
                                                    f"(chance {100 * r['chance_feature_agreement'].mean():.1f})",
                    "Top-K overlap across retrainings (Jaccard)": "—" if np.isnan(st.get("topk_jaccard", np.nan)) else
                    f"{st['topk_jaccard']:.2f} (random {st['topk_jaccard_random']:.3f})",
-                   "True pathways recovered by GSEA (%)": _fmt(r["gsea_true_recovered"], 100, 0),
-                   "Significant gene sets": _fmt(r["gsea_significant"], 1, 1),
-                   "Pathway KL consistency (nats)": _fmt(r["pathway_kld"], 1, 2), **rnd_cell})
+                   "True pathways recovered by GSEA (%)": format_mean_sd(r["gsea_true_recovered"], 100, 0),
+                   "Significant gene sets": format_mean_sd(r["gsea_significant"], 1, 1),
+                   "Pathway KL consistency (nats)": format_mean_sd(r["pathway_kld"], 1, 2), **rnd_cell})
     table = pd.DataFrame(rows)
     save_table(table.round(4), out_csv)
     save_table(pd.DataFrame(md), out_md)
@@ -164,7 +158,7 @@ def cross_paper_figure(runs: pd.DataFrame, stab: pd.DataFrame, keys: Sequence[tu
     pathways recovered by GSEA and pathway KL consistency; dots are retrainings, grey marks chance levels."""
     from .. import plots
 
-    labels = [f"{CROSSPAPER_LABELS.get(k, k[1])}\n[{k[0].replace('_', '-')}]" for k in keys]
+    labels = [f"{model_label(*k)}\n[{k[0].replace('_', '-')}]" for k in keys]
     y = np.arange(len(keys))[::-1]
     colors = {"graph_prior": "#4C72B0", "dapr": "#DD8452"}
     panels = [("feature_agreement", "feature agreement\nof the top-K genes", "chance_feature_agreement"),
@@ -220,7 +214,7 @@ def cross_paper(inputs: Mapping, params: Mapping, seed: int, out_metrics: str, o
 
         if rnd is None:
             raise ValueError("cross-paper randomization figure: no randomization tables among the inputs")
-        fig = rnd.assign(family=[CROSSPAPER_LABELS.get((s_, m), m) for s_, m in zip(rnd["source"], rnd["model"])],
+        fig = rnd.assign(family=[model_label(s_, m) for s_, m in zip(rnd["source"], rnd["model"])],
                          panel=rnd["source"].map(lambda s_: SOURCE_LABELS.get(s_, s_)))
         plots.randomization_figure(fig, "panel", out_randomization_png, threshold=threshold, series="family",
                                    title="Model-randomization sanity check of every model family (per-sample |EG|)")

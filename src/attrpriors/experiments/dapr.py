@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.two_moons import make_two_moons_nuisance, mean_std_meta_features, split_fractions
+from ..display import MODEL_LABELS, format_estimate
 from ..evaluation import mean_abs_expected_gradients
 from ..io import atomic_path, load_npz, load_torch, read_table, save_npz, save_table, save_torch
 from ..seeds import derive_seed, seed_everything
@@ -44,7 +45,7 @@ TABLE1_MODELS = {
     "merge": "MERGE*",
     "dapr_informative": "MLP w/ DAPr (informative)*",
 }
-TWO_MOONS_LABELS = {"mlp": "MLP", "dapr": "MLP + DAPr"}
+TWO_MOONS_LABELS = MODEL_LABELS["dapr_two_moons"]
 
 TABLE1_KEYS = ("X", "y", "groups", "genes", "meta_informative", "meta_noise", "informative_names", "noise_names",
                "importance", "split")
@@ -650,7 +651,7 @@ def table1(tables: Sequence[str], out_metrics: str, out_csv: str, out_md: str, o
     summary.insert(2, "label", summary["model"].map(TABLE1_MODELS))
     summary.insert(0, "experiment", f"{EXPERIMENT}_table1")
     save_table(summary, out_csv)
-    wide = summary.assign(cell=[f"{m:.3f} ± {s:.3f}" for m, s in zip(summary["mse_mean"], summary["mse_se"].fillna(0))])
+    wide = summary.assign(cell=[format_estimate(m, s, 3) for m, s in zip(summary["mse_mean"], summary["mse_se"].fillna(0))])
     best = summary.loc[summary.groupby("dataset")["mse_mean"].idxmin(), ["dataset", "model"]]
     for ds, m in best.itertuples(index=False):
         sel = (wide["dataset"] == ds) & (wide["model"] == m)

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ..display import MODEL_LABELS as DISPLAY_LABELS
 from ..evaluation import mean_abs_expected_gradients
 from ..graph import laplacian
 from ..io import load_npz, load_torch, read_json, read_table, save_json, save_table
@@ -50,15 +51,7 @@ log = logging.getLogger("attrpriors.graph_prior")
 
 EXPERIMENT = "graph_prior"
 #: Display order and labels of the models.
-MODEL_LABELS = {
-    "lasso": "LASSO",
-    "graph_lasso": "Graph LASSO",
-    "mlp": "MLP",
-    "mlp_extra": "MLP + extra epochs",
-    "mlp_random_graph": "MLP + random-graph prior",
-    "mlp_graph": "MLP + graph prior",
-    "gcn": "GCN",
-}
+MODEL_LABELS = DISPLAY_LABELS[EXPERIMENT]
 #: Models fine-tuned from the converged MLP.
 FINETUNED = ("mlp_extra", "mlp_graph", "mlp_random_graph")
 #: The paper's comparisons (Fig. 2, supplement Fig. 10, section 7.4), as (model, baseline) pairs.

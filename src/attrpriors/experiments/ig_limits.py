@@ -28,6 +28,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ..display import format_estimate, format_mean_sd
 from ..evaluation import (
     expected_random_jaccard,
     feature_agreement,
@@ -395,11 +396,6 @@ def _ordered(values, order) -> list:
     return [v for v in order if v in present] + [v for v in present if v not in order]
 
 
-def _mean_sd(s: pd.Series, scale: float = 1.0, digits: int = 1) -> str:
-    m, sd = s.mean() * scale, s.std(ddof=1) * scale if len(s) > 1 else float("nan")
-    return f"{m:.{digits}f}" if np.isnan(sd) else f"{m:.{digits}f} ± {sd:.{digits}f}"
-
-
 def make_tables(metrics: Sequence[str], steps: Sequence[str], overlap: Sequence[str], report_k: int,
                 out_fa_csv: str, out_fa_md: str, out_pg_csv: str, out_pg_md: str, out_steps_csv: str,
                 out_steps_md: str, out_overlap_csv: str, out_overlap_md: str, out_fa_png: str) -> None:
@@ -426,9 +422,9 @@ def make_tables(metrics: Sequence[str], steps: Sequence[str], overlap: Sequence[
                             "paper_fa_local": paper[0], "paper_fa_global": paper[1],
                             "k_mean": w["fa_k_mean"].mean()})
             fa_md.append({"Dataset": ds, "Model": mo, "Seeds": len(w),
-                          "Test accuracy (%)": _mean_sd(w["test_accuracy"], 100),
-                          "Local FA (%)": _mean_sd(w["fa_local"], 100),
-                          "Global FA (%)": _mean_sd(w["fa_global"], 100),
+                          "Test accuracy (%)": format_mean_sd(w["test_accuracy"], 100),
+                          "Local FA (%)": format_mean_sd(w["fa_local"], 100),
+                          "Global FA (%)": format_mean_sd(w["fa_global"], 100),
                           "Paper local / global FA (%)": f"{paper[0]:.1f} / {paper[1]:.1f}" if not np.isnan(paper[0])
                           else "—",
                           "K (genes per class)": f"{w['fa_k_mean'].mean():.0f}"})
@@ -448,8 +444,8 @@ def make_tables(metrics: Sequence[str], steps: Sequence[str], overlap: Sequence[
             pg_rows.append({"dataset": ds, "model": mo, "n_seeds": len(w),
                             **{k: 100 * w[k].mean() for k in ("pgi", "pgr", "pgu")},
                             **{f"{k}_sd": 100 * w[k].std(ddof=1) for k in ("pgi", "pgr", "pgu")}})
-            pg_md.append({"Dataset": ds, "Model": mo, "Seeds": len(w), "PGI (%)": _mean_sd(w["pgi"], 100, 2),
-                          "PGR (%)": _mean_sd(w["pgr"], 100, 2), "PGU (%)": _mean_sd(w["pgu"], 100, 2),
+            pg_md.append({"Dataset": ds, "Model": mo, "Seeds": len(w), "PGI (%)": format_mean_sd(w["pgi"], 100, 2),
+                          "PGR (%)": format_mean_sd(w["pgr"], 100, 2), "PGU (%)": format_mean_sd(w["pgu"], 100, 2),
                           "PGI > PGR > PGU in every seed": bool(((w["pgi"] > w["pgr"]) & (w["pgr"] > w["pgu"])).all())})
     save_table(pd.DataFrame(pg_rows).round(4), out_pg_csv)
     save_table(pd.DataFrame(pg_md), out_pg_md)
@@ -488,8 +484,7 @@ def make_tables(metrics: Sequence[str], steps: Sequence[str], overlap: Sequence[
                 k = int(ks[np.argmin(np.abs(ks - int(report_k)))])
                 r = q[q["k"] == k].iloc[0]
                 ov_md.append({"Dataset": ds, "Model": mo, "Ranking": scope, "K": k,
-                              "Jaccard across seeds": f"{r['jaccard']:.3f}" + (
-                                  "" if np.isnan(r["jaccard_sd"]) else f" ± {r['jaccard_sd']:.3f}"),
+                              "Jaccard across seeds": format_estimate(r["jaccard"], r["jaccard_sd"], 3),
                               "Random expectation": f"{r['random_expectation']:.3f}", "Seed pairs": int(r["n_pairs"])})
     save_table(pd.DataFrame(ov_md), out_overlap_md)
 
