@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
+from attrpriors.experiments import cross_paper as CP
 from attrpriors.experiments import ig_limits as E
 from attrpriors.io import load_npz, read_table
 from attrpriors.models import MLP
@@ -152,7 +153,7 @@ def test_cross_paper_table_from_tidy_files(tmp_path):
               "dapr_data": str(tmp_path / "dapr.npz"), "gene_sets": str(tmp_path / "kegg.gmt")}
     params = {"top_frac": 0.1, "gsea": {"permutations": 1000, "min_size": 5, "max_size": 500, "fdr": 0.05}}
     out = {k: str(tmp_path / f"out.{k}") for k in ("csv", "md", "png")}
-    E.cross_paper(inputs, params, 0, str(tmp_path / "metrics.csv"), str(tmp_path / "t.csv"), out["md"],
+    CP.cross_paper(inputs, params, 0, str(tmp_path / "metrics.csv"), str(tmp_path / "t.csv"), out["md"],
                   str(tmp_path / "f.png"))
     t = pd.read_csv(tmp_path / "t.csv").set_index(["source", "model"])
     assert len(t) == 4 and (t["n_seeds"] == 3).all()
@@ -175,5 +176,5 @@ def test_cross_paper_truth_takes_the_simulators_pathways_from_the_npz(tmp_path):
     save_npz(tmp_path / "with.npz", genes=genes, importance=np.array([1.0, 0.5, 0.0, 0.0]),
              driving_pathways=np.array(["KEGG_2", "KEGG_1"]))
     save_npz(tmp_path / "without.npz", genes=genes, importance=np.array([1.0, 0.5, 0.0, 0.0]))
-    assert E._truth({"truth_npz": str(tmp_path / "with.npz")}) == ({"A", "B"}, ["KEGG_1", "KEGG_2"])
-    assert E._truth({"truth_npz": str(tmp_path / "without.npz")}) == ({"A", "B"}, None)
+    assert CP._truth({"truth_npz": str(tmp_path / "with.npz")}) == ({"A", "B"}, ["KEGG_1", "KEGG_2"])
+    assert CP._truth({"truth_npz": str(tmp_path / "without.npz")}) == ({"A", "B"}, None)
