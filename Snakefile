@@ -18,10 +18,11 @@ include: "workflow/rules/benchmark.smk"
 include: "workflow/rules/pixel_prior.smk"
 include: "workflow/rules/sparsity_prior.smk"
 include: "workflow/rules/ig_limits.smk"
-include: "workflow/rules/data.smk"
+include: "workflow/rules/rnaseq.smk"
 include: "workflow/rules/graph_prior.smk"
 include: "workflow/rules/dna_consistency.smk"
 include: "workflow/rules/dapr.smk"
+include: "workflow/rules/cross_paper.smk"
 
 
 rule all:
@@ -35,3 +36,4 @@ rule all:
         graph_prior_outputs(),
         dna_consistency_outputs(),
         dapr_outputs(),
+        rules.cross_paper_table.output if CP_SOURCES else [],

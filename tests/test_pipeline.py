@@ -47,8 +47,8 @@ def test_every_expected_output_exists_and_is_sane(tiny_run: Path):
         assert "Expected gradients" in md and "**" in md
         png = tiny_run / f"results/figures/erion_table1_benchmark_{dataset}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-        assert (tiny_run / f"results/logs/train_benchmark_mlp/{dataset}.log").stat().st_size > 0
-        assert (tiny_run / f"results/benchmarks/train_benchmark_mlp/{dataset}.tsv").exists()
+        assert (tiny_run / f"results/logs/benchmark_train_mlp/{dataset}.log").stat().st_size > 0
+        assert (tiny_run / f"results/timings/benchmark_train_mlp/{dataset}.tsv").exists()
         conv = pd.read_csv(tiny_run / f"results/benchmark/metrics/{dataset}_eg_convergence.csv")
         m = conv.groupby("n_references")["mean_abs_diff"].mean()
         assert m.iloc[-1] < m.iloc[0]
@@ -130,4 +130,4 @@ def test_changing_one_experiment_reruns_only_that_experiment(tiny_run: Path, tmp
     cfg = _tiny_config(tmp_path, **{"benchmark.n_explain": 25})
     proc = snakemake(tiny_run, "-n", configfile=cfg)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert _planned_rules(proc) == {"benchmark_attributions", "benchmark_metrics", "table_benchmark", "all"}
+    assert _planned_rules(proc) == {"benchmark_attributions", "benchmark_metrics", "benchmark_table", "all"}

@@ -35,7 +35,7 @@ def test_two_moons_figure_and_table(tiny_run: Path, cfg):
             acc = m[m["metric"] == "test_accuracy"]
             assert sorted(acc["seed"]) == list(range(tm["n_datasets"]))
             assert (m["n_features"] == n + 2).all()
-        assert (tiny_run / f"results/benchmarks/dapr_train_two_moons/{n}_dapr.tsv").exists()
+        assert (tiny_run / f"results/timings/dapr_train_two_moons/{n}_dapr.tsv").exists()
     png = tiny_run / "results/figures/weinberger_fig2_two_moons_accuracy.png"
     assert png.read_bytes()[:8] == PNG and png.stat().st_size > 10_000
 

@@ -71,11 +71,11 @@ def test_attributions_cover_the_same_positive_test_sequences(tiny_run: Path):
     assert len(indices[0]) == min(cfg["attribution"]["n_explain"], int(((data["split"] == 2) & (data["y"] == 1)).sum()))
 
 
-def test_training_jobs_are_separate_with_logs_and_benchmarks(tiny_run: Path):
+def test_training_jobs_are_separate_with_logs_and_timings(tiny_run: Path):
     for model in _models(_cfg()):
         assert (tiny_run / f"results/dna_consistency/models/{model}/trial0.pt").stat().st_size > 10_000
-        assert (tiny_run / f"results/logs/train_dna_consistency_cnn/{model}/trial0.log").stat().st_size > 0
-        assert (tiny_run / f"results/benchmarks/train_dna_consistency_cnn/{model}/trial0.tsv").exists()
+        assert (tiny_run / f"results/logs/dna_consistency_train_cnn/{model}/trial0.log").stat().st_size > 0
+        assert (tiny_run / f"results/timings/dna_consistency_train_cnn/{model}/trial0.tsv").exists()
 
 
 def test_figures_are_written(tiny_run: Path):
@@ -104,4 +104,4 @@ def test_download_source_plans_the_archive_download(tmp_path: Path):
     proc = snakemake(tmp_path, "-n", "results/dna_consistency/data/dataset.npz", configfile=path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout + proc.stderr
-    assert "download_dna_consistency_atac" in out and "resources/dna_consistency/majdandzic_atac.zip" in out
+    assert "dna_consistency_download" in out and "resources/dna_consistency/majdandzic_atac.zip" in out

@@ -46,8 +46,8 @@ def test_pixel_prior_outputs_are_sane(tiny_run: Path):
                  "erion_supfig3_4_pixel_prior_all_classes", "erion_fig1_supfig5_pixel_prior_noise"):
         png = tiny_run / f"results/figures/{name}.png"
         assert png.read_bytes()[:8] == PNG and png.stat().st_size > 10_000, name
-    assert (tiny_run / "results/benchmarks/train_pixel_prior_cnn/lambda1_seed0.tsv").exists()
-    assert (tiny_run / "results/logs/train_pixel_prior_cnn/lambda1_seed0.log").stat().st_size > 0
+    assert (tiny_run / "results/timings/pixel_prior_train_cnn/lambda1_seed0.tsv").exists()
+    assert (tiny_run / "results/logs/pixel_prior_train_cnn/lambda1_seed0.log").stat().st_size > 0
 
 
 def _bad_config(tmp_path: Path, **changes) -> Path:
@@ -74,4 +74,4 @@ def test_pixel_prior_download_switch_needs_the_mnist_files(tmp_path: Path):
     proc = snakemake(tmp_path, "-n", "results/pixel_prior/data.npz",
                      configfile=_bad_config(tmp_path, **{"pixel_prior.data.source": "download"}))
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "download_mnist" in proc.stdout + proc.stderr
+    assert "pixel_prior_download_mnist" in proc.stdout + proc.stderr

@@ -55,7 +55,7 @@ def test_sparsity_sweep_outputs_are_sane(tiny_run: Path):
                      "erion_supfig13_sparsity_sweep", "erion_fig3_sparsity_small_data"):
             png = tiny_run / f"results/figures/{name}_{d}.png"
             assert png.read_bytes()[:8] == PNG and png.stat().st_size > 10_000, name
-        assert (tiny_run / f"results/benchmarks/train_sparsity_prior_mlp/{d}/gini.tsv").exists()
+        assert (tiny_run / f"results/timings/sparsity_prior_train_mlp/{d}/gini.tsv").exists()
 
 
 def test_small_data_ttests(tiny_run: Path):
@@ -115,7 +115,7 @@ def test_sparsity_download_switch_needs_the_nhanes_files(tmp_path: Path):
                      configfile=_bad_config(tmp_path, **{"sparsity_prior.cohorts": cohorts,
                                                          "sparsity_prior.datasets": ["nhanes"]}))
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "download_nhanes" in proc.stdout + proc.stderr
+    assert "sparsity_prior_download_nhanes" in proc.stdout + proc.stderr
 
 
 def test_dataset_without_cohort_is_named(tmp_path: Path):

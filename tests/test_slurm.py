@@ -72,7 +72,7 @@ def test_jobs_went_through_sbatch_and_completed(slurm_run):
     work, log = slurm_run
     submitted = SUBMITTED.findall(log)
     rules = {Path(p).relative_to(work / ".snakemake" / "slurm_logs").parts[0] for _, _, p in submitted}
-    assert rules == {"rule_benchmark_data", "rule_train_benchmark_mlp", "rule_benchmark_attributions",
+    assert rules == {"rule_benchmark_data", "rule_benchmark_train_mlp", "rule_benchmark_attributions",
                      "rule_benchmark_metrics"}, log[-4000:]
     slurm_ids = [sid for _, sid, _ in submitted]
     # SLURM's own accounting has every job, completed with exit code 0
@@ -92,8 +92,8 @@ def test_outputs_exist_and_are_sane(slurm_run):
     work, _ = slurm_run
     scores = pd.read_csv(work / METRICS)
     assert len(scores) > 0 and scores.select_dtypes("number").notna().all().all()
-    assert (work / f"results/logs/train_benchmark_mlp/{DATASET}.log").stat().st_size > 0
-    assert (work / f"results/benchmarks/train_benchmark_mlp/{DATASET}.tsv").exists()
+    assert (work / f"results/logs/benchmark_train_mlp/{DATASET}.log").stat().st_size > 0
+    assert (work / f"results/timings/benchmark_train_mlp/{DATASET}.tsv").exists()
 
 
 def test_second_run_has_nothing_to_do(slurm_run):
@@ -112,7 +112,7 @@ def test_use_gpu_asks_sbatch_for_a_gpu(slurm_run, tmp_path):
     proc = _slurm(gpu_work, MODEL, "--config", "use_gpu=True", "--verbose", timeout=600)
     out = proc.stdout + proc.stderr
     calls = [line for line in out.splitlines() if "sbatch call:" in line or line.strip().startswith("sbatch ")]
-    train_calls = [c for c in calls if "train_benchmark_mlp" in c]
+    train_calls = [c for c in calls if "benchmark_train_mlp" in c]
     assert train_calls and all("--gpus=1" in c for c in train_calls), out[-4000:]
     gres = subprocess.run(["sinfo", "-h", "-o", "%G"], capture_output=True, text=True).stdout
     if "gpu" in gres:  # a node with GPUs runs it

@@ -1,4 +1,4 @@
-"""Experiments describe their own paper-scale workload (what benchmarks/paper_scale.py times), from the config."""
+"""Experiments describe their own paper-scale workload (what timings/paper_scale.py times), from the config."""
 
 from __future__ import annotations
 

@@ -44,7 +44,7 @@ def logged(log_path: str | None):
                 root.setLevel(old_level)
 
 
-#: Kind of a rule by its name (first match wins; anything else is "other"): benchmarks/job_overhead.py reports
+#: Kind of a rule by its name (first match wins; anything else is "other"): timings/job_overhead.py reports
 #: fixed costs per kind, and tests/test_imports.py checks that figure, table and data rules import neither torch
 #: nor gseapy.
 RULE_KINDS = (

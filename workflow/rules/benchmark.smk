@@ -26,16 +26,16 @@ rule benchmark_data:
         "../scripts/benchmark_data.py"
 
 
-rule train_benchmark_mlp:
+rule benchmark_train_mlp:
     input:
         data=rules.benchmark_data.output[0],
     output:
         model=f"{BM}/models/{{dataset}}.pt",
         history=f"{BM}/models/{{dataset}}_history.csv",
     log:
-        f"{LOGS}/train_benchmark_mlp/{{dataset}}.log",
+        f"{LOGS}/benchmark_train_mlp/{{dataset}}.log",
     benchmark:
-        f"{BENCH}/train_benchmark_mlp/{{dataset}}.tsv"
+        f"{BENCH}/benchmark_train_mlp/{{dataset}}.tsv"
     conda:
         "../../envs/torch.yaml"
     threads: 1
@@ -47,13 +47,13 @@ rule train_benchmark_mlp:
         seed=config["seed"],
         device=config["device"],
     script:
-        "../scripts/train_benchmark_mlp.py"
+        "../scripts/benchmark_train_mlp.py"
 
 
 rule benchmark_attributions:
     input:
         data=rules.benchmark_data.output[0],
-        model=rules.train_benchmark_mlp.output.model,
+        model=rules.benchmark_train_mlp.output.model,
     output:
         f"{BM}/attributions/{{dataset}}/{{method}}.npz",
     log:
@@ -76,7 +76,7 @@ rule benchmark_attributions:
 rule benchmark_metrics:
     input:
         data=rules.benchmark_data.output[0],
-        model=rules.train_benchmark_mlp.output.model,
+        model=rules.benchmark_train_mlp.output.model,
         attributions=rules.benchmark_attributions.output[0],
     output:
         scores=f"{BM}/metrics/{{dataset}}/{{method}}.csv",
@@ -99,7 +99,7 @@ rule benchmark_metrics:
 rule benchmark_randomization:
     input:
         data=rules.benchmark_data.output[0],
-        model=rules.train_benchmark_mlp.output.model,
+        model=rules.benchmark_train_mlp.output.model,
     output:
         f"{BM}/metrics/{{dataset}}_randomization.csv",
     log:
@@ -142,7 +142,7 @@ rule figure_benchmark_randomization:
         "../scripts/figure_benchmark_randomization.py"
 
 
-rule table_benchmark:
+rule benchmark_table:
     input:
         scores=expand(
             f"{BM}/metrics/{{{{dataset}}}}/{{method}}.csv", method=BM_CFG["methods"]
@@ -163,7 +163,7 @@ rule table_benchmark:
             labels={"table": "Table 1 (heatmap)", "dataset": "{dataset}"},
         ),
     log:
-        f"{LOGS}/table_benchmark/{{dataset}}.log",
+        f"{LOGS}/benchmark_table/{{dataset}}.log",
     localrule: True
     conda:
         "../../envs/torch.yaml"
@@ -171,13 +171,13 @@ rule table_benchmark:
     params:
         threshold=BM_CFG["randomization"]["threshold"],
     script:
-        "../scripts/table_benchmark.py"
+        "../scripts/benchmark_table.py"
 
 
 rule benchmark_eg_convergence:
     input:
         data=rules.benchmark_data.output[0],
-        model=rules.train_benchmark_mlp.output.model,
+        model=rules.benchmark_train_mlp.output.model,
     output:
         f"{BM}/metrics/{{dataset}}_eg_convergence.csv",
     log:
@@ -196,7 +196,7 @@ rule benchmark_eg_convergence:
         "../scripts/benchmark_eg_convergence.py"
 
 
-rule figure_eg_convergence:
+rule benchmark_figure_eg_convergence:
     input:
         expand(rules.benchmark_eg_convergence.output[0], dataset=BM_CFG["datasets"]),
     output:
@@ -207,10 +207,10 @@ rule figure_eg_convergence:
             labels={"figure": "Supp. Fig. 1: EG convergence"},
         ),
     log:
-        f"{LOGS}/figure_eg_convergence.log",
+        f"{LOGS}/benchmark_figure_eg_convergence.log",
     localrule: True
     conda:
         "../../envs/torch.yaml"
     threads: 1
     script:
-        "../scripts/figure_eg_convergence.py"
+        "../scripts/benchmark_figure_eg_convergence.py"

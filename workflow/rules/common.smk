@@ -27,7 +27,7 @@ if workflow.is_main_process:
 
 RESULTS = "results"
 LOGS = "results/logs"
-BENCH = "results/benchmarks"
+BENCH = "results/timings"
 
 
 def train_resources(mem_mb=2000, runtime=60):
@@ -146,85 +146,15 @@ def ig_limits_all_runs(pattern):
 def ig_limits_outputs():
     """D (arXiv 2303.11336): feature agreement, prediction gaps, IG steps and top-k overlap tables; figures."""
     tables = [
-        "iglimits_table_feature_agreement",
-        "iglimits_table_prediction_gaps",
-        "iglimits_table_ig_steps",
-        "iglimits_table_topk_overlap",
+        "ig_limits_table_feature_agreement",
+        "ig_limits_table_prediction_gaps",
+        "ig_limits_table_ig_steps",
+        "ig_limits_table_topk_overlap",
     ]
-    return (
-        [f"results/tables/{t}.{ext}" for t in tables for ext in ("csv", "md")]
-        + [
-            "results/figures/iglimits_fig_feature_agreement.png",
-            "results/figures/iglimits_fig_topk_accuracy.png",
-            "results/figures/iglimits_fig_topk_overlap.png",
-        ]
-        + crosspaper_outputs()
-    )
-
-
-def crosspaper_sources():
-    """The cross-paper table's sources that have a ground truth: graph_prior when the RNA-seq data layer is
-    simulated, dapr when its Table 1 drug-response data is simulated."""
-    wanted = config["ig_limits"]["crosspaper"]["sources"]
-    out = []
-    if (
-        "graph_prior" in wanted
-        and config.get("rnaseq", {}).get("source") == "simulated"
-    ):
-        out.append("graph_prior")
-    dapr_t1 = config.get("dapr", {}).get("table1", {})
-    if (
-        "dapr" in wanted
-        and dapr_t1.get("drug_response", {}).get("source") == "simulated"
-    ):
-        out.append("dapr")
-    return out
-
-
-def crosspaper_inputs(wildcards=None):
-    """Inputs of the cross-paper table: per source its tidy (gene, model, seed, mean_abs_eg) tables and truth.
-
-    graph_prior: results/graph_prior/attributions/{model}/seed{s}.csv (graph_prior.smk), the simulator's
-    results/rnaseq/data/genes.tsv (importance) and drug_pathways.tsv (data.smk). dapr:
-    results/dapr/table1/attributions/drug_response/{model}.csv (every split; written by the training rules of
-    dapr.smk) and results/dapr/table1/data/drug_response.npz (genes, importance, driving_pathways).
-    Gene sets: results/rnaseq/gene_sets/KEGG.gmt.
-    """
-    sources = crosspaper_sources()
-    out = {"gene_sets": "results/rnaseq/gene_sets/KEGG.gmt"}
-    if "graph_prior" in sources:
-        out["gp_attributions"] = graph_prior_files(
-            "attributions/{model}/seed{seed}.csv"
-        )
-        out["gp_genes"] = "results/rnaseq/data/genes.tsv"
-        out["gp_drug_pathways"] = "results/rnaseq/data/drug_pathways.tsv"
-        out["gp_randomization"] = [
-            f"results/graph_prior/randomization/{m}.csv"
-            for m in config["graph_prior"]["models"]
-        ]
-    if "dapr" in sources:
-        t1 = config["dapr"]["table1"]
-        out["dapr_attributions"] = [
-            f"results/dapr/table1/attributions/drug_response/{m}.csv"
-            for m in t1["models"]
-        ]
-        out["dapr_data"] = "results/dapr/table1/data/drug_response.npz"
-        out["dapr_randomization"] = [
-            f"results/dapr/table1/randomization/drug_response/{m}.csv"
-            for m in t1["models"]
-        ]
-    return out
-
-
-def crosspaper_outputs():
-    """The cross-paper table (ours) and its figure, when some source has a ground truth."""
-    if not crosspaper_sources():
-        return []
-    return [
-        "results/tables/crosspaper_attribution_trust.csv",
-        "results/tables/crosspaper_attribution_trust.md",
-        "results/figures/crosspaper_attribution_trust.png",
-        "results/figures/crosspaper_randomization.png",
+    return [f"results/tables/{t}.{ext}" for t in tables for ext in ("csv", "md")] + [
+        "results/figures/ig_limits_fig_feature_agreement.png",
+        "results/figures/ig_limits_fig_topk_accuracy.png",
+        "results/figures/ig_limits_fig_topk_overlap.png",
     ]
 
 
@@ -257,7 +187,7 @@ def dapr_outputs():
 
 
 def rnaseq_data_files():
-    """Files of results/rnaseq/data/ (see data.smk): every source's, plus the simulation's ground truth."""
+    """Files of results/rnaseq/data/ (see rnaseq.smk): every source's, plus the simulation's ground truth."""
     core = [
         "counts.npz",
         "genes.tsv",

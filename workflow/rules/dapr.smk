@@ -120,7 +120,7 @@ rule dapr_train_table1:
         **train_resources(mem_mb=2000, runtime=30),
     params:
         table1=DA_T1,
-        randomization=config["ig_limits"]["crosspaper"]["randomization"],
+        randomization=config["cross_paper"]["randomization"],
         seed=config["seed"],
         device=config["device"],
     script:
@@ -148,7 +148,7 @@ rule dapr_train_table1_prior:
         **train_resources(mem_mb=2000, runtime=30),
     params:
         table1=DA_T1,
-        randomization=config["ig_limits"]["crosspaper"]["randomization"],
+        randomization=config["cross_paper"]["randomization"],
         seed=config["seed"],
         device=config["device"],
     script:

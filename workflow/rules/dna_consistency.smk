@@ -17,11 +17,11 @@ wildcard_constraints:
     dnac_method="gradients|smoothgrad|integrated_gradients",
 
 
-rule download_dna_consistency_atac:
+rule dna_consistency_download:
     output:
         dna_consistency_archive(),
     log:
-        f"{LOGS}/download_dna_consistency_atac.log",
+        f"{LOGS}/dna_consistency_download.log",
     localrule: True
     conda:
         "../../envs/torch.yaml"
@@ -54,7 +54,7 @@ rule dna_consistency_data:
         "../scripts/dna_consistency_data.py"
 
 
-rule train_dna_consistency_cnn:
+rule dna_consistency_train_cnn:
     input:
         data=rules.dna_consistency_data.output[0],
     output:
@@ -62,9 +62,9 @@ rule train_dna_consistency_cnn:
         performance=f"{DNAC}/models/{{dnac_model}}/trial{{dnac_trial}}_performance.csv",
         history=f"{DNAC}/models/{{dnac_model}}/trial{{dnac_trial}}_history.csv",
     log:
-        f"{LOGS}/train_dna_consistency_cnn/{{dnac_model}}/trial{{dnac_trial}}.log",
+        f"{LOGS}/dna_consistency_train_cnn/{{dnac_model}}/trial{{dnac_trial}}.log",
     benchmark:
-        f"{BENCH}/train_dna_consistency_cnn/{{dnac_model}}/trial{{dnac_trial}}.tsv"
+        f"{BENCH}/dna_consistency_train_cnn/{{dnac_model}}/trial{{dnac_trial}}.tsv"
     conda:
         "../../envs/torch.yaml"
     threads: 1
@@ -77,13 +77,13 @@ rule train_dna_consistency_cnn:
         seed=config["seed"],
         device=config["device"],
     script:
-        "../scripts/train_dna_consistency_cnn.py"
+        "../scripts/dna_consistency_train_cnn.py"
 
 
 rule dna_consistency_attributions:
     input:
         data=rules.dna_consistency_data.output[0],
-        model=rules.train_dna_consistency_cnn.output.model,
+        model=rules.dna_consistency_train_cnn.output.model,
     output:
         attributions=f"{DNAC}/attributions/{{dnac_method}}/{{dnac_model}}/trial{{dnac_trial}}.npz",
         scores=f"{DNAC}/metrics/{{dnac_method}}/{{dnac_model}}/trial{{dnac_trial}}.csv",
@@ -107,7 +107,7 @@ rule dna_consistency_attributions:
         "../scripts/dna_consistency_attributions.py"
 
 
-rule table_dna_consistency_selection:
+rule dna_consistency_table_selection:
     input:
         performance=dna_consistency_files(
             f"{DNAC}/models/{{model}}/trial{{trial}}_performance.csv"
@@ -132,7 +132,7 @@ rule table_dna_consistency_selection:
             labels={"table": "Population summary (the paper's claims)"},
         ),
     log:
-        f"{LOGS}/table_dna_consistency_selection.log",
+        f"{LOGS}/dna_consistency_table_selection.log",
     localrule: True
     conda:
         "../../envs/torch.yaml"
@@ -140,12 +140,12 @@ rule table_dna_consistency_selection:
     params:
         methods=DNAC_CFG["attribution"]["methods"],
     script:
-        "../scripts/table_dna_consistency_selection.py"
+        "../scripts/dna_consistency_table_selection.py"
 
 
-rule figure_dna_consistency_vs_snr:
+rule dna_consistency_figure_vs_snr:
     input:
-        rules.table_dna_consistency_selection.output.csv,
+        rules.dna_consistency_table_selection.output.csv,
     output:
         report(
             "results/figures/majdandzic_consistency_vs_snr.png",
@@ -154,7 +154,7 @@ rule figure_dna_consistency_vs_snr:
             labels={"figure": "Consistency vs SNR"},
         ),
     log:
-        f"{LOGS}/figure_dna_consistency_vs_snr.log",
+        f"{LOGS}/dna_consistency_figure_vs_snr.log",
     localrule: True
     conda:
         "../../envs/torch.yaml"
@@ -162,12 +162,12 @@ rule figure_dna_consistency_vs_snr:
     params:
         method=DNAC_CFG["selection"]["method"],
     script:
-        "../scripts/figure_dna_consistency_vs_snr.py"
+        "../scripts/dna_consistency_figure_vs_snr.py"
 
 
-rule figure_dna_generalization_vs_snr:
+rule dna_consistency_figure_generalization_vs_snr:
     input:
-        rules.table_dna_consistency_selection.output.csv,
+        rules.dna_consistency_table_selection.output.csv,
     output:
         report(
             "results/figures/majdandzic_generalization_vs_snr.png",
@@ -176,7 +176,7 @@ rule figure_dna_generalization_vs_snr:
             labels={"figure": "Generalization vs SNR"},
         ),
     log:
-        f"{LOGS}/figure_dna_generalization_vs_snr.log",
+        f"{LOGS}/dna_consistency_figure_generalization_vs_snr.log",
     localrule: True
     conda:
         "../../envs/torch.yaml"
@@ -184,13 +184,13 @@ rule figure_dna_generalization_vs_snr:
     params:
         method=DNAC_CFG["selection"]["method"],
     script:
-        "../scripts/figure_dna_generalization_vs_snr.py"
+        "../scripts/dna_consistency_figure_generalization_vs_snr.py"
 
 
-rule figure_dna_consistency_logos:
+rule dna_consistency_figure_logos:
     input:
         data=rules.dna_consistency_data.output[0],
-        table=rules.table_dna_consistency_selection.output.csv,
+        table=rules.dna_consistency_table_selection.output.csv,
         attributions=dna_consistency_files(
             f"{DNAC}/attributions/{DNAC_CFG['selection']['method']}/{{model}}/trial{{trial}}.npz"
         ),
@@ -202,7 +202,7 @@ rule figure_dna_consistency_logos:
             labels={"figure": "Attribution logos: most vs least consistent model"},
         ),
     log:
-        f"{LOGS}/figure_dna_consistency_logos.log",
+        f"{LOGS}/dna_consistency_figure_logos.log",
     localrule: True
     conda:
         "../../envs/torch.yaml"
@@ -212,7 +212,7 @@ rule figure_dna_consistency_logos:
         consistency_metric=DNAC_CFG["selection"]["logo_metric"],
         n_sequences=DNAC_CFG["selection"]["logo_sequences"],
     script:
-        "../scripts/figure_dna_consistency_logos.py"
+        "../scripts/dna_consistency_figure_logos.py"
 
 
 rule figure_dna_training_curves:

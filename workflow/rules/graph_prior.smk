@@ -1,5 +1,5 @@
 # A3 — graph attribution prior on drug response (Erion et al. Fig. 2, supplement Figs. 10–12).
-# Logic: src/attrpriors/experiments/graph_prior.py. Data from data.smk (results/rnaseq/...).
+# Logic: src/attrpriors/experiments/graph_prior.py. Data from rnaseq.smk (results/rnaseq/...).
 # Per (model, retraining s): results/graph_prior/models/{model}/seed{s}.pt, .../metrics/{model}/seed{s}.csv
 #   (fit metrics) and seed{s}_explain.csv (graph penalty, GSEA counts, truth recovery), .../gsea/{model}/seed{s}.csv,
 #   .../attributions/{model}/seed{s}.csv (gene, model, seed, mean_abs_eg); all retrainings together:
@@ -16,18 +16,18 @@ wildcard_constraints:
     gp_seed=r"\d+",
 
 
-rule train_graph_prior_lasso:
+rule graph_prior_train_lasso:
     input:
-        expression=rules.preprocess_rnaseq.output.expression,
+        expression=rules.rnaseq_preprocess.output.expression,
         response=f"{RNA_DATA}/response.tsv",
         split=graph_prior_split,
     output:
         model=f"{GP}/models/lasso/seed{{gp_seed}}.pt",
         metrics=f"{GP}/metrics/lasso/seed{{gp_seed}}.csv",
     log:
-        f"{LOGS}/train_graph_prior_lasso/seed{{gp_seed}}.log",
+        f"{LOGS}/graph_prior_train_lasso/seed{{gp_seed}}.log",
     benchmark:
-        f"{BENCH}/train_graph_prior_lasso/seed{{gp_seed}}.tsv"
+        f"{BENCH}/graph_prior_train_lasso/seed{{gp_seed}}.tsv"
     conda:
         "../../envs/torch.yaml"
     threads: 1
@@ -42,7 +42,7 @@ rule train_graph_prior_lasso:
 
 rule tune_graph_prior_mlp:
     input:
-        expression=rules.preprocess_rnaseq.output.expression,
+        expression=rules.rnaseq_preprocess.output.expression,
         response=f"{RNA_DATA}/response.tsv",
         split=f"{RNA}/splits/split0.json",
     output:
@@ -66,9 +66,9 @@ rule tune_graph_prior_mlp:
         "../scripts/graph_prior_tune_mlp.py"
 
 
-rule train_graph_prior_network:
+rule graph_prior_train_network:
     input:
-        expression=rules.preprocess_rnaseq.output.expression,
+        expression=rules.rnaseq_preprocess.output.expression,
         response=f"{RNA_DATA}/response.tsv",
         split=graph_prior_split,
         edges=f"{RNA_DATA}/graph_edges.tsv",
@@ -79,9 +79,9 @@ rule train_graph_prior_network:
         history=f"{GP}/models/{{gp_net}}/seed{{gp_seed}}_history.csv",
         metrics=f"{GP}/metrics/{{gp_net}}/seed{{gp_seed}}.csv",
     log:
-        f"{LOGS}/train_graph_prior_network/{{gp_net}}/seed{{gp_seed}}.log",
+        f"{LOGS}/graph_prior_train_network/{{gp_net}}/seed{{gp_seed}}.log",
     benchmark:
-        f"{BENCH}/train_graph_prior_network/{{gp_net}}/seed{{gp_seed}}.tsv"
+        f"{BENCH}/graph_prior_train_network/{{gp_net}}/seed{{gp_seed}}.tsv"
     conda:
         "../../envs/torch.yaml"
     threads: 1
@@ -96,10 +96,10 @@ rule train_graph_prior_network:
         "../scripts/graph_prior_train_network.py"
 
 
-rule finetune_graph_prior:
+rule graph_prior_finetune:
     input:
         mlp=f"{GP}/models/mlp/seed{{gp_seed}}.pt",
-        expression=rules.preprocess_rnaseq.output.expression,
+        expression=rules.rnaseq_preprocess.output.expression,
         response=f"{RNA_DATA}/response.tsv",
         split=graph_prior_split,
         edges=f"{RNA_DATA}/graph_edges.tsv",
@@ -108,9 +108,9 @@ rule finetune_graph_prior:
         history=f"{GP}/models/{{gp_ft}}/seed{{gp_seed}}_history.csv",
         metrics=f"{GP}/metrics/{{gp_ft}}/seed{{gp_seed}}.csv",
     log:
-        f"{LOGS}/finetune_graph_prior/{{gp_ft}}/seed{{gp_seed}}.log",
+        f"{LOGS}/graph_prior_finetune/{{gp_ft}}/seed{{gp_seed}}.log",
     benchmark:
-        f"{BENCH}/finetune_graph_prior/{{gp_ft}}/seed{{gp_seed}}.tsv"
+        f"{BENCH}/graph_prior_finetune/{{gp_ft}}/seed{{gp_seed}}.tsv"
     conda:
         "../../envs/torch.yaml"
     threads: 1
@@ -125,21 +125,21 @@ rule finetune_graph_prior:
         "../scripts/graph_prior_finetune.py"
 
 
-rule explain_graph_prior:
+rule graph_prior_explain:
     input:
         model=f"{GP}/models/{{gp_model}}/seed{{gp_seed}}.pt",
-        expression=rules.preprocess_rnaseq.output.expression,
+        expression=rules.rnaseq_preprocess.output.expression,
         response=f"{RNA_DATA}/response.tsv",
         split=graph_prior_split,
         edges=f"{RNA_DATA}/graph_edges.tsv",
-        gene_sets=rules.gene_set_library.output[0],
+        gene_sets=rules.rnaseq_gene_sets.output[0],
         truth=[f"{RNA_DATA}/genes.tsv", f"{RNA_DATA}/truth.json"],
     output:
         attributions=f"{GP}/attributions/{{gp_model}}/seed{{gp_seed}}.csv",
         gsea=f"{GP}/gsea/{{gp_model}}/seed{{gp_seed}}.csv",
         metrics=f"{GP}/metrics/{{gp_model}}/seed{{gp_seed}}_explain.csv",
     log:
-        f"{LOGS}/explain_graph_prior/{{gp_model}}/seed{{gp_seed}}.log",
+        f"{LOGS}/graph_prior_explain/{{gp_model}}/seed{{gp_seed}}.log",
     conda:
         "../../envs/rnaseq.yaml"
     threads: 1
@@ -156,11 +156,11 @@ rule explain_graph_prior:
 
 
 # Model-randomization sanity check (Adebayo et al. 2018) of each model family's first retraining, for the
-# cross-paper table (its settings: ig_limits.crosspaper.randomization).
+# cross-paper table (its settings: cross_paper.randomization).
 rule graph_prior_randomization:
     input:
         model=f"{GP}/models/{{gp_model}}/seed0.pt",
-        expression=rules.preprocess_rnaseq.output.expression,
+        expression=rules.rnaseq_preprocess.output.expression,
         response=f"{RNA_DATA}/response.tsv",
         split=f"results/rnaseq/splits/split0.json",
     output:
@@ -174,14 +174,14 @@ rule graph_prior_randomization:
         mem_mb=4000,
         runtime=30,
     params:
-        randomization=config["ig_limits"]["crosspaper"]["randomization"],
+        randomization=config["cross_paper"]["randomization"],
         seed=config["seed"],
         device=config["device"],
     script:
         "../scripts/graph_prior_randomization.py"
 
 
-rule figures_graph_prior:
+rule graph_prior_figures:
     input:
         metrics=graph_prior_files("metrics/{model}/seed{seed}.csv")
         + graph_prior_files("metrics/{model}/seed{seed}_explain.csv"),
@@ -219,7 +219,7 @@ rule figures_graph_prior:
         ),
         truth=graph_prior_truth_outputs(),
     log:
-        f"{LOGS}/figures_graph_prior.log",
+        f"{LOGS}/graph_prior_figures.log",
     localrule: True
     conda:
         "../../envs/torch.yaml"

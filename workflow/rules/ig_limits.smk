@@ -55,16 +55,16 @@ rule ig_limits_tcga:
         "../scripts/ig_limits_tcga.py"
 
 
-rule train_ig_limits:
+rule ig_limits_train:
     input:
         data=f"{IGL}/data/{{igl_dataset}}.npz",
     output:
         model=f"{IGL}/models/{{igl_dataset}}/{{igl_model}}/seed{{igl_seed}}.pt",
         history=f"{IGL}/models/{{igl_dataset}}/{{igl_model}}/seed{{igl_seed}}_history.csv",
     log:
-        f"{LOGS}/train_ig_limits/{{igl_dataset}}/{{igl_model}}/seed{{igl_seed}}.log",
+        f"{LOGS}/ig_limits_train/{{igl_dataset}}/{{igl_model}}/seed{{igl_seed}}.log",
     benchmark:
-        f"{BENCH}/train_ig_limits/{{igl_dataset}}/{{igl_model}}/seed{{igl_seed}}.tsv"
+        f"{BENCH}/ig_limits_train/{{igl_dataset}}/{{igl_model}}/seed{{igl_seed}}.tsv"
     conda:
         "../../envs/torch.yaml"
     threads: 1
@@ -80,13 +80,13 @@ rule train_ig_limits:
         seed=config["seed"],
         device=config["device"],
     script:
-        "../scripts/train_ig_limits.py"
+        "../scripts/ig_limits_train.py"
 
 
 rule ig_limits_explain:
     input:
         data=f"{IGL}/data/{{igl_dataset}}.npz",
-        model=rules.train_ig_limits.output.model,
+        model=rules.ig_limits_train.output.model,
     output:
         attributions=f"{IGL}/attributions/{{igl_dataset}}/{{igl_model}}/seed{{igl_seed}}.npz",
         metrics=f"{IGL}/metrics/{{igl_dataset}}/{{igl_model}}/seed{{igl_seed}}.csv",
@@ -131,7 +131,7 @@ rule ig_limits_topk_overlap:
         "../scripts/ig_limits_topk_overlap.py"
 
 
-rule table_ig_limits:
+rule ig_limits_tables:
     input:
         metrics=ig_limits_all_runs(
             f"{IGL}/metrics/{{dataset}}/{{model}}/seed{{seed}}.csv"
@@ -143,42 +143,42 @@ rule table_ig_limits:
             f"{IGL}/metrics/{{dataset}}_topk_overlap.csv", dataset=ig_limits_datasets()
         ),
     output:
-        fa_csv="results/tables/iglimits_table_feature_agreement.csv",
+        fa_csv="results/tables/ig_limits_table_feature_agreement.csv",
         fa_md=report(
-            "results/tables/iglimits_table_feature_agreement.md",
-            caption="../report/iglimits_table_feature_agreement.rst",
+            "results/tables/ig_limits_table_feature_agreement.md",
+            caption="../report/ig_limits_table_feature_agreement.rst",
             category="IG limits (arXiv 2303.11336)",
             labels={"table": "feature agreement (ours vs paper)"},
         ),
-        pg_csv="results/tables/iglimits_table_prediction_gaps.csv",
+        pg_csv="results/tables/ig_limits_table_prediction_gaps.csv",
         pg_md=report(
-            "results/tables/iglimits_table_prediction_gaps.md",
-            caption="../report/iglimits_table_prediction_gaps.rst",
+            "results/tables/ig_limits_table_prediction_gaps.md",
+            caption="../report/ig_limits_table_prediction_gaps.rst",
             category="IG limits (arXiv 2303.11336)",
             labels={"table": "prediction gaps PGI / PGR / PGU"},
         ),
-        steps_csv="results/tables/iglimits_table_ig_steps.csv",
+        steps_csv="results/tables/ig_limits_table_ig_steps.csv",
         steps_md=report(
-            "results/tables/iglimits_table_ig_steps.md",
-            caption="../report/iglimits_table_ig_steps.rst",
+            "results/tables/ig_limits_table_ig_steps.md",
+            caption="../report/ig_limits_table_ig_steps.rst",
             category="IG limits (arXiv 2303.11336)",
             labels={"table": "IG steps and completeness gap"},
         ),
-        overlap_csv="results/tables/iglimits_table_topk_overlap.csv",
+        overlap_csv="results/tables/ig_limits_table_topk_overlap.csv",
         overlap_md=report(
-            "results/tables/iglimits_table_topk_overlap.md",
-            caption="../report/iglimits_fig_topk_overlap.rst",
+            "results/tables/ig_limits_table_topk_overlap.md",
+            caption="../report/ig_limits_fig_topk_overlap.rst",
             category="IG limits (arXiv 2303.11336)",
             labels={"table": "top-k overlap across seeds"},
         ),
         fa_png=report(
-            "results/figures/iglimits_fig_feature_agreement.png",
-            caption="../report/iglimits_table_feature_agreement.rst",
+            "results/figures/ig_limits_fig_feature_agreement.png",
+            caption="../report/ig_limits_table_feature_agreement.rst",
             category="IG limits (arXiv 2303.11336)",
             labels={"figure": "feature agreement (ours vs paper)"},
         ),
     log:
-        f"{LOGS}/table_ig_limits.log",
+        f"{LOGS}/ig_limits_tables.log",
     localrule: True
     conda:
         "../../envs/torch.yaml"
@@ -186,89 +186,48 @@ rule table_ig_limits:
     params:
         report_k=IGL_CFG["evaluation"]["report_k"],
     script:
-        "../scripts/table_ig_limits.py"
+        "../scripts/ig_limits_tables.py"
 
 
-rule figure_ig_limits_topk_accuracy:
+rule ig_limits_figure_topk_accuracy:
     input:
         ig_limits_all_runs(
             f"{IGL}/metrics/{{dataset}}/{{model}}/seed{{seed}}_topk_accuracy.csv"
         ),
     output:
         report(
-            "results/figures/iglimits_fig_topk_accuracy.png",
-            caption="../report/iglimits_fig_topk_accuracy.rst",
+            "results/figures/ig_limits_fig_topk_accuracy.png",
+            caption="../report/ig_limits_fig_topk_accuracy.rst",
             category="IG limits (arXiv 2303.11336)",
             labels={"figure": "accuracy keeping / removing top-k genes"},
         ),
     log:
-        f"{LOGS}/figure_ig_limits_topk_accuracy.log",
+        f"{LOGS}/ig_limits_figure_topk_accuracy.log",
     localrule: True
     conda:
         "../../envs/torch.yaml"
     threads: 1
     script:
-        "../scripts/figure_ig_limits_topk_accuracy.py"
+        "../scripts/ig_limits_figure_topk_accuracy.py"
 
 
-rule figure_ig_limits_topk_overlap:
+rule ig_limits_figure_topk_overlap:
     input:
         expand(
             f"{IGL}/metrics/{{dataset}}_topk_overlap.csv", dataset=ig_limits_datasets()
         ),
     output:
         report(
-            "results/figures/iglimits_fig_topk_overlap.png",
-            caption="../report/iglimits_fig_topk_overlap.rst",
+            "results/figures/ig_limits_fig_topk_overlap.png",
+            caption="../report/ig_limits_fig_topk_overlap.rst",
             category="IG limits (arXiv 2303.11336)",
             labels={"figure": "top-k overlap across seeds"},
         ),
     log:
-        f"{LOGS}/figure_ig_limits_topk_overlap.log",
+        f"{LOGS}/ig_limits_figure_topk_overlap.log",
     localrule: True
     conda:
         "../../envs/torch.yaml"
     threads: 1
     script:
-        "../scripts/figure_ig_limits_topk_overlap.py"
-
-
-# The cross-paper table (ours): the gene-expression models of the graph-prior and DAPr experiments scored
-# against the drug-response simulator's truth. Inputs: see crosspaper_inputs() in common.smk.
-rule cross_paper_table:
-    input:
-        unpack(crosspaper_inputs),
-    output:
-        metrics=f"{IGL}/crosspaper/metrics.csv",
-        csv="results/tables/crosspaper_attribution_trust.csv",
-        md=report(
-            "results/tables/crosspaper_attribution_trust.md",
-            caption="../report/crosspaper_attribution_trust.rst",
-            category="Beyond the papers — attribution trust",
-            labels={"table": "attribution trust per model family"},
-        ),
-        png=report(
-            "results/figures/crosspaper_attribution_trust.png",
-            caption="../report/crosspaper_attribution_trust.rst",
-            category="Beyond the papers — attribution trust",
-            labels={"figure": "attribution trust per model family"},
-        ),
-        randomization_png=report(
-            "results/figures/crosspaper_randomization.png",
-            caption="../report/crosspaper_randomization.rst",
-            category="Beyond the papers — attribution trust",
-            labels={"figure": "model-randomization sanity check per model family"},
-        ),
-    log:
-        f"{LOGS}/cross_paper_table.log",
-    conda:
-        "../../envs/rnaseq.yaml"
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=30,
-    params:
-        crosspaper=IGL_CFG["crosspaper"],
-        seed=config["seed"],
-    script:
-        "../scripts/cross_paper_table.py"
+        "../scripts/ig_limits_figure_topk_overlap.py"

@@ -16,23 +16,23 @@ PP_MNIST = [
 ]
 
 
-rule download_mnist:
+rule pixel_prior_download_mnist:
     output:
         [f"resources/mnist/{f}" for f in PP_MNIST],
     log:
-        f"{LOGS}/download_mnist.log",
+        f"{LOGS}/pixel_prior_download_mnist.log",
     localrule: True
     conda:
         "../../envs/torch.yaml"
     threads: 1
     script:
-        "../scripts/download_mnist.py"
+        "../scripts/pixel_prior_download_mnist.py"
 
 
 rule pixel_prior_data:
     input:
         mnist=(
-            rules.download_mnist.output
+            rules.pixel_prior_download_mnist.output
             if PP_CFG["data"]["source"] == "download"
             else []
         ),
@@ -54,16 +54,16 @@ rule pixel_prior_data:
         "../scripts/pixel_prior_data.py"
 
 
-rule train_pixel_prior_cnn:
+rule pixel_prior_train_cnn:
     input:
         data=rules.pixel_prior_data.output[0],
     output:
         model=f"{PP}/models/lambda{{lam_index}}_seed{{trial}}.pt",
         history=f"{PP}/models/lambda{{lam_index}}_seed{{trial}}_history.csv",
     log:
-        f"{LOGS}/train_pixel_prior_cnn/lambda{{lam_index}}_seed{{trial}}.log",
+        f"{LOGS}/pixel_prior_train_cnn/lambda{{lam_index}}_seed{{trial}}.log",
     benchmark:
-        f"{BENCH}/train_pixel_prior_cnn/lambda{{lam_index}}_seed{{trial}}.tsv"
+        f"{BENCH}/pixel_prior_train_cnn/lambda{{lam_index}}_seed{{trial}}.tsv"
     wildcard_constraints:
         lam_index=r"\d+",
         trial=r"\d+",
@@ -80,18 +80,18 @@ rule train_pixel_prior_cnn:
         seed=config["seed"],
         device=config["device"],
     script:
-        "../scripts/train_pixel_prior_cnn.py"
+        "../scripts/pixel_prior_train_cnn.py"
 
 
-rule evaluate_pixel_prior_cnn:
+rule pixel_prior_evaluate_cnn:
     input:
         data=rules.pixel_prior_data.output[0],
-        model=rules.train_pixel_prior_cnn.output.model,
+        model=rules.pixel_prior_train_cnn.output.model,
     output:
         metrics=f"{PP}/metrics/lambda{{lam_index}}_seed{{trial}}.csv",
         maps=f"{PP}/attributions/lambda{{lam_index}}_seed{{trial}}_maps.npz",
     log:
-        f"{LOGS}/evaluate_pixel_prior_cnn/lambda{{lam_index}}_seed{{trial}}.log",
+        f"{LOGS}/pixel_prior_evaluate_cnn/lambda{{lam_index}}_seed{{trial}}.log",
     wildcard_constraints:
         lam_index=r"\d+",
         trial=r"\d+",
@@ -107,7 +107,7 @@ rule evaluate_pixel_prior_cnn:
         seed=config["seed"],
         device=config["device"],
     script:
-        "../scripts/evaluate_pixel_prior_cnn.py"
+        "../scripts/pixel_prior_evaluate_cnn.py"
 
 
 rule pixel_prior_summary:
@@ -135,7 +135,7 @@ rule pixel_prior_summary:
         "../scripts/pixel_prior_summary.py"
 
 
-rule figure_pixel_prior_tv_error:
+rule pixel_prior_figure_tv_error:
     input:
         metrics=rules.pixel_prior_summary.output.metrics,
         selection=rules.pixel_prior_summary.output.selection,
@@ -147,16 +147,16 @@ rule figure_pixel_prior_tv_error:
             labels={"figure": "Fig. 1 (left): TV and test error vs λ"},
         ),
     log:
-        f"{LOGS}/figure_pixel_prior_tv_error.log",
+        f"{LOGS}/pixel_prior_figure_tv_error.log",
     localrule: True
     conda:
         "../../envs/torch.yaml"
     threads: 1
     script:
-        "../scripts/figure_pixel_prior_tv_error.py"
+        "../scripts/pixel_prior_figure_tv_error.py"
 
 
-rule figure_pixel_prior_maps:
+rule pixel_prior_figure_maps:
     input:
         maps=expand(f"{PP}/attributions/{{m}}_maps.npz", m=PP_MODELS),
         selection=rules.pixel_prior_summary.output.selection,
@@ -174,16 +174,16 @@ rule figure_pixel_prior_maps:
             labels={"figure": "Supp. Figs. 3-4: EG maps, all classes"},
         ),
     log:
-        f"{LOGS}/figure_pixel_prior_maps.log",
+        f"{LOGS}/pixel_prior_figure_maps.log",
     localrule: True
     conda:
         "../../envs/torch.yaml"
     threads: 1
     script:
-        "../scripts/figure_pixel_prior_maps.py"
+        "../scripts/pixel_prior_figure_maps.py"
 
 
-rule figure_pixel_prior_noise:
+rule pixel_prior_figure_noise:
     input:
         metrics=rules.pixel_prior_summary.output.metrics,
         selection=rules.pixel_prior_summary.output.selection,
@@ -196,7 +196,7 @@ rule figure_pixel_prior_noise:
             labels={"figure": "Fig. 1 (right) / supp. Fig. 5: accuracy vs noise"},
         ),
     log:
-        f"{LOGS}/figure_pixel_prior_noise.log",
+        f"{LOGS}/pixel_prior_figure_noise.log",
     localrule: True
     conda:
         "../../envs/torch.yaml"
@@ -204,4 +204,4 @@ rule figure_pixel_prior_noise:
     params:
         seed=config["seed"],
     script:
-        "../scripts/figure_pixel_prior_noise.py"
+        "../scripts/pixel_prior_figure_noise.py"

@@ -25,24 +25,24 @@ SP_BLOCKS = [
 ]
 
 
-rule download_nhanes:
+rule sparsity_prior_download_nhanes:
     output:
         "resources/nhanes/NHANESI_X.csv",
         "resources/nhanes/NHANESI_y.csv",
     log:
-        f"{LOGS}/download_nhanes.log",
+        f"{LOGS}/sparsity_prior_download_nhanes.log",
     localrule: True
     conda:
         "../../envs/torch.yaml"
     threads: 1
     script:
-        "../scripts/download_nhanes.py"
+        "../scripts/sparsity_prior_download_nhanes.py"
 
 
 rule sparsity_prior_data:
     input:
         nhanes=lambda wc: (
-            rules.download_nhanes.output
+            rules.sparsity_prior_download_nhanes.output
             if SP_CFG["cohorts"][wc.sp_dataset]["source"] == "download"
             else []
         ),
@@ -66,16 +66,16 @@ rule sparsity_prior_data:
         "../scripts/sparsity_prior_data.py"
 
 
-rule train_sparsity_prior_mlp:
+rule sparsity_prior_train_mlp:
     input:
         data=f"{SP}/{{sp_dataset}}/data.npz",
     output:
         metrics=f"{SP}/{{sp_dataset}}/sweep/{{sp_penalty}}.csv",
         phibar=f"{SP}/{{sp_dataset}}/attributions/{{sp_penalty}}.npz",
     log:
-        f"{LOGS}/train_sparsity_prior_mlp/{{sp_dataset}}/{{sp_penalty}}.log",
+        f"{LOGS}/sparsity_prior_train_mlp/{{sp_dataset}}/{{sp_penalty}}.log",
     benchmark:
-        f"{BENCH}/train_sparsity_prior_mlp/{{sp_dataset}}/{{sp_penalty}}.tsv"
+        f"{BENCH}/sparsity_prior_train_mlp/{{sp_dataset}}/{{sp_penalty}}.tsv"
     wildcard_constraints:
         sp_dataset="|".join(SP_DATASETS),
         sp_penalty="|".join(SP_GRIDS),
@@ -94,7 +94,7 @@ rule train_sparsity_prior_mlp:
         retries=SP_CFG["retries"],
         seed=config["seed"],
     script:
-        "../scripts/train_sparsity_prior_mlp.py"
+        "../scripts/sparsity_prior_train_mlp.py"
 
 
 rule sparsity_prior_summary:
@@ -134,7 +134,7 @@ rule sparsity_prior_summary:
         "../scripts/sparsity_prior_summary.py"
 
 
-rule figure_sparsity_gini_auc:
+rule sparsity_prior_figure_gini_auc:
     input:
         metrics=rules.sparsity_prior_summary.output.metrics,
         selection=rules.sparsity_prior_summary.output.selection,
@@ -149,16 +149,16 @@ rule figure_sparsity_gini_auc:
             },
         ),
     log:
-        f"{LOGS}/figure_sparsity_gini_auc/{{sp_dataset}}.log",
+        f"{LOGS}/sparsity_prior_figure_gini_auc/{{sp_dataset}}.log",
     localrule: True
     conda:
         "../../envs/torch.yaml"
     threads: 1
     script:
-        "../scripts/figure_sparsity_gini_auc.py"
+        "../scripts/sparsity_prior_figure_gini_auc.py"
 
 
-rule figure_sparsity_lorenz:
+rule sparsity_prior_figure_lorenz:
     input:
         phibar=expand(
             f"{SP}/{{{{sp_dataset}}}}/attributions/{{sp_penalty}}.npz",
@@ -176,16 +176,16 @@ rule figure_sparsity_lorenz:
             },
         ),
     log:
-        f"{LOGS}/figure_sparsity_lorenz/{{sp_dataset}}.log",
+        f"{LOGS}/sparsity_prior_figure_lorenz/{{sp_dataset}}.log",
     localrule: True
     conda:
         "../../envs/torch.yaml"
     threads: 1
     script:
-        "../scripts/figure_sparsity_lorenz.py"
+        "../scripts/sparsity_prior_figure_lorenz.py"
 
 
-rule figure_sparsity_sweep:
+rule sparsity_prior_figure_sweep:
     input:
         metrics=rules.sparsity_prior_summary.output.metrics,
     output:
@@ -199,24 +199,24 @@ rule figure_sparsity_sweep:
             },
         ),
     log:
-        f"{LOGS}/figure_sparsity_sweep/{{sp_dataset}}.log",
+        f"{LOGS}/sparsity_prior_figure_sweep/{{sp_dataset}}.log",
     localrule: True
     conda:
         "../../envs/torch.yaml"
     threads: 1
     script:
-        "../scripts/figure_sparsity_sweep.py"
+        "../scripts/sparsity_prior_figure_sweep.py"
 
 
-rule sparsity_small_data:
+rule sparsity_prior_small_data:
     input:
         data=f"{SP}/{{sp_dataset}}/data.npz",
     output:
         f"{SP}/{{sp_dataset}}/small_data/block{{sp_block}}.csv",
     log:
-        f"{LOGS}/sparsity_small_data/{{sp_dataset}}/block{{sp_block}}.log",
+        f"{LOGS}/sparsity_prior_small_data/{{sp_dataset}}/block{{sp_block}}.log",
     benchmark:
-        f"{BENCH}/sparsity_small_data/{{sp_dataset}}/block{{sp_block}}.tsv"
+        f"{BENCH}/sparsity_prior_small_data/{{sp_dataset}}/block{{sp_block}}.tsv"
     wildcard_constraints:
         sp_dataset="|".join(SP_DATASETS),
         sp_block=r"\d+",
@@ -236,10 +236,10 @@ rule sparsity_small_data:
         retries=SP_CFG["retries"],
         seed=config["seed"],
     script:
-        "../scripts/sparsity_small_data.py"
+        "../scripts/sparsity_prior_small_data.py"
 
 
-rule sparsity_small_data_summary:
+rule sparsity_prior_small_data_summary:
     input:
         expand(
             f"{SP}/{{{{sp_dataset}}}}/small_data/block{{i}}.csv",
@@ -267,7 +267,7 @@ rule sparsity_small_data_summary:
             },
         ),
     log:
-        f"{LOGS}/sparsity_small_data_summary/{{sp_dataset}}.log",
+        f"{LOGS}/sparsity_prior_small_data_summary/{{sp_dataset}}.log",
     wildcard_constraints:
         sp_dataset="|".join(SP_DATASETS),
     localrule: True
@@ -277,4 +277,4 @@ rule sparsity_small_data_summary:
     params:
         reference=SP_CFG["small_data"]["penalties"][0],
     script:
-        "../scripts/sparsity_small_data_summary.py"
+        "../scripts/sparsity_prior_small_data_summary.py"

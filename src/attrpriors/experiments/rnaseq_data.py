@@ -1,6 +1,6 @@
 """RNA-seq data layer pipeline (issue 3): drug-response data, preprocessing, patient splits, pasilla, gene sets.
 
-One function per pipeline step (workflow/rules/data.smk); each reads files, calls the library and writes its
+One function per pipeline step (workflow/rules/rnaseq.smk); each reads files, calls the library and writes its
 outputs atomically. The data directory has the same files for both sources (``simulated`` and ``download``):
 
 ``counts.npz`` (counts, gene_lengths, is_coding), ``genes.tsv`` (gene, length, is_coding, …), ``samples.tsv``

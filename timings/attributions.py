@@ -1,6 +1,6 @@
 """Speed benchmark, measured in one run on the same model and data.
 
-    .venv/bin/python benchmarks/attributions.py [--n-explain 100] [--repeats 3]
+    .venv/bin/python timings/attributions.py [--n-explain 100] [--repeats 3]
 
 Prints (1) expected gradients with 200 references: ours vs shap.GradientExplainer(nsamples=200), and
 captum IntegratedGradients with 200 steps beside our IG with 200 steps; (2) the per-epoch time of training

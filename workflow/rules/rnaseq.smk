@@ -29,11 +29,11 @@ wildcard_constraints:
     resource="[a-z0-9_]+",
 
 
-rule download_rnaseq_resource:
+rule rnaseq_download:
     output:
         "resources/rnaseq/{resource}",
     log:
-        f"{LOGS}/download_rnaseq_resource/{{resource}}.log",
+        f"{LOGS}/rnaseq_download/{{resource}}.log",
     localrule: True
     conda:
         "../../envs/torch.yaml"
@@ -84,7 +84,7 @@ rule rnaseq_data:
         "../scripts/rnaseq_data.py"
 
 
-rule preprocess_rnaseq:
+rule rnaseq_preprocess:
     input:
         [
             f"{RNA_DATA}/{f}"
@@ -94,7 +94,7 @@ rule preprocess_rnaseq:
         expression=f"{RNA}/preprocessed/expression.npz",
         report="results/tables/rnaseq_preprocessing_steps.csv",
     log:
-        f"{LOGS}/preprocess_rnaseq.log",
+        f"{LOGS}/rnaseq_preprocess.log",
     conda:
         "../../envs/rnaseq.yaml"
     threads: 1
@@ -107,13 +107,13 @@ rule preprocess_rnaseq:
         "../scripts/rnaseq_preprocess.py"
 
 
-rule split_rnaseq_patients:
+rule rnaseq_splits:
     input:
-        rules.preprocess_rnaseq.output.expression,
+        rules.rnaseq_preprocess.output.expression,
     output:
         expand(f"{RNA}/splits/split{{i}}.json", i=range(RNA_CFG["splits"]["n"])),
     log:
-        f"{LOGS}/split_rnaseq_patients.log",
+        f"{LOGS}/rnaseq_splits.log",
     localrule: True
     conda:
         "../../envs/torch.yaml"
@@ -125,7 +125,7 @@ rule split_rnaseq_patients:
         "../scripts/rnaseq_splits.py"
 
 
-rule figure_pasilla_combat:
+rule rnaseq_figure_pasilla_combat:
     output:
         png=report(
             "results/figures/rnaseq_pasilla_combat_pca.png",
@@ -135,7 +135,7 @@ rule figure_pasilla_combat:
         ),
         table="results/tables/rnaseq_pasilla_combat_pca.csv",
     log:
-        f"{LOGS}/figure_pasilla_combat.log",
+        f"{LOGS}/rnaseq_figure_pasilla_combat.log",
     localrule: True
     conda:
         "../../envs/rnaseq.yaml"
@@ -143,10 +143,10 @@ rule figure_pasilla_combat:
     params:
         pasilla=RNA_CFG["pasilla"],
     script:
-        "../scripts/rnaseq_pasilla_combat.py"
+        "../scripts/rnaseq_figure_pasilla_combat.py"
 
 
-rule gene_set_library:
+rule rnaseq_gene_sets:
     input:
         gmt=(
             [f"resources/rnaseq/{RNA_CFG['gene_sets']['download']}"]
@@ -156,7 +156,7 @@ rule gene_set_library:
     output:
         f"{RNA}/gene_sets/KEGG.gmt",
     log:
-        f"{LOGS}/gene_set_library.log",
+        f"{LOGS}/rnaseq_gene_sets.log",
     localrule: True
     conda:
         "../../envs/rnaseq.yaml"
@@ -172,7 +172,7 @@ rule rnaseq_simulator_vs_real:
     input:
         calibration=rules.rnaseq_calibration.output[0],
         data=f"{RNA_DATA}/counts.npz",
-        expression=rules.preprocess_rnaseq.output.expression,
+        expression=rules.rnaseq_preprocess.output.expression,
     output:
         png=report(
             "results/figures/rnaseq_simulator_vs_real.png",

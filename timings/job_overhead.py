@@ -1,6 +1,6 @@
 """Fixed cost per job and the Snakemake process's own CPU time, before and after, measured in one run.
 
-    .venv/bin/python benchmarks/job_overhead.py --before <commit> [--after <commit>|.] [--cores 2] [targets ...]
+    .venv/bin/python timings/job_overhead.py --before <commit> [--after <commit>|.] [--cores 2] [targets ...]
 
 For each of the two source trees (``--before`` and ``--after``: a commit, exported with ``git archive``, or ``.``
 for the working tree), back to back, the same targets of the same config (default: the whole rule graph of
@@ -200,7 +200,7 @@ def main() -> None:
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "job_overhead",
                     help="scratch folder for the two source trees and runs (default /tmp/job_overhead)")
-    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks/results")
+    ap.add_argument("--out", type=Path, default=ROOT / "timings/results")
     args = ap.parse_args()
     configfile = args.configfile.resolve()
     args.work.mkdir(parents=True, exist_ok=True)
@@ -223,7 +223,7 @@ def main() -> None:
            .unstack("tree"))
     n = jobs.groupby(["kind", "tree"]).size().unstack("tree")
     lines = [f"# Job overhead: before ({args.before}) vs after ({args.after})", "",
-             f"`benchmarks/job_overhead.py --before {args.before} --after {args.after} --cores {args.cores}"
+             f"`timings/job_overhead.py --before {args.before} --after {args.after} --cores {args.cores}"
              f"{' ' + ' '.join(args.targets) if args.targets else ''}` on {configfile.name}, {started}, "
              f"{os.cpu_count()} CPUs, load average at the end {os.getloadavg()[0]:.1f}.", "",
              "## Median fixed cost per job (job − the library function it calls)", "",

@@ -1,7 +1,7 @@
 """Project the compute of the paper-scale run (config.yaml + config/paper.yaml) from measured step times.
 
-    .venv/bin/python benchmarks/paper_scale.py                        # every modelled rule (a few minutes on 2 CPUs)
-    .venv/bin/python benchmarks/paper_scale.py --rules train_benchmark_mlp benchmark_attributions --steps 3
+    .venv/bin/python timings/paper_scale.py                        # every modelled rule (a few minutes on 2 CPUs)
+    .venv/bin/python timings/paper_scale.py --rules benchmark_train_mlp benchmark_attributions --steps 3
 
 1. Job counts per rule come from ``snakemake -n --nolock --forceall --rerun-incomplete --configfile config/paper.yaml
    --quiet rules`` (offline, writes nothing; --forceall counts every job of a run from scratch, --rerun-incomplete
@@ -20,7 +20,7 @@
    (epochs × ceil(n_train / batch) × fits), validation rows (one forward pass per row per epoch), explained rows ×
    references or steps, and prediction rows. Epochs are the configured maximum, so early stopping makes every
    training figure an upper bound; so are IG steps (every doubling up to ``ig.max_steps``).
-4. Writes ``benchmarks/results/paper_scale_<device>.{csv,md}`` atomically (``_partial`` added with ``--rules``) and
+4. Writes ``timings/results/paper_scale_<device>.{csv,md}`` atomically (``_partial`` added with ``--rules``) and
    prints the per-rule table, the per-variant detail and the grand total in device-hours. Rules not modelled
    (downloads, data preparation, metrics, figures, tables) are listed with their job count and marked not timed.
 
@@ -91,10 +91,10 @@ PREDICT_BATCH = 4096
 
 #: Rules without a workload here: why they are not timed (default: "not timed (seconds each)").
 NOT_TIMED_NOTES = {
-    "train_graph_prior_lasso": "not timed (scikit-learn LASSO on CPU over the α grid, no device work)",
+    "graph_prior_train_lasso": "not timed (scikit-learn LASSO on CPU over the α grid, no device work)",
     "ig_limits_tcga": "not timed (CPU: parses the PanCanAtlas table once)",
     "rnaseq_data": "not timed (CPU data preparation, once)",
-    "preprocess_rnaseq": "not timed (CPU preprocessing incl. ComBat, once)",
+    "rnaseq_preprocess": "not timed (CPU preprocessing incl. ComBat, once)",
 }
 
 
@@ -400,7 +400,7 @@ def rules_benchmark(c: Config, b: Bench) -> list[Workload]:
     words_model = mlp_words(p, spec.get("hidden", []), 1)
     step = b.fit_step("benchmark MLP", model, (p,), "normal", "regression", 1, tr)
     fwd = b.forward_rows("benchmark MLP", model, (p,), "normal")
-    out = [Workload("train_benchmark_mlp", "", len(datasets),
+    out = [Workload("benchmark_train_mlp", "", len(datasets),
                     f"{words_model}, regression; {n_train} train rows, batch {tr['batch_size']} → "
                     f"{steps_per_epoch(n_train, tr['batch_size'])} steps/epoch × {tr['epochs']} epochs (max); "
                     f"{n_val} validation rows/epoch",
@@ -478,9 +478,9 @@ def rules_pixel_prior(c: Config, b: Bench) -> list[Workload]:
         prior=lambda: EvalModeAttributionPrior(total_variation_penalty, n_references=k, seed=b.seed))
     n_reg = int(lam["num"]) * seeds
     out = [
-        Workload("train_pixel_prior_cnn", "λ = 0 (baseline)", seeds, words,
+        Workload("pixel_prior_train_cnn", "λ = 0 (baseline)", seeds, words,
                  fit_parts("fit", seeds, tr["epochs"], n_train, tr["batch_size"], n_val, base_step, fwd)),
-        Workload("train_pixel_prior_cnn", "λ > 0 (TV prior on EG)", n_reg,
+        Workload("pixel_prior_train_cnn", "λ > 0 (TV prior on EG)", n_reg,
                  words + f"; + TV of EG (k = {k}, eval mode, double backprop) every batch",
                  fit_parts("fit", n_reg, tr["epochs"], n_train, tr["batch_size"], n_val, prior_step, fwd)),
     ]
@@ -496,7 +496,7 @@ def rules_pixel_prior(c: Config, b: Bench) -> list[Workload]:
         min(n_tv, 256), k_eval)  # pixel_prior.evaluate explains 256 images per call
     n_pred = n_test + n_val + len(ev["noise_fractions"]) * int(ev["noise_repeats"]) * n_test
     jobs = (int(lam["num"]) + 1) * seeds
-    out.append(Workload("evaluate_pixel_prior_cnn", "", jobs,
+    out.append(Workload("pixel_prior_evaluate_cnn", "", jobs,
                         f"EG ({k_eval} references) on {n_tv} test images + {n_maps} example maps "
                         f"({len(ev['example_classes'])} images × {classes} classes); {n_pred} predicted images "
                         f"(test, validation, {len(ev['noise_fractions'])} noise levels × {ev['noise_repeats']})",
@@ -555,7 +555,7 @@ def rules_sparsity_prior(c: Config, b: Bench) -> list[Workload]:
             penalty, f"EG prior (k = {k}, double backprop)" if penalty in sp_exp.ATTRIBUTION_PENALTIES
             else "weight penalty")
         fits = jobs * seeds
-        out.append(Workload("train_sparsity_prior_mlp", penalty, jobs, f"{base}; {what}{score}",
+        out.append(Workload("sparsity_prior_train_mlp", penalty, jobs, f"{base}; {what}{score}",
                             fit_parts("fit", fits, tr["epochs"], n_train, tr["batch_size"], 0,
                                       step_for(penalty, strength, tr), None)
                             + [Part("EG score rows", fits * (n_val + n_test), "explained row", eg),
@@ -578,7 +578,7 @@ def rules_sparsity_prior(c: Config, b: Bench) -> list[Workload]:
                        per_call(fwd, int(sd["n_val"]))),
                   Part(f"{penalty} EG test rows", jobs * int(sd["top"]) * n_test, "explained row", eg)]
         words.append(f"{penalty} {fits} fits")
-    out.append(Workload("sparsity_small_data", "", jobs,
+    out.append(Workload("sparsity_prior_small_data", "", jobs,
                         f"per subsample: {', '.join(words)} ({sd['grid_points']} strengths + {sd['restarts']} "
                         f"restarts) of {n_tr_s} rows, batch {st['batch_size']}, {st['epochs']} epochs; top "
                         f"{sd['top']} scored with EG ({k_eval} references) on {n_test} test rows", parts))
@@ -637,7 +637,7 @@ def rules_graph_prior(c: Config, b: Bench) -> list[Workload]:
                      if name == "gcn" else mlp_words(n_in, spec["hidden"], 1)) + (f" + L1 {l1:g}" if l1 else "")
         step = b.fit_step(f"graph-prior {name}", net_model(name), shape, "normal", "regression", 1, tr,
                           weight_penalty=wp)
-        out.append(Workload("train_graph_prior_network", name, job["jobs"],
+        out.append(Workload("graph_prior_train_network", name, job["jobs"],
                             f"{words}; {n_in} inputs ({G} genes + {D} drugs); {rows_words}; batch "
                             f"{tr['batch_size']} × {tr['epochs']} epochs (max)",
                             fit_parts("fit", job["jobs"] * job["fits_per_job"], tr["epochs"], n_train,
@@ -671,7 +671,7 @@ def rules_graph_prior(c: Config, b: Bench) -> list[Workload]:
             words = (f"the converged MLP + graph prior φ̄ᵀLφ̄ (sparse: {len(edges)} edges of {G} genes, EG k = "
                      f"{job['n_references']}, alternating task / prior steps), ν from {job['balance_batches']} "
                      "batches")
-        out.append(Workload("finetune_graph_prior", variant, jobs,
+        out.append(Workload("graph_prior_finetune", variant, jobs,
                             f"{words}; {rows_words}; batch {tr['batch_size']} × {tr['epochs']} epochs", parts))
     ex = w["explain"]
     k, rows = ex["n_references"], ex["rows"]
@@ -688,7 +688,7 @@ def rules_graph_prior(c: Config, b: Bench) -> list[Workload]:
             lambda net, x: A.expected_gradients(net, x, None, bg, n_samples=k, generator=b.generator("gp eg")),
             rows, k)
         jobs = sum(ex["jobs"][m] for m in members)
-        out.append(Workload("explain_graph_prior", label, jobs,
+        out.append(Workload("graph_prior_explain", label, jobs,
                             f"EG ({k} references from the training rows) on {rows} test rows of {', '.join(members)}; "
                             "GSEA prerank (CPU) not timed",
                             [Part("EG rows", jobs * rows, "explained row", eg)]))
@@ -902,7 +902,7 @@ def rules_dna(c: Config, b: Bench) -> list[Workload]:
         fwd = b.forward_rows(f"DNA CNN {name}", make, shape, "onehot")
         parts += fit_parts(name, trials, tr["epochs"], n_train, tr["batch_size"], n_val, step, fwd)
     jobs = len(names) * trials
-    out = [Workload("train_dna_consistency_cnn", "", jobs,
+    out = [Workload("dna_consistency_train_cnn", "", jobs,
                     f"{len(names)} variants × {trials} trials; DNA CNN on {L} nt one-hot; {n_train} train "
                     f"sequences, batch {tr['batch_size']} → {steps_per_epoch(n_train, tr['batch_size'])} steps/epoch × "
                     f"{tr['epochs']} epochs (max); {n_val} validation sequences/epoch", parts)]
@@ -962,7 +962,7 @@ def rules_ig_limits(c: Config, b: Bench) -> list[Workload]:
             make = lambda spec=spec, p=p, C=C: build_model(spec, p, C)  # noqa: E731
             step = b.fit_step(f"IG-limits {key} {model}", make, (p,), "normal", "classification", C, tr)
             fwd = b.forward_rows(f"IG-limits {key} {model}", make, (p,), "normal")
-            out.append(Workload("train_ig_limits", f"{ds} · {model}", seeds,
+            out.append(Workload("ig_limits_train", f"{ds} · {model}", seeds,
                                 f"{mlp_words(p, spec.get('hidden', []), C)}; {n_train} train rows, batch "
                                 f"{tr['batch_size']} → {steps_per_epoch(n_train, tr['batch_size'])} steps/epoch × "
                                 f"{tr['epochs']} epochs (max); {n_val} validation rows/epoch",
@@ -999,8 +999,8 @@ def rules_ig_limits(c: Config, b: Bench) -> list[Workload]:
 # ------------------------------------------------------------------------------------------------ peak memory
 #: The five largest paper-scale jobs by memory (rule: variant); each runs alone in a fresh process on inputs of
 #: the paper's shapes (the whole design matrix, as the job loads it) and reports its peak resident memory.
-MEMORY_JOBS = ("train_graph_prior_lasso", "train_graph_prior_network:gcn", "finetune_graph_prior:mlp_graph",
-               "explain_graph_prior:gcn", "ig_limits_explain:TCGA MLP")
+MEMORY_JOBS = ("graph_prior_train_lasso", "graph_prior_train_network:gcn", "graph_prior_finetune:mlp_graph",
+               "graph_prior_explain:gcn", "ig_limits_explain:TCGA MLP")
 #: Rows explained in the memory measurement of the attribution jobs (the attributions of all rows are then held
 #: as one rows × inputs float32 array: added exactly, see memory_job).
 MEMORY_EXPLAIN_ROWS = 64
@@ -1025,17 +1025,17 @@ def memory_job(name: str, c: Config, seed: int) -> dict:
     """
     warnings.filterwarnings("ignore")
     rule, _, variant = name.partition(":")
-    if rule.startswith(("train_graph_prior", "finetune_graph_prior", "explain_graph_prior")):
+    if rule.startswith(("train_graph_prior", "graph_prior_finetune", "graph_prior_explain")):
         edges, weights = beat_aml_graph(seed)
         w = graph_prior_workload(c, len(edges))
         X, y = _design(w["rows"], w["n_inputs"], seed)
         G = w["n_genes"]
-        if rule == "train_graph_prior_lasso":
+        if rule == "graph_prior_train_lasso":
             from sklearn.linear_model import Lasso
 
             Lasso(alpha=float(w["lasso"]["alphas"][0]), max_iter=1, tol=0.0).fit(X["train"], y["train"])
             return {"did": f"scikit-learn Lasso, 1 pass over {X['train'].shape} float32 (+ val/test splits held)"}
-        if rule == "train_graph_prior_network":
+        if rule == "graph_prior_train_network":
             job = w["train"][variant]
             tr = job["training"]
             bs = int(tr["batch_size"])
@@ -1044,7 +1044,7 @@ def memory_job(name: str, c: Config, seed: int) -> dict:
             cfg = FitConfig.from_mapping(tr, epochs=1, patience=10, seed=seed, device="cpu", progress=False)
             fit(net, X["train"][: 4 * bs], y["train"][: 4 * bs], X["val"], y["val"], task="regression", config=cfg)
             return {"did": f"{variant}: 4 batches of {bs} + validation on all {len(X['val'])} rows"}
-        if rule == "finetune_graph_prior":
+        if rule == "graph_prior_finetune":
             job = w["finetune"][variant]
             tr = job["training"]
             bs = int(tr["batch_size"])
@@ -1057,7 +1057,7 @@ def memory_job(name: str, c: Config, seed: int) -> dict:
                 prior=prior)
             return {"did": f"MLP + graph prior ({len(edges)} edges, k = {job['n_references']}): 4 alternating "
                            f"batches of {bs} + validation on all {len(X['val'])} rows"}
-        if rule == "explain_graph_prior":
+        if rule == "graph_prior_explain":
             from attrpriors.evaluation import mean_abs_expected_gradients
 
             seed_everything(seed)
@@ -1111,13 +1111,13 @@ def measure_memory(overlay: Path, seed: int, threads: int | None) -> pd.DataFram
 
 
 BUILDERS: dict[str, tuple[Callable[[Config, Bench], list[Workload]], tuple[str, ...]]] = {
-    "benchmark": (rules_benchmark, ("train_benchmark_mlp", "benchmark_attributions", "benchmark_eg_convergence")),
-    "pixel_prior": (rules_pixel_prior, ("train_pixel_prior_cnn", "evaluate_pixel_prior_cnn")),
-    "sparsity_prior": (rules_sparsity_prior, ("train_sparsity_prior_mlp", "sparsity_small_data")),
-    "graph_prior": (rules_graph_prior, ("train_graph_prior_network", "finetune_graph_prior", "explain_graph_prior")),
+    "benchmark": (rules_benchmark, ("benchmark_train_mlp", "benchmark_attributions", "benchmark_eg_convergence")),
+    "pixel_prior": (rules_pixel_prior, ("pixel_prior_train_cnn", "pixel_prior_evaluate_cnn")),
+    "sparsity_prior": (rules_sparsity_prior, ("sparsity_prior_train_mlp", "sparsity_prior_small_data")),
+    "graph_prior": (rules_graph_prior, ("graph_prior_train_network", "graph_prior_finetune", "graph_prior_explain")),
     "dapr": (rules_dapr, ("dapr_train_two_moons", "dapr_train_table1", "dapr_train_table1_prior")),
-    "dna_consistency": (rules_dna, ("train_dna_consistency_cnn", "dna_consistency_attributions")),
-    "ig_limits": (rules_ig_limits, ("train_ig_limits", "ig_limits_explain")),
+    "dna_consistency": (rules_dna, ("dna_consistency_train_cnn", "dna_consistency_attributions")),
+    "ig_limits": (rules_ig_limits, ("ig_limits_train", "ig_limits_explain")),
 }
 MODELLED = [r for _, rules in BUILDERS.values() for r in rules]
 
@@ -1164,7 +1164,7 @@ def main() -> None:
                     help="wall (default) or cpu: every timing, the fit loop's own epoch clock included, reads the "
                          "process's CPU time (all threads; use with --threads 1 for CPU-hours) instead of the wall "
                          "clock, so that other load on a shared machine does not inflate it (CPU device only)")
-    ap.add_argument("--out-dir", type=Path, default=ROOT / "benchmarks/results")
+    ap.add_argument("--out-dir", type=Path, default=ROOT / "timings/results")
     ap.add_argument("--memory", action="store_true",
                     help=f"also measure the peak memory of {', '.join(MEMORY_JOBS)} (each in a fresh process, "
                          "paper-shaped inputs; needs about 8 GB free)")
@@ -1215,7 +1215,7 @@ def main() -> None:
         workloads += [w for w in builder(cfg, bench) if w.rule in selected]
 
     profile = None
-    if "train_graph_prior_network" in selected and "gcn" in list(cfg("graph_prior.models")):
+    if "graph_prior_train_network" in selected and "gcn" in list(cfg("graph_prior.models")):
         print("graph_prior: profiling one GCN training step", file=sys.stderr, flush=True)
         profile = gcn_profile(cfg, bench)
     memory = measure_memory(overlay, args.seed, args.threads) if args.memory else None
