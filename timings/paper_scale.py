@@ -92,6 +92,7 @@ PREDICT_BATCH = 4096
 #: Rules without a workload here: why they are not timed (default: "not timed (seconds each)").
 NOT_TIMED_NOTES = {
     "graph_prior_train_lasso": "not timed (scikit-learn LASSO on CPU over the α grid, no device work)",
+    "graph_prior_sweep_cell": "not timed (beyond the paper: small simulated cells, CPU)",
     "ig_limits_tcga": "not timed (CPU: parses the PanCanAtlas table once)",
     "rnaseq_data": "not timed (CPU data preparation, once)",
     "rnaseq_preprocess": "not timed (CPU preprocessing incl. ComBat, once)",

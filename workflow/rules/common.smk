@@ -262,6 +262,16 @@ def graph_prior_files(pattern):
     ]
 
 
+def graph_prior_sweep_cells():
+    """A3 sweep: results/graph_prior/sweep/noise{g}_precision{p}.csv for every (gene noise, edge precision)."""
+    sw = config["graph_prior"]["sweep"]
+    return [
+        f"results/graph_prior/sweep/noise{g:g}_precision{p:g}.csv"
+        for g in sw["gene_noise"]
+        for p in sw["edge_precision"]
+    ]
+
+
 def graph_prior_truth_outputs():
     """A3 on simulated data: truth-recovery figure and table (no ground truth for Beat AML)."""
     if config["rnaseq"]["source"] != "simulated":
@@ -287,6 +297,9 @@ def graph_prior_outputs():
         "results/tables/erion_supfig12_graph_penalty.csv",
         "results/tables/erion_supfig11_top_pathways.csv",
         "results/tables/erion_supfig11_top_pathways.md",
+        "results/figures/erion_graph_prior_when_it_helps.png",
+        "results/tables/erion_graph_prior_when_it_helps.csv",
+        "results/tables/erion_graph_prior_when_it_helps.md",
     ]
     if config["rnaseq"]["source"] == "simulated":
         out += [

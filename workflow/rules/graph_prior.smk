@@ -14,6 +14,8 @@ wildcard_constraints:
     gp_ft="mlp_extra|mlp_graph|mlp_random_graph",
     gp_model="lasso|graph_lasso|mlp|gcn|mlp_extra|mlp_graph|mlp_random_graph",
     gp_seed=r"\d+",
+    noise=r"[0-9.e+-]+",
+    precision=r"[0-9.e+-]+",
 
 
 rule graph_prior_train_lasso:
@@ -229,3 +231,55 @@ rule graph_prior_figures:
         simulated=RNA_CFG["source"] == "simulated",
     script:
         "../scripts/graph_prior_figures.py"
+
+
+rule graph_prior_sweep_cell:
+    output:
+        metrics=f"{GP}/sweep/noise{{noise}}_precision{{precision}}.csv",
+    log:
+        f"{LOGS}/graph_prior_sweep_cell/noise{{noise}}_precision{{precision}}.log",
+    benchmark:
+        f"{BENCH}/graph_prior_sweep_cell/noise{{noise}}_precision{{precision}}.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    resources:
+        **train_resources(),
+    params:
+        sweep=GP_CFG["sweep"],
+        simulation={**RNA_CFG["simulation"], **GP_CFG["sweep"]["simulation"]},
+        preprocess=RNA_CFG["preprocess"],
+        seed=config["seed"],
+        device=config["device"],
+    script:
+        "../scripts/graph_prior_sweep_cell.py"
+
+
+rule graph_prior_sweep_figure:
+    input:
+        metrics=graph_prior_sweep_cells(),
+    output:
+        metrics=f"{GP}/sweep/metrics.csv",
+        table="results/tables/erion_graph_prior_when_it_helps.csv",
+        md=report(
+            "results/tables/erion_graph_prior_when_it_helps.md",
+            caption="../report/erion_graph_prior_when_it_helps.rst",
+            category="Erion et al. — graph prior (drug response)",
+            labels={
+                "table": "Beyond the paper: when does a graph prior help (Δ per cell)"
+            },
+        ),
+        png=report(
+            "results/figures/erion_graph_prior_when_it_helps.png",
+            caption="../report/erion_graph_prior_when_it_helps.rst",
+            category="Erion et al. — graph prior (drug response)",
+            labels={"figure": "Beyond the paper: when does a graph prior help"},
+        ),
+    log:
+        f"{LOGS}/graph_prior_sweep_figure.log",
+    localrule: True
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    script:
+        "../scripts/graph_prior_sweep_figure.py"

@@ -1,0 +1,270 @@
+"""When does a graph prior help? (beyond Erion et al.): a sweep over gene-level noise × graph edge precision.
+
+Each cell of the grid simulates one drug-response data set (:func:`attrpriors.data.simulate_rnaseq.
+simulate_drug_response`, every cell with the same seed, so cells differ only in the two knobs): ``gene_noise``
+multiplies the calibrated negative-binomial dispersion (how poor a proxy of its pathway's activity a single gene
+is) and the edge precision is the fraction of the gene graph's edges that link two genes of one pathway (the rest
+are placed at random: ``noise_edge_frac = 1 − precision``). The counts go through the experiment's
+preprocessing (FPKM → coding → zeros → log2 → standardize; one batch, so no ComBat).
+
+Per retraining (a new patient split and new seeds) the cell trains, with the protocol of
+:mod:`attrpriors.experiments.graph_prior`:
+
+* ``lasso`` (α on validation) and ``graph_lasso`` (the LASSO's α, ν' on validation, solved exactly) — the positive control: averaging
+  over a precise graph must help a linear model when single genes are noisy (a known statistical result);
+* ``mlp`` (fixed settings from the config, L1, early stopping; its Adam state kept);
+* ``mlp_graph`` — the MLP fine-tuned on the joint loss with the graph prior over the simulator's graph, ν from
+  ``ν₀ ×`` a grid and the extra epochs (0 included) chosen on validation (:func:`graph_prior.finetune_candidates`);
+* ``mlp_random_graph`` — the same over a random graph with as many edges (the negative control);
+* ``mlp_extra`` — the same extra epochs without a prior (ν = 0).
+
+Scores per model: test R² and feature agreement (the fraction of the top-K genes by mean |EG| on the test rows
+that truly drive the response, K = number of true genes). The summary is Δ = model − baseline per retraining
+(mlp_graph − mlp, mlp_random_graph − mlp, mlp_extra − mlp, graph_lasso − lasso) with its mean and 95 % t
+confidence interval over retrainings.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .. import plots
+from ..io import read_table, save_table
+from ..seeds import derive_seed
+
+log = logging.getLogger("attrpriors.graph_prior_sweep")
+
+EXPERIMENT = "graph_prior_sweep"
+#: (model, baseline) differences summarised per cell.
+CONTRASTS = (("mlp_graph", "mlp"), ("mlp_random_graph", "mlp"), ("mlp_extra", "mlp"), ("graph_lasso", "lasso"))
+LABELS = {"mlp_graph": "MLP + graph prior − MLP", "mlp_random_graph": "MLP + random-graph prior − MLP",
+          "mlp_extra": "MLP + extra epochs − MLP", "graph_lasso": "Graph LASSO − LASSO (positive control)"}
+METRICS = {"test_r2": "ΔR² (test)", "feature_agreement": "Δ feature agreement"}
+
+
+def simulate_cell(simulation: Mapping, gene_noise: float, edge_precision: float, seed: int, preprocess: Mapping):
+    """Simulate one cell and preprocess it. Returns ``(X, genes, patients, response, edges, true_genes)``:
+    ``X`` patients × kept genes (standardised log2 FPKM), ``response`` the long (patient, drug, response) table,
+    ``edges`` (E × 2 indices into the kept genes) of the simulator's graph, ``true_genes`` the driver genes kept."""
+    from ..data.simulate_rnaseq import simulate_drug_response
+    from ..preprocess import preprocess_counts
+
+    if not 0 < edge_precision <= 1:
+        raise ValueError(f"graph_prior.sweep: edge precision must be in (0, 1], got {edge_precision}")
+    base = {k: v for k, v in dict(simulation).items() if k not in ("gene_noise", "noise_edge_frac", "n_batches", "seed")}
+    sim = simulate_drug_response(**base, gene_noise=float(gene_noise), noise_edge_frac=1.0 - float(edge_precision),
+                                 n_batches=1, seed=seed)
+    counts = sim.counts_frame()
+    res = preprocess_counts(counts, pd.Series(sim.gene_lengths, index=sim.genes), pd.Series(sim.is_coding,
+                            index=sim.genes), None,
+                            max_zero_frac=float(preprocess.get("max_zero_frac", 0.7)),
+                            pseudocount=float(preprocess.get("pseudocount", 1.0)))
+    x = res.expression
+    genes = np.asarray(x.columns, dtype=str)
+    idx = {g: i for i, g in enumerate(genes)}
+    e = [(idx.get(sim.genes[a]), idx.get(sim.genes[b])) for a, b in sim.graph_edges]
+    e = np.array([p for p in e if p[0] is not None and p[1] is not None], dtype=np.int64).reshape(-1, 2)
+    true = set(np.asarray(sim.genes)[sim.gene_importance > 0]) & set(genes)
+    return (x.to_numpy(np.float32), genes, np.asarray(x.index, dtype=str), sim.response, np.sort(e, axis=1),
+            sorted(true))
+
+
+def _design(X: np.ndarray, patients: np.ndarray, response: pd.DataFrame, split: Mapping):
+    """Rows = patient × drug: [genes | drug one-hot] and the standardised response, per part of ``split``."""
+    from .graph_prior import Design
+
+    pidx = {p: i for i, p in enumerate(patients)}
+    drugs = sorted(response["drug"].astype(str).unique())
+    didx = {d: i for i, d in enumerate(drugs)}
+    Xs, ys, rows = {}, {}, {}
+    for name, members in split.items():
+        r = response[response["patient"].isin(set(members))].sort_values(["patient", "drug"], kind="stable")
+        onehot = np.zeros((len(r), len(drugs)), np.float32)
+        onehot[np.arange(len(r)), r["drug"].map(didx).to_numpy()] = 1.0
+        Xs[name] = np.hstack([X[r["patient"].map(pidx).to_numpy()], onehot])
+        ys[name] = r["response"].to_numpy(np.float64)
+        rows[name] = r[["patient", "drug"]].reset_index(drop=True)
+    mu, sd = float(ys["train"].mean()), float(ys["train"].std()) or 1.0
+    ys = {k: ((v - mu) / sd).astype(np.float32) for k, v in ys.items()}
+    return Design(Xs, ys, rows, np.asarray([]), drugs, mu, sd)
+
+
+def run_cell(gene_noise: float, edge_precision: float, params: Mapping, simulation: Mapping, preprocess: Mapping,
+             seed: int, device: str, out_metrics: str) -> None:
+    """Train and score every model of one (gene noise, edge precision) cell over ``params["retrainings"]``
+    retrainings; writes the tidy metrics (experiment, gene_noise, edge_precision, model, seed, metric, value)."""
+    from sklearn.linear_model import Lasso
+
+    from ..evaluation import mean_abs_expected_gradients, ranking_feature_agreement
+    from ..models import build_model
+    from ..preprocess import split_by_group
+    from ..priors import GraphPrior
+    from ..seeds import seed_everything
+    from ..stats import r2
+    from ..training import fit, predict
+    from . import graph_prior as gp
+
+    X, genes, patients, response, edges, true = simulate_cell(simulation, gene_noise, edge_precision,
+                                                              derive_seed(seed, EXPERIMENT, "data"), preprocess)
+    n_genes = len(genes)
+    weights = np.ones(len(edges))
+    log.info("cell gene_noise=%g precision=%g: %d patients × %d genes, %d edges, %d true genes", gene_noise,
+             edge_precision, len(patients), n_genes, len(edges), len(true))
+    rows = []
+    for r in range(int(params["retrainings"])):
+        sp = split_by_group(patients, float(params["split"]["test"]), float(params["split"]["val"]),
+                            seed=derive_seed(seed, EXPERIMENT, "split", r))
+        d = _design(X, patients, response, {k: patients[v] for k, v in sp.items()})
+        n_in = d.X["train"].shape[1]
+        values: dict[str, dict] = {}
+        models: dict = {}
+        # ---- LASSO and Graph LASSO
+        best = None
+        for alpha in params["lasso"]["alphas"]:
+            m = Lasso(alpha=float(alpha), max_iter=5000).fit(d.X["train"], d.y["train"])
+            val = float(np.mean((m.predict(d.X["val"]) - d.y["val"]) ** 2))
+            if best is None or val < best[0]:
+                best = (val, float(alpha), m)
+        models["lasso"] = gp._linear_model(best[2].coef_, best[2].intercept_, n_in)
+        values["lasso"] = {"alpha": best[1]}
+        gl = None
+        for nu in params["graph_lasso"]["nus"]:
+            g = gp.fit_graph_lasso(d.X["train"], d.y["train"], n_genes, edges, weights, best[1], float(nu))
+            val = float(np.mean((g.predict(d.X["val"]) - d.y["val"]) ** 2))
+            if gl is None or val < gl[0]:
+                gl = (val, float(nu), gp._linear_model(g.coef_, g.intercept_, n_in))
+        models["graph_lasso"] = gl[2].eval()
+        values["graph_lasso"] = {"nu_prime": gl[1]}
+        # ---- MLP and its fine-tuned variants
+        m = params["mlp"]
+        spec = {"type": "mlp", "hidden": list(m["hidden"]), "activation": m.get("activation", "relu")}
+        job = derive_seed(seed, EXPERIMENT, "mlp", r)
+        seed_everything(job)
+        penalty = gp.WeightL1(float(m["l1"])) if float(m["l1"]) > 0 else None
+        res = fit(build_model(spec, n_in, 1), d.X["train"], d.y["train"], d.X["val"], d.y["val"],
+                  config=gp._fit_config({**dict(m["training"]), "lr": float(m["lr"])}, job, device, False),
+                  weight_penalty=penalty)
+        mlp, opt_state = res.model, res.optimizer_state
+        models["mlp"] = mlp.eval()
+        values["mlp"] = {"best_epoch": res.best_epoch}
+        ft = params["finetune"]
+        training = {**dict(ft["training"]), "lr": float(m["lr"])}
+        order_seed = derive_seed(seed, EXPERIMENT, "finetune", r)
+        for variant in ("mlp_extra", "mlp_graph", "mlp_random_graph"):
+            if variant not in params["models"]:
+                continue
+            graph = gp.finetune_graphs(variant, edges, weights, n_genes, derive_seed(seed, EXPERIMENT, r), r)
+            nus, balance = [0.0], {}
+
+            def factory(graph=graph, variant=variant):
+                return GraphPrior(graph[0], graph[1], n_nodes=n_genes, n_references=int(ft["n_references"]),
+                                  input_slice=slice(0, n_genes), seed=derive_seed(seed, EXPERIMENT, variant, "eg", r))
+
+            base = copy.deepcopy(mlp).train()
+            if graph is not None:
+                balance = gp.balance_prior_weight(base, factory(), d.X["train"], d.y["train"],
+                                                  int(training["batch_size"]), int(ft["balance_batches"]), penalty,
+                                                  order_seed)
+                nus = [balance["prior_weight"] * float(k) for k in ft["nu_scales"]]
+            choice, _, _ = gp.finetune_candidates(base, opt_state, d.X, d.y, factory, nus, training, penalty,
+                                                  order_seed, device, False, f"{variant} cell retraining {r}")
+            models[variant] = choice["model"].eval()
+            values[variant] = {"extra_epochs": choice["extra_epochs"], "prior_weight": choice["nu"],
+                               "nu_scale": choice["nu"] / balance["prior_weight"] if balance else 0.0}
+        # ---- scores
+        ex_rows = d.X["test"]
+        for name, net in models.items():
+            if name not in params["models"]:
+                continue
+            phibar = mean_abs_expected_gradients(net.cpu(), ex_rows, d.X["train"], int(params["n_references"]),
+                                                 derive_seed(seed, EXPERIMENT, name, "explain", r))[:n_genes]
+            fa = ranking_feature_agreement(pd.Series(phibar, index=genes), true)
+            vals = {"test_r2": r2(d.y["test"], predict(net, d.X["test"])), "feature_agreement": fa,
+                    **values.get(name, {})}
+            rows += [{"experiment": EXPERIMENT, "gene_noise": float(gene_noise),
+                      "edge_precision": float(edge_precision), "model": name, "seed": r, "metric": k,
+                      "value": float(v)} for k, v in vals.items()]
+        log.info("retraining %d: %s", r, {k: round(v["value"], 4) for k, v in
+                                          pd.DataFrame(rows).query("seed == @r and metric == 'test_r2'")
+                                          .set_index("model").iterrows()})
+    save_table(pd.DataFrame(rows), out_metrics)
+
+
+def contrasts(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Per cell and contrast (model − baseline, paired by retraining): mean Δ, 95 % t interval, n, wins."""
+    from scipy import stats
+
+    out = []
+    keys = ["gene_noise", "edge_precision"]
+    for (noise, prec), cell in metrics.groupby(keys):
+        for metric in METRICS:
+            wide = cell[cell["metric"] == metric].pivot_table(index="seed", columns="model", values="value")
+            for a, b in CONTRASTS:
+                if a not in wide or b not in wide:
+                    continue
+                diff = (wide[a] - wide[b]).dropna().to_numpy()
+                n = len(diff)
+                half = stats.t.ppf(0.975, n - 1) * diff.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan
+                out.append({"experiment": EXPERIMENT, "gene_noise": noise, "edge_precision": prec, "metric": metric,
+                            "model": a, "baseline": b, "n": n, "mean_difference": diff.mean(),
+                            "ci95_low": diff.mean() - half, "ci95_high": diff.mean() + half,
+                            "n_model_better": int((diff > 0).sum())})
+    return pd.DataFrame(out)
+
+
+def heatmap_figure(table: pd.DataFrame, path: str) -> None:
+    """``erion_graph_prior_when_it_helps``: one heatmap per (contrast, metric); colour = mean Δ, text = mean and
+    95 % CI; a cell whose CI excludes 0 is outlined."""
+    import matplotlib.colors as mcolors
+
+    panels = [(m, c) for m in METRICS for c in ("mlp_graph", "mlp_random_graph", "graph_lasso")]
+    noises = sorted(table["gene_noise"].unique())
+    precs = sorted(table["edge_precision"].unique())
+    with plots.figure(path, 2, 3, figsize=(15, 8.5)) as (fig, axes):
+        for ax, (metric, model) in zip(np.ravel(axes), panels):
+            sub = table[(table["metric"] == metric) & (table["model"] == model)]
+            grid = np.full((len(noises), len(precs)), np.nan)
+            lo, hi = grid.copy(), grid.copy()
+            for r in sub.itertuples():
+                i, j = noises.index(r.gene_noise), precs.index(r.edge_precision)
+                grid[i, j], lo[i, j], hi[i, j] = r.mean_difference, r.ci95_low, r.ci95_high
+            scale = np.nanmax(np.abs(table.loc[table["metric"] == metric, ["ci95_low", "ci95_high"]].to_numpy()))
+            scale = float(scale) if np.isfinite(scale) and scale > 0 else 1.0
+            im = ax.imshow(grid, cmap="RdBu", norm=mcolors.TwoSlopeNorm(0.0, -scale, scale), origin="lower",
+                           aspect="auto")
+            for i in range(len(noises)):
+                for j in range(len(precs)):
+                    if np.isnan(grid[i, j]):
+                        continue
+                    dark = abs(grid[i, j]) > 0.6 * scale
+                    ax.text(j, i, f"{grid[i, j]:+.3f}\n[{lo[i, j]:+.3f}, {hi[i, j]:+.3f}]", ha="center",
+                            va="center", fontsize=7.5, color="w" if dark else "k")
+                    if lo[i, j] > 0 or hi[i, j] < 0:
+                        ax.add_patch(plots.plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, lw=2, ec="k"))
+            ax.grid(False)
+            ax.set_xticks(range(len(precs)), [f"{p:g}" for p in precs])
+            ax.set_yticks(range(len(noises)), [f"{g:g}" for g in noises])
+            ax.set_xlabel("graph edge precision (fraction of within-pathway edges)")
+            ax.set_ylabel("gene noise (× calibrated NB dispersion)")
+            ax.set_title(f"{METRICS[metric]}: {LABELS[model]}", fontsize=9.5)
+            fig.colorbar(im, ax=ax, shrink=0.8)
+        n = int(table["n"].max()) if len(table) else 0
+        fig.suptitle(f"When does a graph prior help? Mean Δ over {n} retrainings [95 % CI]; outlined: CI excludes 0")
+
+
+def summarize(metrics: Sequence[str], out_metrics: str, out_table: str, out_md: str, out_png: str) -> None:
+    """Join the cells' metrics, compute the contrasts and draw the heatmaps."""
+    m = pd.concat([read_table(p, ("gene_noise", "edge_precision", "model", "seed", "metric", "value"))
+                   for p in metrics], ignore_index=True)
+    save_table(m, out_metrics)
+    t = contrasts(m)
+    save_table(t, out_table)
+    md = t.assign(contrast=t["model"].map(LABELS)).drop(columns=["experiment", "model", "baseline"])
+    save_table(md.round(4), out_md)
+    heatmap_figure(t, out_png)
+    log.info("contrasts:\n%s", t.to_string(index=False))
