@@ -144,8 +144,8 @@ def test_eg_penalty_is_differentiable_and_trainable(data6):
     assert prior(model, x, None).item() < 0.5 * start
 
 
-def test_one_list_of_methods_for_registry_schema_and_readme():
-    """The registry, the config schema's ``attribution_method`` enum and the README follow display.METHOD_LABELS;
+def test_one_list_of_methods_for_registry_schema_and_docs():
+    """The registry, the config schema's ``attribution_method`` enum and the docs (docs/layout.md, linked from the README) follow display.METHOD_LABELS;
     the DNA experiment's method enums name registered methods only."""
     from pathlib import Path
 
@@ -170,5 +170,5 @@ def test_one_list_of_methods_for_registry_schema_and_readme():
 
     subsets = list(enums(schema["properties"]))
     assert subsets and all(set(e) <= set(METHOD_LABELS) for e in subsets)
-    readme = (repo / "README.md").read_text()
-    assert all(m in readme for m in METHOD_LABELS)
+    layout = (repo / "docs" / "layout.md").read_text()
+    assert all(m in layout for m in METHOD_LABELS), [m for m in METHOD_LABELS if m not in layout]
