@@ -120,7 +120,7 @@ rule benchmark_randomization:
         "../scripts/benchmark_randomization.py"
 
 
-rule figure_benchmark_randomization:
+rule benchmark_figure_randomization:
     input:
         expand(rules.benchmark_randomization.output[0], dataset=BM_CFG["datasets"]),
     output:
@@ -131,7 +131,7 @@ rule figure_benchmark_randomization:
             labels={"figure": "Model-randomization sanity check"},
         ),
     log:
-        f"{LOGS}/figure_benchmark_randomization.log",
+        f"{LOGS}/benchmark_figure_randomization.log",
     localrule: True
     conda:
         "../../envs/torch.yaml"
@@ -139,7 +139,7 @@ rule figure_benchmark_randomization:
     params:
         threshold=BM_CFG["randomization"]["threshold"],
     script:
-        "../scripts/figure_benchmark_randomization.py"
+        "../scripts/benchmark_figure_randomization.py"
 
 
 rule benchmark_table:

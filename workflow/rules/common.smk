@@ -246,7 +246,7 @@ def graph_prior_lasso_metrics(wildcards):
 
 
 def graph_prior_mlp_choice(wildcards):
-    """A3: the MLP's settings chosen on validation (tune_graph_prior_mlp); only the MLP needs them."""
+    """A3: the MLP's settings chosen on validation (graph_prior_tune_mlp); only the MLP needs them."""
     if wildcards.gp_net == "mlp":
         return ["results/graph_prior/tuning/mlp_choice.json"]
     return []

@@ -215,7 +215,7 @@ rule dna_consistency_figure_logos:
         "../scripts/dna_consistency_figure_logos.py"
 
 
-rule figure_dna_training_curves:
+rule dna_consistency_figure_training_curves:
     input:
         dna_consistency_files(f"{DNAC}/models/{{model}}/trial{{trial}}_history.csv"),
     output:
@@ -226,10 +226,10 @@ rule figure_dna_training_curves:
             labels={"figure": "Training curves of the population"},
         ),
     log:
-        f"{LOGS}/figure_dna_training_curves.log",
+        f"{LOGS}/dna_consistency_figure_training_curves.log",
     localrule: True
     conda:
         "../../envs/torch.yaml"
     threads: 1
     script:
-        "../scripts/figure_dna_training_curves.py"
+        "../scripts/dna_consistency_figure_training_curves.py"

@@ -42,7 +42,7 @@ rule graph_prior_train_lasso:
         "../scripts/graph_prior_train_lasso.py"
 
 
-rule tune_graph_prior_mlp:
+rule graph_prior_tune_mlp:
     input:
         expression=rules.rnaseq_preprocess.output.expression,
         response=f"{RNA_DATA}/response.tsv",
@@ -51,9 +51,9 @@ rule tune_graph_prior_mlp:
         choice=f"{GP}/tuning/mlp_choice.json",
         grid="results/tables/erion_graph_prior_mlp_tuning.csv",
     log:
-        f"{LOGS}/tune_graph_prior_mlp.log",
+        f"{LOGS}/graph_prior_tune_mlp.log",
     benchmark:
-        f"{BENCH}/tune_graph_prior_mlp.tsv"
+        f"{BENCH}/graph_prior_tune_mlp.tsv"
     conda:
         "../../envs/torch.yaml"
     threads: 1

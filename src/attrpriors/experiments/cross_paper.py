@@ -203,7 +203,7 @@ def cross_paper(inputs: Mapping, params: Mapping, seed: int, out_metrics: str, o
     if inputs.get("dapr_attributions"):
         sources["dapr"] = {"attributions": list(inputs["dapr_attributions"]), "truth_npz": inputs["dapr_data"]}
     if not sources:
-        raise ValueError("cross-paper table: no source given (ig_limits.crosspaper.sources is empty)")
+        raise ValueError("cross-paper table: no source given (cross_paper.sources is empty)")
     cross_paper_scores(sources, inputs["gene_sets"], params, seed, out_metrics)
     files = list(inputs.get("gp_randomization") or []) + list(inputs.get("dapr_randomization") or [])
     rnd = (pd.concat([read_table(p, RANDOMIZATION_KEYS) for p in files], ignore_index=True) if files else None)
