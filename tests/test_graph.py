@@ -150,3 +150,24 @@ def test_gcn_graph_convolution_gradients_equal_dense_to_second_order():
     (gg_sparse,) = torch.autograd.grad(g_sparse.pow(2).sum(), m.graph_weight)
     (gg_dense,) = torch.autograd.grad(g_dense.pow(2).sum(), m.graph_weight)
     torch.testing.assert_close(gg_sparse, gg_dense)
+
+
+def test_gcn_with_a_built_adjacency_cache_deep_copies_and_pickles():
+    """The randomization sanity check deep-copies models: a used GCN (cached CSR adjacency) must copy, and the
+    copy must compute the same function from its own buffers."""
+    import copy
+    import io
+
+    edges, weights, _ = _random_graph(n=9, seed=5)
+    torch.manual_seed(2)
+    m = GCN(11, n_genes=9, n_edges=len(edges), channels=3, hidden=(4,)).set_graph(edges, weights).eval()
+    x = torch.randn(5, 11)
+    y = m(x)  # builds the cache
+    c = copy.deepcopy(m)
+    assert "_adjacency_cache" not in c.__dict__
+    torch.testing.assert_close(c(x), y)
+    buf = io.BytesIO()
+    torch.save(m, buf)
+    buf.seek(0)
+    torch.testing.assert_close(torch.load(buf, weights_only=False)(x), y)
+    assert "_adjacency_cache" in m.__dict__  # the original keeps its cache

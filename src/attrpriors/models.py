@@ -250,6 +250,13 @@ class GCN(nn.Module):
         self.edge_weight.copy_(w)
         return self
 
+    def __getstate__(self) -> dict:
+        """Copies and pickles leave the adjacency cache behind (a CSR tensor cannot be deep-copied; the copy
+        rebuilds it from its own buffers on first use)."""
+        state = self.__dict__.copy()
+        state.pop("_adjacency_cache", None)
+        return state
+
     def normalized_adjacency(self) -> torch.Tensor:
         """``Â = D̃^{-1/2}(A + I)D̃^{-1/2}`` as a sparse (n_genes × n_genes) tensor (:mod:`attrpriors.graph`).
 
