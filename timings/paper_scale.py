@@ -829,11 +829,12 @@ def rules_dapr(c: Config, b: Bench) -> list[Workload]:
             raise ValueError(f"dapr.table1.models: unknown model {model!r}; known {list(dapr_exp.TABLE1_MODELS)}")
         hidden, n_in, over, prior, wp = list(mlp["hidden"]), G, {}, None, None
         explain_wrap = None
+        grid = dapr_exp.strength_grid(t1, model)  # one fit per strength of the validation grid (cost independent of it)
         if model == "mlp_l1":
-            lam = float(t1["l1_weight"])
+            lam = grid[0]
             wp = lambda m, lam=lam: lam * weight_l1(m)  # noqa: E731
         elif model == "mlp_l2":
-            lam = float(t1["l2_weight"])
+            lam = grid[0]
             wp = lambda m, lam=lam: lam * weight_l2(m)  # noqa: E731
         elif model == "mlp_meta_inputs":
             n_in = G * (1 + k_meta)
@@ -842,12 +843,12 @@ def rules_dapr(c: Config, b: Bench) -> list[Workload]:
             hidden = []
             mc = t1["merge"]
             prior = lambda: MetaWeightPrior(meta, {"type": "linear"})  # noqa: E731
-            over = {"prior_weight": mc["weight"], "prior_lr": mc["prior_lr"], **({"lr": mc["lr"]} if "lr" in mc else {})}
+            over = {"prior_weight": grid[0], "prior_lr": mc["prior_lr"], **({"lr": mc["lr"]} if "lr" in mc else {})}
         elif model.startswith("dapr_"):
             pc = t1["prior"]
             prior = lambda pc=pc: DAPrPrior(meta, pc["model"], absolute=pc.get("absolute", True),  # noqa: E731
                                             n_references=pc.get("n_references", 1), seed=b.seed)
-            over = {"prior_weight": pc["weight"], "prior_lr": pc["lr"], "schedule": pc.get("schedule", "joint")}
+            over = {"prior_weight": grid[0], "prior_lr": pc["lr"], "schedule": pc.get("schedule", "joint")}
         make = lambda n_in=n_in, hidden=hidden: MLP(n_in, hidden, 1, activation=mlp.get("activation", "relu"),  # noqa: E731
                                                     dropout=mlp.get("dropout", 0.0))
         if explain_wrap is not None:
@@ -868,7 +869,7 @@ def rules_dapr(c: Config, b: Bench) -> list[Workload]:
             step = b.fit_step(f"DAPr table 1 {key}", make, (n_in,), "normal", "regression", 1, tr, overrides=over,
                               prior=prior, weight_penalty=wp)
             fwd = b.forward_rows(f"DAPr table 1 {key}", make, (n_in,), "normal")
-            parts = fit_parts("fit", len(datasets) * n_splits, tr["epochs"], n_train, tr["batch_size"], n_val, step,
+            parts = fit_parts("fit", len(datasets) * n_splits * len(grid), tr["epochs"], n_train, tr["batch_size"], n_val, step,
                               fwd) + parts
             words = (f"{mlp_words(n_in, hidden, 1)}; {n_train} train rows, batch {tr['batch_size']} × "
                      f"{tr['epochs']} epochs (max), {n_val} validation rows/epoch")
