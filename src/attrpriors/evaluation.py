@@ -734,7 +734,7 @@ def randomizable_layers(model) -> list[str]:
     names = []
     for name, module in model.named_modules():
         if getattr(module, "parametrizations", None):
-            raise NotImplementedError(f"layer {name or type(model).__name__!r} has parametrized weights "
+            raise TypeError(f"layer {name or type(model).__name__!r} has parametrized weights "
                                       "(e.g. spectral norm); cascading randomization does not handle them")
         weights = [p for k, p in module.named_parameters(recurse=False) if "weight" in k]
         if weights and not isinstance(module, _NORM_TYPES()):
