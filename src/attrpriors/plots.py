@@ -98,7 +98,10 @@ def randomization_figure(df: pd.DataFrame, panel: str, path: str | os.PathLike, 
             ax.set_title(str(key))
             ax.set_xlabel("layers randomized (top layer first, cumulative)")
         axes[0][0].set_ylabel("Spearman ρ of |attributions|\n(trained vs randomized model)")
-        axes[0][-1].legend(fontsize=7, loc="upper right")
+        # one legend when every panel shows the same series, else one per panel (their colours differ)
+        same = len({tuple(dict.fromkeys(df.loc[df[panel] == k, series])) for k in panels}) == 1
+        for ax in (axes[0][-1:] if same else axes[0]):
+            ax.legend(fontsize=7, loc="upper right")
         if title:
             fig.suptitle(title)
 
