@@ -74,9 +74,9 @@ def _incomplete(work: Path) -> list[str]:
     return out
 
 
-def _run_until(work: Path, log: Path, wanted, timeout: float = 1800) -> str | None:
+def _run_until(work: Path, log: Path, wanted, timeout: float = 1800, inside: float = 2.5) -> str | None:
     """Start the command in its own process group; SIGKILL the whole group once a running job's output matches
-    ``wanted``. Returns that output (None if the run ended first)."""
+    ``wanted`` and has been running for ``inside`` seconds. Returns that output (None if the run ended first)."""
     with open(log, "w") as fh:
         proc = subprocess.Popen(_command(work), stdout=fh, stderr=subprocess.STDOUT, cwd=work, start_new_session=True)
     t0 = time.time()
@@ -85,12 +85,12 @@ def _run_until(work: Path, log: Path, wanted, timeout: float = 1800) -> str | No
         running = [f for f in _incomplete(work) if wanted(f)]
         now = time.time()
         seen = {f: seen.get(f, now) for f in running}
-        ripe = [f for f, since in seen.items() if now - since > 2.5]  # well inside the job, not at its start
+        ripe = [f for f, since in seen.items() if now - since > inside]  # inside the job, not at its start
         if ripe:
             hit = ripe[0]
             os.killpg(proc.pid, signal.SIGKILL)
             break
-        time.sleep(0.2)
+        time.sleep(0.05)
     proc.wait()
     return hit
 
@@ -132,7 +132,8 @@ def test_corrupt_intermediates_are_named_then_a_killed_run_resumes_to_identical_
     (work / RETRAIN).unlink()
     hit = _run_until(work, tmp_path / "run1.log", lambda f: f == RETRAIN)
     assert hit, (tmp_path / "run1.log").read_text()[-3000:]
-    hit = _run_until(work, tmp_path / "run2.log", lambda f: f.startswith("results/figures/"))
+    # a figure job lasts about a second on a quiet machine (no torch import): kill it 0.3 s in
+    hit = _run_until(work, tmp_path / "run2.log", lambda f: f.startswith("results/figures/"), inside=0.3)
     assert hit, (tmp_path / "run2.log").read_text()[-3000:]
     assert list((work / ".snakemake" / "locks").glob("*.lock")), "the kill left no lock: the test proves nothing"
     proc = subprocess.run(_command(work), capture_output=True, text=True, cwd=work, timeout=3600)
