@@ -25,15 +25,8 @@ include: "workflow/rules/dapr.smk"
 include: "workflow/rules/cross_paper.smk"
 
 
+# The default target: every experiment's final figures and tables, which each .smk names with final(rules.<name>).
 rule all:
     default_target: True
     input:
-        benchmark_outputs(),
-        pixel_prior_outputs(),
-        sparsity_prior_outputs(),
-        ig_limits_outputs(),
-        rnaseq_outputs(),
-        graph_prior_outputs(),
-        dna_consistency_outputs(),
-        dapr_outputs(),
-        rules.cross_paper_table.output if CP_SOURCES else [],
+        FINAL_OUTPUTS,

@@ -214,3 +214,11 @@ rule benchmark_figure_eg_convergence:
     threads: 1
     script:
         "../scripts/benchmark_figure_eg_convergence.py"
+
+
+final(
+    rules.benchmark_table,
+    rules.benchmark_figure_randomization,
+    rules.benchmark_figure_eg_convergence,
+    dataset=BM_CFG["datasets"],
+)

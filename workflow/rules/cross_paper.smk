@@ -76,3 +76,7 @@ rule cross_paper_table:
         seed=config["seed"],
     script:
         "../scripts/cross_paper_table.py"
+
+
+if CP_SOURCES:
+    final(rules.cross_paper_table)

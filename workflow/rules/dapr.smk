@@ -12,6 +12,9 @@ DA_TM = DA_CFG["two_moons"]
 DA_T1 = DA_CFG["table1"]
 
 
+include: "helpers/dapr.smk"
+
+
 wildcard_constraints:
     da_nuisance=r"\d+",
     da_tm_model="mlp|dapr",
@@ -248,3 +251,13 @@ rule dapr_prior_pathways:
         pathways=DA_CFG["pathways"],
     script:
         "../scripts/dapr_prior_pathways.py"
+
+
+final(rules.dapr_figure_two_moons, rules.dapr_table1)
+# Figs. 3-4 explain the prior (informative vs noise meta-features): the first data set's (linear response)
+if {"dapr_informative", "dapr_noise"} <= set(DA_T1["models"]):
+    final(
+        rules.dapr_explain_prior,
+        rules.dapr_prior_pathways,
+        da_table=DA_T1["datasets"][:1],
+    )

@@ -11,6 +11,9 @@ DNAC = f"{RESULTS}/dna_consistency"
 DNAC_CFG = config["dna_consistency"]
 
 
+include: "helpers/dna_consistency.smk"
+
+
 wildcard_constraints:
     dnac_model="(relu|exponential)_(bn|nobn)_(standard|noise|mixup|spectral_norm)",
     dnac_trial="[0-9]+",
@@ -233,3 +236,12 @@ rule dna_consistency_figure_training_curves:
     threads: 1
     script:
         "../scripts/dna_consistency_figure_training_curves.py"
+
+
+final(
+    rules.dna_consistency_table_selection,
+    rules.dna_consistency_figure_vs_snr,
+    rules.dna_consistency_figure_generalization_vs_snr,
+    rules.dna_consistency_figure_logos,
+    rules.dna_consistency_figure_training_curves,
+)

@@ -9,6 +9,9 @@ GP = f"{RESULTS}/graph_prior"
 GP_CFG = config["graph_prior"]
 
 
+include: "helpers/graph_prior.smk"
+
+
 wildcard_constraints:
     gp_net="graph_lasso|mlp|gcn",
     gp_ft="mlp_extra|mlp_graph|mlp_random_graph",
@@ -283,3 +286,6 @@ rule graph_prior_sweep_figure:
     threads: 1
     script:
         "../scripts/graph_prior_sweep_figure.py"
+
+
+final(rules.graph_prior_figures, rules.graph_prior_sweep_figure)

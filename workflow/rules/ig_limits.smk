@@ -1,9 +1,12 @@
 # D — Limits of integrated gradients for gene expression (arXiv 2303.11336): SIMU1/SIMU2 (and TCGA PanCanAtlas
 # with ig_limits.source: download|both), LR and MLP, IG with completeness-checked steps, feature agreement,
 # prediction gaps, top-k curves and top-k overlap across seeds. Logic: src/attrpriors/experiments/ig_limits.py.
-# Helpers (datasets, outputs, inputs) live in common.smk.
+# Its input functions (datasets, retrainings) live in helpers/ig_limits.smk.
 IGL = f"{RESULTS}/ig_limits"
 IGL_CFG = config["ig_limits"]
+
+
+include: "helpers/ig_limits.smk"
 
 
 wildcard_constraints:
@@ -231,3 +234,10 @@ rule ig_limits_figure_topk_overlap:
     threads: 1
     script:
         "../scripts/ig_limits_figure_topk_overlap.py"
+
+
+final(
+    rules.ig_limits_tables,
+    rules.ig_limits_figure_topk_accuracy,
+    rules.ig_limits_figure_topk_overlap,
+)

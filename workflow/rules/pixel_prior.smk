@@ -205,3 +205,12 @@ rule pixel_prior_figure_noise:
         seed=config["seed"],
     script:
         "../scripts/pixel_prior_figure_noise.py"
+
+
+final(
+    rules.pixel_prior_summary.output.csv,
+    rules.pixel_prior_summary.output.md,
+    rules.pixel_prior_figure_tv_error,
+    rules.pixel_prior_figure_maps,
+    rules.pixel_prior_figure_noise,
+)

@@ -25,6 +25,9 @@ RNA_DATA = f"{RNA}/data"
 RNA_DL = RNA_CFG.get("download", {})
 
 
+include: "helpers/rnaseq.smk"
+
+
 wildcard_constraints:
     resource="[a-z0-9_]+",
 
@@ -199,3 +202,13 @@ rule rnaseq_simulator_vs_real:
         seed=config["seed"],
     script:
         "../scripts/rnaseq_simulator_vs_real.py"
+
+
+final(
+    rules.rnaseq_preprocess,
+    rules.rnaseq_splits,
+    rules.rnaseq_gene_sets,
+    rules.rnaseq_figure_pasilla_combat,
+)
+if RNA_CFG["source"] == "simulated":
+    final(rules.rnaseq_simulator_vs_real)

@@ -25,6 +25,9 @@ SP_BLOCKS = [
 ]
 
 
+include: "helpers/sparsity_prior.smk"
+
+
 rule sparsity_prior_download_nhanes:
     output:
         "resources/nhanes/NHANESI_X.csv",
@@ -278,3 +281,18 @@ rule sparsity_prior_small_data_summary:
         reference=SP_CFG["small_data"]["penalties"][0],
     script:
         "../scripts/sparsity_prior_small_data_summary.py"
+
+
+# every cohort: the small-data t-tests and figure; cohorts with a sweep (cohorts.<name>.sweep, default true) also the
+# Gini/ROC-AUC, Lorenz and sweep figures and the best-model and failed-run tables
+final(rules.sparsity_prior_small_data_summary, sp_dataset=SP_DATASETS)
+final(
+    rules.sparsity_prior_summary.output.failed_csv,
+    rules.sparsity_prior_summary.output.failed_md,
+    rules.sparsity_prior_summary.output.best_csv,
+    rules.sparsity_prior_summary.output.best_md,
+    rules.sparsity_prior_figure_gini_auc,
+    rules.sparsity_prior_figure_lorenz,
+    rules.sparsity_prior_figure_sweep,
+    sp_dataset=[d for d in SP_DATASETS if SP_CFG["cohorts"][d].get("sweep", True)],
+)
