@@ -17,3 +17,21 @@ def test_format_estimate_and_labels():
     assert model_label("graph_prior", "mlp_graph") == "MLP + graph prior"
     assert model_label("graph_prior", "unknown_model") == "unknown_model"
     assert all(isinstance(v, str) for labels in MODEL_LABELS.values() for v in labels.values())
+
+
+def test_paper_method_labels_override_only_known_methods():
+    from attrpriors.display import METHOD_LABELS, PAPER_METHOD_LABELS, method_label
+
+    for experiment, labels in PAPER_METHOD_LABELS.items():
+        assert set(labels) <= set(METHOD_LABELS), experiment
+    assert method_label("gradients", "dna_consistency") == "saliency"  # Majdandzic et al.'s term
+    assert method_label("smoothgrad", "dna_consistency") == METHOD_LABELS["smoothgrad"]
+    assert method_label("gradients") == METHOD_LABELS["gradients"]
+    assert method_label("not_a_method") == "not_a_method"
+
+
+def test_sparsity_penalties_have_labels():
+    from attrpriors.display import MODEL_LABELS
+    from attrpriors.experiments.sparsity_prior import PENALTIES
+
+    assert set(MODEL_LABELS["sparsity_prior"]) == set(PENALTIES)

@@ -10,7 +10,8 @@ from typing import Iterable
 
 import numpy as np
 
-__all__ = ["METHOD_LABELS", "MODEL_LABELS", "format_estimate", "format_mean_sd", "model_label"]
+__all__ = ["METHOD_LABELS", "MODEL_LABELS", "PAPER_METHOD_LABELS", "format_estimate", "format_mean_sd", "method_label",
+           "model_label"]
 
 #: THE list of attribution methods, in display order: registry name → label. The registry
 #: (:data:`attrpriors.attributions.METHODS`), the config schema's ``attribution_method`` enum and the README's
@@ -22,6 +23,11 @@ METHOD_LABELS = {
     "gradients": "Gradients",
     "random": "Random",
     "smoothgrad": "SmoothGrad",
+}
+
+#: Where a paper names a method its own way, its experiment's labels override :data:`METHOD_LABELS` (same keys).
+PAPER_METHOD_LABELS = {
+    "dna_consistency": {"gradients": "saliency", "integrated_gradients": "IG"},  # Majdandzic et al.'s terms
 }
 
 #: Display labels of the models, per experiment: experiment → {model name in config/results → label}, in each
@@ -47,7 +53,24 @@ MODEL_LABELS = {
         "dapr_informative": "MLP + DAPr (informative meta-features)",
     },
     "dapr_two_moons": {"mlp": "MLP", "dapr": "MLP + DAPr"},
+    # the sparsity experiment's "models" are its penalties (and the unregularized baseline)
+    "sparsity_prior": {
+        "gini": "sparse attribution prior (−Gini)",
+        "l1_eg": "L1 on EG",
+        "l2_eg": "L2 on EG",
+        "l1_first": "L1 first layer",
+        "l1_all": "L1 all layers",
+        "sgl": "sparse group lasso",
+        "dropout": "dropout",
+        "unregularized": "unregularized",
+    },
 }
+
+
+def method_label(method: str, experiment: str | None = None) -> str:
+    """The display label of attribution ``method`` (in ``experiment``'s paper's terms where it has its own)."""
+    own = PAPER_METHOD_LABELS.get(experiment, {}) if experiment else {}
+    return own.get(method, METHOD_LABELS.get(method, method))
 
 
 def model_label(experiment: str, model: str) -> str:

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from .. import consistency as C
+from ..display import method_label
 from ..data.dna_motifs import load_dna_dataset, make_dna_dataset, save_dna_dataset
 from ..io import load_npz, read_table, save_npz, save_table
 from ..seeds import derive_seed, seed_everything
@@ -40,7 +41,6 @@ log = logging.getLogger("attrpriors.dna_consistency")
 EXPERIMENT = "dna_consistency"
 ACTIVATIONS = ("relu", "exponential")
 REGULARIZERS = ("standard", "noise", "mixup", "spectral_norm")
-METHOD_LABELS = {"gradients": "saliency", "smoothgrad": "SmoothGrad", "integrated_gradients": "IG"}
 #: metric names of the per-model tables
 GENERALIZATION = ("generalization_auroc", "generalization_aupr")
 INTERPRETABILITY = ("interpretability_auroc", "interpretability_aupr", "snr")
@@ -330,7 +330,7 @@ def _summary_markdown(summary: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for method, s in summary.groupby("method", sort=False):
         get = dict(zip(s["metric"], s["value"]))
-        label = METHOD_LABELS.get(method, method)
+        label = method_label(method, EXPERIMENT)
         if "models:n" in get:
             rows.append({"attribution": label, "quantity": "training: stop epoch (epochs run) / best epoch",
                          "value": f"stop {get['epochs_run:min']:.0f}–{get['epochs_run:max']:.0f} (mean "
@@ -391,14 +391,14 @@ def consistency_vs_snr_figure(table: str, method: str, out: str) -> None:
     with plots.figure(out, 1, 2, figsize=(8.4, 3.4)) as (fig, axes):
         for ax, metric in zip(axes, CONSISTENCY):
             if df["snr"].notna().any():
-                _scatter(ax, df, "snr", metric, f"SNR ({METHOD_LABELS.get(method, method)} vs ground truth)",
+                _scatter(ax, df, "snr", metric, f"SNR ({method_label(method, EXPERIMENT)} vs ground truth)",
                          CONSISTENCY_LABELS[metric] + " (nats)")
             else:
                 _no_truth(ax)
         handles, labels = axes[0].get_legend_handles_labels()
         if handles:
             fig.legend(handles, labels, loc="lower center", ncol=4, bbox_to_anchor=(0.5, -0.08))
-        fig.suptitle(f"Consistency vs interpretability across {len(df)} models ({METHOD_LABELS.get(method, method)})")
+        fig.suptitle(f"Consistency vs interpretability across {len(df)} models ({method_label(method, EXPERIMENT)})")
 
 
 def generalization_vs_snr_figure(table: str, method: str, out: str) -> None:
@@ -419,7 +419,7 @@ def generalization_vs_snr_figure(table: str, method: str, out: str) -> None:
         handles, labels = axes[0].get_legend_handles_labels()
         if handles:
             fig.legend(handles, labels, loc="lower center", ncol=4, bbox_to_anchor=(0.5, -0.08))
-        fig.suptitle(f"Generalization vs interpretability across {len(df)} models ({METHOD_LABELS.get(method, method)})")
+        fig.suptitle(f"Generalization vs interpretability across {len(df)} models ({method_label(method, EXPERIMENT)})")
 
 
 def logos_figure(data: str, table: str, attributions: Sequence[str], method: str, consistency_metric: str,
@@ -477,7 +477,7 @@ def logos_figure(data: str, table: str, attributions: Sequence[str], method: str
                     ax.set_xticks([])
                 ax.tick_params(labelsize=6)
         fig.tight_layout(h_pad=0.3)
-        fig.suptitle(f"{METHOD_LABELS.get(method, method)} maps (gradient-corrected × input) of the most and least "
+        fig.suptitle(f"{method_label(method, EXPERIMENT)} maps (gradient-corrected × input) of the most and least "
                      f"consistent models ({consistency_metric}) on the same positive test sequences", fontsize=9,
                      y=1.0 + 0.02 / n)
 

@@ -46,6 +46,7 @@ import pandas as pd
 
 from ..data.clinical import (load_breast_cancer_table, load_flchain_table, load_nhanes, simulate_logistic_cohort,
                              standardize)
+from ..display import MODEL_LABELS
 from ..io import load_npz, read_json, read_table, save_json, save_npz, save_table
 from ..seeds import derive_seed
 from ..stats import auroc
@@ -58,16 +59,7 @@ DATA_KEYS = ("X_train", "y_train", "X_val", "y_val", "X_test", "y_test", "X_trai
 PENALTIES = ("unregularized", "gini", "l1_eg", "l2_eg", "l1_first", "l1_all", "sgl", "dropout")
 ATTRIBUTION_PENALTIES = {"gini": "gini", "l1_eg": "l1", "l2_eg": "l2"}  # penalty → attrpriors.priors name
 WEIGHT_PENALTIES = ("l1_first", "l1_all", "sgl")
-LABELS = {
-    "gini": "sparse attribution prior (−Gini)",
-    "l1_eg": "L1 on EG",
-    "l2_eg": "L2 on EG",
-    "l1_first": "L1 first layer",
-    "l1_all": "L1 all layers",
-    "sgl": "sparse group lasso",
-    "dropout": "dropout",
-    "unregularized": "unregularized",
-}
+LABELS = MODEL_LABELS["sparsity_prior"]  # penalty → label (attrpriors.display)
 DATASET_LABELS = {
     "breast_cancer": "breast cancer (scikit-learn)",
     "flchain": "FLCHAIN, death within 10 years (scikit-survival)",
