@@ -188,7 +188,7 @@ def _fake_beat_aml(tmp_path, n_samples=30, genes=("G1", "G2", "G3", "G4", "G5", 
 
 
 def test_beat_aml_loader(tmp_path):
-    from attrpriors.experiments.dapr import beat_aml_drug_response
+    from attrpriors.data.drug_response import beat_aml_drug_response
 
     _fake_beat_aml(tmp_path)
     params = {"drug": "Dasatinib", "response": "log10_ic50", "meta_features": ["Mutation", "Expression hub"]}
@@ -206,7 +206,7 @@ def test_beat_aml_loader(tmp_path):
 
 
 def test_amp_ad_needs_a_path_and_reads_the_folder(tmp_path):
-    from attrpriors.experiments.dapr import amp_ad
+    from attrpriors.data.drug_response import amp_ad
 
     with pytest.raises(FileNotFoundError, match="dapr.table1.amp_ad.local.path"):
         amp_ad(None, {}, seed=0)

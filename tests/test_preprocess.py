@@ -9,18 +9,18 @@ import pandas as pd
 import pytest
 
 from attrpriors.data.simulate_rnaseq import simulate_drug_response
-from attrpriors.plots_rnaseq import plot_pca_combat
+from attrpriors.plots import plot_pca_combat
+from attrpriors.data.annotation import exon_lengths
+from attrpriors.data.bundled_rnaseq import pasilla_dataset
 from attrpriors.preprocess import (
     batch_silhouette,
     check_sample_sheet,
     combat,
     counts_to_fpkm,
     drop_zero_residual_variance,
-    exon_lengths_from_gff,
     filter_protein_coding,
     filter_zero_fraction,
     log2_transform,
-    pasilla_dataset,
     pca_batch_silhouette,
     preprocess_counts,
     split_by_group,
@@ -154,7 +154,23 @@ def test_pasilla_exon_lengths_and_counts(pasilla):
             if f[2] == "exonic_part" and 'gene_id "FBgn0031208"' in f[8]:
                 total += int(f[4]) - int(f[3]) + 1
     assert total > 0 and pasilla.gene_lengths["FBgn0031208"] == total
-    assert exon_lengths_from_gff(gff)["FBgn0031208"] == total
+    assert exon_lengths(gff, feature="exonic_part")["FBgn0031208"] == total
+
+
+def test_dexseq_exonic_parts_are_disjoint_so_union_equals_sum():
+    """One exon-length parser (union of intervals) for GTF and DEXSeq GFF: on pasilla's GFF, whose exonic parts
+    do not overlap, it equals the plain sum of part lengths for every gene."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("inmoose.data.pasilla")
+    gff = Path(list(spec.submodule_search_locations)[0]) / "Dmel.BDGP5.25.62.DEXSeq.chr.gff"
+    raw = pd.read_csv(gff, sep="\t", header=None, comment="#", usecols=[2, 3, 4, 8], names=["type", "start", "end", "attr"])
+    raw = raw[raw["type"] == "exonic_part"]
+    gene = raw["attr"].str.extract(r'gene_id "([^"]+)"')[0]
+    plain_sum = (raw["end"] - raw["start"] + 1).groupby(gene).sum()
+    union = exon_lengths(gff, feature="exonic_part")
+    pd.testing.assert_series_equal(union.sort_index(), plain_sum.sort_index().astype("int64"), check_names=False)
 
 
 def test_combat_lowers_batch_silhouette_on_pasilla(pasilla, tmp_path):

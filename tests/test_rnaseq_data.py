@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from attrpriors.data.annotation import exon_lengths
 from attrpriors.data.beataml import (
     assemble_beataml,
-    exon_lengths_from_gtf,
     random_graph_like,
     read_beataml_counts,
     read_drug_response,
@@ -90,7 +90,7 @@ def test_drug_response_reader_logs_ic50_and_drops_bad_values(beat_files):
 
 
 def test_gtf_union_exon_length(beat_files):
-    lengths = exon_lengths_from_gtf(beat_files / "genes.gtf.gz")
+    lengths = exon_lengths(beat_files / "genes.gtf.gz", strip_versions=True)
     assert lengths["ENSG01"] == 150 + 100  # [1, 150] ∪ [301, 400]
     assert lengths["ENSG02"] == 1000
 

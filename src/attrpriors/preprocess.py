@@ -16,14 +16,13 @@ Inputs are validated at the boundary: negative or non-integer counts, NaNs, dupl
 genes without lengths, batches with a single sample and sample sheets that do not match the matrix each
 raise a ``ValueError`` naming the problem and the file (pass the file names as ``*_source`` arguments).
 
-Also here: :func:`split_by_group` (no patient in two splits), :func:`pasilla_dataset` (inmoose's bundled
-pasilla counts with exon lengths from its bundled GFF) and :func:`pca_batch_silhouette` (PCA and batch
-silhouette before / after ComBat, as a tidy table for :func:`attrpriors.plots_rnaseq.plot_pca_combat`).
+Also here: :func:`split_by_group` (no patient in two splits) and :func:`pca_batch_silhouette` (PCA and batch
+silhouette before / after ComBat, as a tidy table for :func:`attrpriors.plots.plot_pca_combat`). The
+bundled pasilla data set is loaded by :func:`attrpriors.data.bundled_rnaseq.pasilla_dataset`.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +35,6 @@ from .stats import zscore
 
 __all__ = [
     "PreprocessResult",
-    "BundledRNASeq",
     "validate_counts",
     "align_gene_annotation",
     "align_batch",
@@ -51,8 +49,6 @@ __all__ = [
     "combat",
     "preprocess_counts",
     "split_by_group",
-    "exon_lengths_from_gff",
-    "pasilla_dataset",
     "batch_silhouette",
     "pca_batch_silhouette",
 ]
@@ -613,125 +609,6 @@ def split_by_group(
     test_g, val_g = set(perm[:n_test]), set(perm[n_test : n_test + n_val])
     split = np.where(g.isin(test_g), "test", np.where(g.isin(val_g), "val", "train"))
     return {k: np.flatnonzero(split == k).astype(np.int64) for k in ("train", "val", "test")}
-
-
-# --------------------------------------------------------------------------------------------------------
-# bundled real data: pasilla
-# --------------------------------------------------------------------------------------------------------
-@dataclass
-class BundledRNASeq:
-    """A real RNA-seq count dataset shipped inside an installed package.
-
-    Attributes
-    ----------
-    counts : pandas.DataFrame
-        Samples × genes raw counts (int64).
-    gene_lengths : pandas.Series
-        Exon length (bases) per gene, aligned with ``counts.columns``.
-    samples : pandas.DataFrame
-        Sample annotation indexed by sample id (pasilla: ``condition``, ``type``).
-    batch_col, condition_col : str
-        Columns of ``samples`` holding the batch and the biological condition.
-    info : dict
-        Provenance and how many genes were dropped while attaching lengths.
-    """
-
-    counts: pd.DataFrame
-    gene_lengths: pd.Series
-    samples: pd.DataFrame
-    batch_col: str
-    condition_col: str
-    info: dict = field(default_factory=dict)
-
-
-def exon_lengths_from_gff(path: str | Path, feature: str = "exonic_part") -> pd.Series:
-    """Per-gene exon length: sum of ``end − start + 1`` over the ``feature`` rows of a (DEXSeq) GFF.
-
-    Genes are keyed by the ``gene_id`` attribute; DEXSeq aggregates overlapping genes into ids such as
-    ``FBgn1+FBgn2``, which are kept as they are.
-
-    Raises
-    ------
-    FileNotFoundError
-        If the file is missing.
-    ValueError
-        If no ``feature`` row with a ``gene_id`` is found.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"GFF file not found: {path}")
-    gff = pd.read_csv(
-        path,
-        sep="\t",
-        header=None,
-        comment="#",
-        usecols=[2, 3, 4, 8],
-        names=["type", "start", "end", "attr"],
-        dtype={"type": str, "attr": str},
-    )
-    gff = gff[gff["type"] == feature]
-    gene = gff["attr"].str.extract(r'gene_id "([^"]+)"')[0]
-    ok = gene.notna()
-    if not ok.any():
-        raise ValueError(f"{path}: no {feature!r} rows with a gene_id attribute")
-    lengths = (gff.loc[ok, "end"] - gff.loc[ok, "start"] + 1).groupby(gene[ok]).sum()
-    return lengths.astype(np.int64).rename("length")
-
-
-def pasilla_dataset(overlapping_loci: str = "drop") -> BundledRNASeq:
-    """inmoose's bundled pasilla RNA-seq counts (Brooks et al. 2011) with exon lengths from its bundled GFF.
-
-    7 samples (4 untreated, 3 treated with pasilla RNAi) × 14,599 genes; the library type (single-read vs
-    paired-end) is a real technical batch, not confounded with the condition.
-
-    Parameters
-    ----------
-    overlapping_loci : {"drop", "shared"}
-        Genes that DEXSeq merged with an overlapping gene (GFF id ``A+B``, 743 genes) have no length of their
-        own: ``"drop"`` removes them (default); ``"shared"`` gives each the merged locus's exon length.
-
-    Returns
-    -------
-    BundledRNASeq
-        ``batch_col="type"``, ``condition_col="condition"``; the GFF has no biotypes, so no coding annotation.
-    """
-    from inmoose.data.pasilla import pasilla
-
-    if overlapping_loci not in ("drop", "shared"):
-        raise ValueError(f"pasilla_dataset: overlapping_loci must be 'drop' or 'shared', got {overlapping_loci!r}")
-    adata = pasilla()
-    counts = pd.DataFrame(
-        np.asarray(adata.X, dtype=np.int64), index=adata.obs_names.astype(str), columns=adata.var_names.astype(str)
-    )
-    samples = adata.obs[["condition", "type"]].astype(str).copy()
-    samples.index = samples.index.astype(str)
-    spec = importlib.util.find_spec("inmoose.data.pasilla")
-    gff = Path(list(spec.submodule_search_locations)[0]) / "Dmel.BDGP5.25.62.DEXSeq.chr.gff"
-    lengths = exon_lengths_from_gff(gff)
-    direct = lengths[~lengths.index.str.contains("+", regex=False)]
-    if overlapping_loci == "shared":
-        shared = {}
-        for k, v in lengths[lengths.index.str.contains("+", regex=False)].items():
-            for g in k.split("+"):
-                shared.setdefault(g, v)
-        direct = pd.concat([direct, pd.Series(shared, dtype=np.int64).drop(direct.index, errors="ignore")])
-    keep = counts.columns.isin(direct.index)
-    info = {
-        "source": "inmoose.data.pasilla",
-        "gff": str(gff),
-        "n_genes_total": int(counts.shape[1]),
-        "n_genes_without_length_dropped": int((~keep).sum()),
-        "overlapping_loci": overlapping_loci,
-    }
-    counts = counts.loc[:, keep]
-    return BundledRNASeq(
-        counts=counts,
-        gene_lengths=direct.reindex(counts.columns).rename("length"),
-        samples=samples,
-        batch_col="type",
-        condition_col="condition",
-        info=info,
-    )
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -29,11 +29,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .annotation import exon_lengths, strip_version
+
 __all__ = [
     "read_beataml_counts",
     "read_drug_response",
     "read_clinical_batch",
-    "exon_lengths_from_gtf",
     "read_hgnc",
     "read_humanbase",
     "random_graph_like",
@@ -52,10 +53,6 @@ def _need(df: pd.DataFrame, cols, source) -> None:
         raise KeyError(f"{source}: missing column(s) {missing}; found {list(df.columns)[:12]}")
 
 
-def _strip_version(ids: pd.Series) -> pd.Series:
-    return ids.astype(str).str.split(".").str[0]
-
-
 def read_beataml_counts(path: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Beat AML raw counts as (samples × Ensembl genes int64 DataFrame, gene annotation table).
 
@@ -64,7 +61,7 @@ def read_beataml_counts(path: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataF
     """
     df = pd.read_csv(path, sep="\t", low_memory=False)
     _need(df, ("stable_id", "display_label", "biotype"), path)
-    df["ensembl"] = _strip_version(df["stable_id"])
+    df["ensembl"] = strip_version(df["stable_id"])
     dup = df["ensembl"].duplicated()
     if dup.any():
         log.info("%s: %d repeated Ensembl ids dropped", path, int(dup.sum()))
@@ -122,31 +119,6 @@ def read_clinical_batch(path: str | os.PathLike, column: str = "cohort", sheet: 
     s = df.drop_duplicates("dbgap_rnaseq_sample").set_index("dbgap_rnaseq_sample")[column].astype(str)
     s.index = s.index.astype(str)
     return s.rename("batch")
-
-
-def exon_lengths_from_gtf(path: str | os.PathLike, chunksize: int = 1_000_000) -> pd.Series:
-    """Per-gene effective length: the total length of the union of the gene's exons in a GTF (by ``gene_id``).
-
-    Version suffixes are stripped from gene ids. Reads gzip or plain text.
-    """
-    parts = []
-    reader = pd.read_csv(
-        path, sep="\t", header=None, comment="#", usecols=[2, 3, 4, 8], names=["type", "start", "end", "attr"],
-        dtype={"type": str, "attr": str}, chunksize=chunksize,
-    )
-    for chunk in reader:
-        ex = chunk[chunk["type"] == "exon"]
-        gene = ex["attr"].str.extract(r'gene_id "([^"]+)"')[0]
-        parts.append(pd.DataFrame({"gene": _strip_version(gene), "start": ex["start"], "end": ex["end"]})[gene.notna()])
-    if not parts or sum(len(p) for p in parts) == 0:
-        raise ValueError(f"{path}: no exon rows with a gene_id attribute")
-    ex = pd.concat(parts, ignore_index=True).sort_values(["gene", "start", "end"], kind="stable")
-    # union of intervals per gene: a new block starts where start > running max of previous ends
-    prev_end = ex.groupby("gene")["end"].transform(lambda e: e.cummax().shift(1))
-    new_block = prev_end.isna() | (ex["start"] > prev_end)
-    block = new_block.cumsum()
-    spans = ex.groupby(block).agg(gene=("gene", "first"), start=("start", "min"), end=("end", "max"))
-    return (spans["end"] - spans["start"] + 1).groupby(spans["gene"]).sum().astype(np.int64).rename("length")
 
 
 def read_hgnc(path: str | os.PathLike) -> pd.DataFrame:
@@ -224,7 +196,7 @@ def assemble_beataml(
     """
     counts, ann = read_beataml_counts(counts_path)
     resp = read_drug_response(response_path, response)
-    lengths = exon_lengths_from_gtf(gtf_path)
+    lengths = exon_lengths(gtf_path, feature="exon", strip_versions=True)
     info: dict = {"n_samples_in_counts": int(counts.shape[0]), "n_genes_in_counts": int(counts.shape[1])}
 
     # samples: with expression, response and batch; one per patient

@@ -6,7 +6,6 @@ One function per pipeline step; each reads files, calls the library and writes i
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np

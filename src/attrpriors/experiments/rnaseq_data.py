@@ -180,8 +180,9 @@ def pasilla_combat(params: Mapping, out_png: str, out_table: str) -> None:
 
     The library type (single-read / paired-end) is the batch; the condition is kept as a ComBat covariate.
     """
-    from ..plots_rnaseq import plot_pca_combat
-    from ..preprocess import pasilla_dataset, pca_batch_silhouette, preprocess_counts
+    from ..plots import plot_pca_combat
+    from ..data.bundled_rnaseq import pasilla_dataset
+    from ..preprocess import pca_batch_silhouette, preprocess_counts
 
     p = pasilla_dataset(overlapping_loci=params.get("overlapping_loci", "drop"))
     res = preprocess_counts(
