@@ -2,17 +2,52 @@
 
 from __future__ import annotations
 
+import copy
+import importlib.util
+import sys
+
+import pytest
 import yaml
 from snakemake.utils import update_config
 
+from attrpriors.experiments import benchmark as bm
 from attrpriors.experiments import graph_prior as gp
-from conftest import REPO
+from attrpriors.experiments import pixel_prior as pp
+from conftest import REPO, TINY, snakemake
+
+
+def _config(overlay=REPO / "config" / "paper.yaml") -> dict:
+    """config.yaml updated with ``overlay`` (what Snakemake's --configfile does)."""
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    update_config(config, yaml.safe_load(overlay.read_text()))
+    return config
 
 
 def _paper_config() -> dict:
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    update_config(config, yaml.safe_load((REPO / "config" / "paper.yaml").read_text()))
-    return config
+    return _config()
+
+
+def _changed(config: dict, path: str, value) -> dict:
+    """A deep copy of ``config`` with the dotted key ``path`` set to ``value``."""
+    out = copy.deepcopy(config)
+    *parents, leaf = path.split(".")
+    node = out
+    for key in parents:
+        node = node[key]
+    node[leaf] = value
+    return out
+
+
+@pytest.fixture(scope="module")
+def tiny_job_counts(tmp_path_factory) -> dict[str, int]:
+    """Jobs per rule that Snakemake plans for the whole tiny config (a dry run; parsed as paper_scale.py does)."""
+    spec = importlib.util.spec_from_file_location("paper_scale", REPO / "timings" / "paper_scale.py")
+    paper_scale = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("paper_scale", paper_scale)  # its dataclasses look their module up
+    spec.loader.exec_module(paper_scale)
+    proc = snakemake(tmp_path_factory.mktemp("dryrun"), "-n", "--forceall", "--quiet", "rules")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    return paper_scale.job_stats(proc.stdout + proc.stderr)
 
 
 def test_graph_prior_workload_follows_the_config():
@@ -31,3 +66,55 @@ def test_graph_prior_workload_follows_the_config():
     assert w["finetune"]["mlp_graph"]["prior"] and not w["finetune"]["mlp_extra"]["prior"]
     assert w["explain"]["n_references"] == g["explain"]["n_references"]
     assert sum(w["explain"]["jobs"].values()) == g["retrainings"] * len(g["models"])
+
+
+def test_benchmark_workload_follows_the_config():
+    config = _paper_config()
+    w = bm.workload(config)
+    b = config["benchmark"]
+    n = b["data"]["n_samples"]
+    assert sum(w["rows"].values()) == n and w["rows"]["test"] == round(n * b["data"]["split"]["test"])
+    assert w["train_mlp"]["jobs"] == len(b["datasets"]) and w["train_mlp"]["training"] == b["training"]
+    assert list(w["attributions"]) == b["methods"]
+    assert w["attributions"]["expected_gradients"]["options"] == b["method_options"]["expected_gradients"]
+    conv = b["convergence"]
+    assert w["eg_convergence"]["references_per_row"] == conv["truth"] + conv["repeats"] * sum(conv["n_references"])
+    more = bm.workload(_changed(config, "benchmark.data.n_samples", 4 * n))
+    assert more["rows"]["train"] > 3 * w["rows"]["train"]
+    one = bm.workload(_changed(config, "benchmark.datasets", b["datasets"][:1]))
+    assert one["train_mlp"]["jobs"] == 1 and all(a["jobs"] == 1 for a in one["attributions"].values())
+    few = bm.workload(_changed(config, "benchmark.n_explain", 3))
+    assert all(a["rows"] == 3 for a in few["attributions"].values())
+    # the sizes are those of the experiment's own split
+    tr, va, te = bm.split_indices(n, b["data"]["split"]["test"], b["data"]["split"]["val"], 0)
+    assert (len(tr), len(va), len(te)) == (w["rows"]["train"], w["rows"]["val"], w["rows"]["test"])
+
+
+def test_pixel_prior_workload_follows_the_config():
+    config = _paper_config()
+    w = pp.workload(config, n_pool=60_000, n_test=10_000, image_size=28, n_channels=1, n_classes=10)
+    p = config["pixel_prior"]
+    assert w["rows"]["val"] + w["rows"]["train"] <= 60_000 and w["rows"]["test"] == 10_000
+    assert w["train_cnn"]["baseline"]["jobs"] == p["seeds"]
+    assert w["train_cnn"]["prior"]["jobs"] == p["lambdas"]["num"] * p["seeds"]
+    assert w["evaluate_cnn"]["jobs"] == (p["lambdas"]["num"] + 1) * p["seeds"]
+    assert w["train_cnn"]["prior"]["model"]["image_size"] == 28
+    assert w["train_cnn"]["prior"]["training"]["epochs"] == p["training"]["epochs"]
+    assert w["evaluate_cnn"]["map_rows"] == len(p["evaluation"]["example_classes"]) * 10
+    capped = pp.workload(_changed(config, "pixel_prior.data.split", {**p["data"]["split"], "n_train": 1000}),
+                         60_000, 10_000, 28, 1, 10)
+    assert capped["rows"]["train"] == 1000
+    more = pp.workload(_changed(config, "pixel_prior.seeds", p["seeds"] + 2), 60_000, 10_000, 28, 1, 10)
+    assert more["evaluate_cnn"]["jobs"] == (p["lambdas"]["num"] + 1) * (p["seeds"] + 2)
+
+
+def test_workload_jobs_are_the_jobs_snakemake_plans(tiny_job_counts):
+    """The experiments' own job counts equal those of a dry run of the tiny config."""
+    config = _config(TINY)
+    b = bm.workload(config)
+    assert tiny_job_counts["benchmark_train_mlp"] == b["train_mlp"]["jobs"]
+    assert tiny_job_counts["benchmark_attributions"] == sum(a["jobs"] for a in b["attributions"].values())
+    assert tiny_job_counts["benchmark_eg_convergence"] == b["eg_convergence"]["jobs"]
+    p = pp.workload(config, n_pool=1438, n_test=359, image_size=8, n_channels=1, n_classes=10)  # 8×8 digits
+    assert tiny_job_counts["pixel_prior_train_cnn"] == sum(j["jobs"] for j in p["train_cnn"].values())
+    assert tiny_job_counts["pixel_prior_evaluate_cnn"] == p["evaluate_cnn"]["jobs"]

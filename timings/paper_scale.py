@@ -55,10 +55,12 @@ sys.path.insert(0, str(ROOT / "src"))  # the library, without an install (as the
 from attrpriors import attributions as A  # noqa: E402
 from attrpriors.augmentation import make_batch_transform  # noqa: E402
 from attrpriors.data.two_moons import make_two_moons_nuisance, mean_std_meta_features  # noqa: E402
+from attrpriors.experiments import benchmark as bm_exp  # noqa: E402
 from attrpriors.experiments import dapr as dapr_exp  # noqa: E402
 from attrpriors.experiments import dna_consistency as dna_exp  # noqa: E402
 from attrpriors.experiments import graph_prior as gp_exp  # noqa: E402
 from attrpriors.experiments import ig_limits as igl_exp  # noqa: E402
+from attrpriors.experiments import pixel_prior as pp_exp  # noqa: E402
 from attrpriors.experiments import sparsity_prior as sp_exp  # noqa: E402
 from attrpriors.io import atomic_path, save_table  # noqa: E402
 from attrpriors.models import MLP, GeneInteractionInputs, build_model  # noqa: E402
@@ -170,11 +172,16 @@ def snakemake_job_counts(configfile: Path) -> dict[str, int]:
     text = proc.stdout + proc.stderr
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n{text[-3000:]}")
+    return job_stats(text, " ".join(cmd))
+
+
+def job_stats(text: str, what: str = "snakemake") -> dict[str, int]:
+    """Jobs per rule from the first "Job stats" table in the output ``text`` of a Snakemake (dry) run."""
     lines = text.splitlines()
     try:
         start = next(i for i, line in enumerate(lines) if line.strip() == "Job stats:")
     except StopIteration:
-        raise RuntimeError(f"no 'Job stats:' table in the output of {' '.join(cmd)}") from None
+        raise RuntimeError(f"no 'Job stats:' table in the output of {what}") from None
     counts: dict[str, int] = {}
     for line in lines[start + 3:]:  # title, header, dashes
         m = re.fullmatch(r"\s*(\S+)\s+(\d+)\s*", line)
@@ -390,27 +397,25 @@ def mlp_words(n_in: int, hidden, n_out: int) -> str:
 
 # ------------------------------------------------------------------------------------------------ workloads
 def rules_benchmark(c: Config, b: Bench) -> list[Workload]:
-    """A1 (Erion et al. Table 1): one MLP per dataset, one attribution job per (dataset, method), EG convergence."""
-    n, p = int(c("benchmark.data.n_samples")), int(c("benchmark.data.n_features"))
-    n_test = int(round(c("benchmark.data.split.test") * n))
-    n_val = int(round(c("benchmark.data.split.val") * (n - n_test)))
-    n_train = n - n_test - n_val
-    datasets = list(c("benchmark.datasets"))
-    spec, tr = c("benchmark.model"), c("benchmark.training")
-    model = lambda: build_model(spec, p, 1)  # noqa: E731
-    words_model = mlp_words(p, spec.get("hidden", []), 1)
-    step = b.fit_step("benchmark MLP", model, (p,), "normal", "regression", 1, tr)
+    """A1 (Erion et al. Table 1): :func:`attrpriors.experiments.benchmark.workload`, timed."""
+    w = bm_exp.workload(c.data)
+    p, rows_ = w["n_features"], w["rows"]
+    n_train, n_val = rows_["train"], rows_["val"]
+    job = w["train_mlp"]
+    spec, tr = job["model"], job["training"]
+    model = lambda: build_model(spec, p, w["n_outputs"])  # noqa: E731
+    words_model = mlp_words(p, spec.get("hidden", []), w["n_outputs"])
+    step = b.fit_step("benchmark MLP", model, (p,), "normal", w["task"], w["n_outputs"], tr)
     fwd = b.forward_rows("benchmark MLP", model, (p,), "normal")
-    out = [Workload("benchmark_train_mlp", "", len(datasets),
+    out = [Workload("benchmark_train_mlp", "", job["jobs"],
                     f"{words_model}, regression; {n_train} train rows, batch {tr['batch_size']} → "
                     f"{steps_per_epoch(n_train, tr['batch_size'])} steps/epoch × {tr['epochs']} epochs (max); "
                     f"{n_val} validation rows/epoch",
-                    fit_parts("fit", len(datasets), tr["epochs"], n_train, tr["batch_size"], n_val, step, fwd))]
-    rows = min(int(c("benchmark.n_explain")), n_test)
-    options = c("benchmark.method_options", {}) or {}
+                    fit_parts("fit", job["jobs"] * job["fits_per_job"], tr["epochs"], n_train, tr["batch_size"],
+                              n_val, step, fwd))]
     bg = b.inputs(min(n_train, 4096), (p,), "normal", "benchmark background").to(b.device)
-    for method in c("benchmark.methods"):
-        opts = dict(options.get(method, {}) or {})
+    for method, att in w["attributions"].items():
+        opts = dict(att["options"])
         baseline = opts.pop("baseline", "zero")
         if method == "integrated_gradients" and baseline != "zero":
             raise ValueError(f"benchmark.method_options.integrated_gradients.baseline={baseline!r}: only 'zero' is "
@@ -422,51 +427,41 @@ def rules_benchmark(c: Config, b: Bench) -> list[Workload]:
                 kw["generator"] = b.generator("benchmark", method)
             return A.attribute(method, net, x, None, bg if method == "expected_gradients" else None, **kw)
 
+        rows = att["rows"]
         what = {"expected_gradients": f"EG, {opts.get('n_samples')} references from the training rows",
                 "integrated_gradients": f"IG, {opts.get('n_steps')} steps, zero baseline"}.get(method, method)
-        out.append(Workload("benchmark_attributions", method, len(datasets),
+        out.append(Workload("benchmark_attributions", method, att["jobs"],
                             f"{what} on {rows} test rows of the {words_model}",
-                            [Part(f"{method} rows", len(datasets) * rows, "explained row",
+                            [Part(f"{method} rows", att["jobs"] * rows, "explained row",
                                   b.attribution_rows(f"benchmark {method}", model, (p,), "normal", attribute,
                                                      rows, int(opts.get("n_samples", opts.get("n_steps", 1)))))]))
-    conv = c("benchmark.convergence")
+    conv = w["eg_convergence"]
     k_meas = 200  # EG cost grows linearly with the references: timed at 200, charged per row × reference
+    rows_c, refs = conv["rows"], conv["references_per_row"]
     eg_row = b.attribution_rows(
         f"benchmark EG k={k_meas}", model, (p,), "normal",
         lambda net, x: A.expected_gradients(net, x, None, bg, n_samples=k_meas, generator=b.generator("conv")),
-        min(int(conv["n_explain"]), n_test), k_meas)
-    refs = int(conv["truth"]) + int(conv["repeats"]) * sum(int(k) for k in conv["n_references"])
-    rows_c = min(int(conv["n_explain"]), n_test)
-    out.append(Workload("benchmark_eg_convergence", "", len(datasets),
+        rows_c, k_meas)
+    out.append(Workload("benchmark_eg_convergence", "", conv["jobs"],
                         f"EG with {conv['truth']} references (truth) + {conv['repeats']} repeats × "
-                        f"{list(conv['n_references'])} references = {refs} references per row, {rows_c} test rows",
-                        [Part("EG row-references", len(datasets) * rows_c * refs, "row × reference",
+                        f"{conv['n_references']} references = {refs} references per row, {rows_c} test rows",
+                        [Part("EG row-references", conv["jobs"] * rows_c * refs, "row × reference",
                               lambda: eg_row() / k_meas)]))
     return out
 
 
-def _count(value: float, n: int) -> int:
-    return int(round(value * n)) if value < 1 else int(value)
-
-
 def rules_pixel_prior(c: Config, b: Bench) -> list[Workload]:
-    """A2 (Erion et al. Fig. 1): one CNN per (λ, seed), λ = 0 the baseline; one evaluation job per model."""
+    """A2 (Erion et al. Fig. 1): :func:`attrpriors.experiments.pixel_prior.workload` on MNIST, timed."""
     if c("pixel_prior.data.source") != "download":
         raise ValueError("pixel_prior.data.source is not 'download': this projection models MNIST (paper scale)")
     m = DATA["mnist"]
-    split = c("pixel_prior.data.split")
-    n_val = _count(split["val"], m["pool"])
-    n_train = m["pool"] - n_val
-    if split.get("n_train"):
-        n_train = min(n_train, int(split["n_train"]))
-    n_test, size, classes = m["test"], m["image_size"], m["classes"]
-    spec = {**dict(c("pixel_prior.model")), "image_size": size}
-    tr = c("pixel_prior.training")
-    lam = c("pixel_prior.lambdas")
-    seeds = int(c("pixel_prior.seeds"))
-    k = int(c("pixel_prior.n_references"))
-    shape = (m["channels"], size, size)
-    model = lambda: build_model(spec, m["channels"], classes)  # noqa: E731
+    w = pp_exp.workload(c.data, m["pool"], m["test"], m["image_size"], m["channels"], m["classes"])
+    n_train, n_val, n_test = w["rows"]["train"], w["rows"]["val"], w["rows"]["test"]
+    size, classes, channels = w["image_size"], w["n_classes"], w["n_channels"]
+    base, reg = w["train_cnn"]["baseline"], w["train_cnn"]["prior"]
+    spec, tr, k = base["model"], base["training"], reg["n_references"]
+    shape = (channels, size, size)
+    model = lambda: build_model(spec, channels, classes)  # noqa: E731
     words = (f"image CNN {list(spec['channels'])} k{spec['kernel_size']} dense {spec['hidden']} on "
              f"{size}×{size}; {n_train} train images, batch {tr['batch_size']} → "
              f"{steps_per_epoch(n_train, tr['batch_size'])} steps/epoch × {tr['epochs']} epochs; {n_val} validation "
@@ -474,33 +469,31 @@ def rules_pixel_prior(c: Config, b: Bench) -> list[Workload]:
     fwd = b.forward_rows("pixel CNN", model, shape, "unit")
     base_step = b.fit_step("pixel CNN, no prior", model, shape, "unit", "classification", classes, tr)
     prior_step = b.fit_step(
-        "pixel CNN + TV prior", model, shape, "unit", "classification", classes, tr,
-        overrides={"prior_weight": float(lam["min"])},
+        "pixel CNN + TV prior", model, shape, "unit", "classification", classes, reg["training"],
+        overrides={"prior_weight": reg["strength"]},
         prior=lambda: EvalModeAttributionPrior(total_variation_penalty, n_references=k, seed=b.seed))
-    n_reg = int(lam["num"]) * seeds
     out = [
-        Workload("pixel_prior_train_cnn", "λ = 0 (baseline)", seeds, words,
-                 fit_parts("fit", seeds, tr["epochs"], n_train, tr["batch_size"], n_val, base_step, fwd)),
-        Workload("pixel_prior_train_cnn", "λ > 0 (TV prior on EG)", n_reg,
+        Workload("pixel_prior_train_cnn", "λ = 0 (baseline)", base["jobs"], words,
+                 fit_parts("fit", base["jobs"] * base["fits_per_job"], tr["epochs"], n_train, tr["batch_size"],
+                           n_val, base_step, fwd)),
+        Workload("pixel_prior_train_cnn", "λ > 0 (TV prior on EG)", reg["jobs"],
                  words + f"; + TV of EG (k = {k}, eval mode, double backprop) every batch",
-                 fit_parts("fit", n_reg, tr["epochs"], n_train, tr["batch_size"], n_val, prior_step, fwd)),
+                 fit_parts("fit", reg["jobs"] * reg["fits_per_job"], reg["training"]["epochs"], n_train,
+                           reg["training"]["batch_size"], n_val, prior_step, fwd)),
     ]
-    ev = c("pixel_prior.evaluation")
-    k_eval = int(ev["n_references"])
-    n_tv = min(int(ev.get("tv_images") or n_test), n_test)
-    n_maps = len(ev["example_classes"]) * classes
+    ev = w["evaluate_cnn"]
+    k_eval, n_tv, n_maps, n_pred, jobs = (ev["n_references"], ev["tv_rows"], ev["map_rows"], ev["predicted_rows"],
+                                          ev["jobs"])
     bg = b.inputs(min(n_train, 4096), shape, "unit", "pixel background").to(b.device)
     eg = b.attribution_rows(
         f"pixel CNN EG k={k_eval}", model, shape, "unit",
         lambda net, x: A.expected_gradients(net, x, torch.randint(0, classes, (len(x),), device=b.device), bg,
                                             n_samples=k_eval, generator=b.generator("pixel eg")),
-        min(n_tv, 256), k_eval)  # pixel_prior.evaluate explains 256 images per call
-    n_pred = n_test + n_val + len(ev["noise_fractions"]) * int(ev["noise_repeats"]) * n_test
-    jobs = (int(lam["num"]) + 1) * seeds
+        min(n_tv, ev["rows_per_call"]), k_eval)
     out.append(Workload("pixel_prior_evaluate_cnn", "", jobs,
                         f"EG ({k_eval} references) on {n_tv} test images + {n_maps} example maps "
-                        f"({len(ev['example_classes'])} images × {classes} classes); {n_pred} predicted images "
-                        f"(test, validation, {len(ev['noise_fractions'])} noise levels × {ev['noise_repeats']})",
+                        f"({ev['example_images']} images × {classes} classes); {n_pred} predicted images "
+                        f"(test, validation, {ev['noise_levels']} noise levels × {ev['noise_repeats']})",
                         [Part("EG rows", jobs * (n_tv + n_maps), "explained row", eg),
                          Part("predicted images", jobs * n_pred, "predict row", per_call(fwd, n_test))]))
     return out

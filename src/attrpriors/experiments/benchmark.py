@@ -26,12 +26,20 @@ log = logging.getLogger("attrpriors.benchmark")
 DATA_KEYS = ("X_train", "y_train", "X_val", "y_val", "X_test", "y_test", "beta")
 
 
-def split_indices(n: int, test: float, val: float, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Random train/validation/test indices; ``val`` is a fraction of what remains after the test split."""
-    rng = np.random.default_rng(seed)
-    perm = rng.permutation(n)
+def split_sizes(n: int, test: float, val: float) -> dict[str, int]:
+    """Rows of the train/validation/test splits of ``n`` samples; ``val`` is a fraction of what remains after the
+    test split."""
     n_test = int(round(test * n))
     n_val = int(round(val * (n - n_test)))
+    return {"train": n - n_test - n_val, "val": n_val, "test": n_test}
+
+
+def split_indices(n: int, test: float, val: float, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Random train/validation/test indices of the sizes :func:`split_sizes` gives."""
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(n)
+    sizes = split_sizes(n, test, val)
+    n_test, n_val = sizes["test"], sizes["val"]
     return perm[n_test + n_val :], perm[n_test : n_test + n_val], perm[:n_test]
 
 
@@ -271,3 +279,35 @@ def randomization_figure(tables: Sequence[str], threshold: float, out: str) -> N
                     for p in tables], ignore_index=True)
     plots.randomization_figure(df, "dataset", out, threshold=threshold,
                                title="Model-randomization sanity check of the benchmark MLP")
+
+
+def convergence_references(params: Mapping) -> int:
+    """References per explained row that :func:`convergence` draws: the truth once, then ``repeats`` times every
+    k of ``n_references`` (:func:`attrpriors.evaluation.attribution_convergence`)."""
+    return int(params["truth"]) + int(params["repeats"]) * sum(int(k) for k in params["n_references"])
+
+
+def workload(config: Mapping) -> dict:
+    """What the experiment's jobs do, for compute projections (timings/paper_scale.py); torch-free.
+
+    ``config`` is the whole workflow config (the data are simulated: every size is in it). Returns the inputs and
+    split sizes and, per rule, the jobs (one per dataset), fits per job, model spec, training settings (epochs at
+    their maximum) and explained rows / references — the numbers :func:`make_data`, :func:`train_model`,
+    :func:`explain` and :func:`convergence` use.
+    """
+    bm = config["benchmark"]
+    data = bm["data"]
+    rows = split_sizes(int(data["n_samples"]), float(data["split"]["test"]), float(data["split"]["val"]))
+    jobs = len(bm["datasets"])
+    options = bm.get("method_options") or {}
+    conv = bm["convergence"]
+    return {
+        "n_features": int(data["n_features"]), "n_outputs": 1, "task": "regression", "rows": rows,
+        "train_mlp": {"jobs": jobs, "fits_per_job": 1, "model": dict(bm["model"]), "training": dict(bm["training"])},
+        "attributions": {m: {"jobs": jobs, "rows": min(int(bm["n_explain"]), rows["test"]),
+                             "options": dict(options.get(m) or {})} for m in bm["methods"]},
+        "eg_convergence": {"jobs": jobs, "rows": min(int(conv["n_explain"]), rows["test"]),
+                           "truth": int(conv["truth"]), "repeats": int(conv["repeats"]),
+                           "n_references": [int(k) for k in conv["n_references"]],
+                           "references_per_row": convergence_references(conv)},
+    }

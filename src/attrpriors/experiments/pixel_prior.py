@@ -32,9 +32,23 @@ DATA_KEYS = ("X_train", "y_train", "X_val", "y_val", "X_test", "y_test")
 MAP_KEYS = ("images", "labels", "maps")
 
 
+#: Images explained per call of the EG of :func:`evaluate`.
+EG_CHUNK = 256
+
+
 def _count(value: float, n: int) -> int:
     """A split size given as a fraction (< 1) of ``n`` or as a count (>= 1)."""
     return int(round(value * n)) if value < 1 else int(value)
+
+
+def pool_split(split: Mapping, n_pool: int) -> tuple[int, int]:
+    """``(n_train, n_val)`` drawn from a pool of ``n_pool`` training images: ``split["val"]`` (fraction or
+    count), the rest for training, capped at ``split["n_train"]`` when given."""
+    n_val = _count(split["val"], n_pool)
+    n_train = n_pool - n_val
+    if split.get("n_train"):
+        n_train = min(n_train, int(split["n_train"]))
+    return n_train, n_val
 
 
 def make_data(source: str, split: Mapping, seed: int, out: str, mnist_files: Sequence[str] = ()) -> None:
@@ -61,10 +75,8 @@ def make_data(source: str, split: Mapping, seed: int, out: str, mnist_files: Seq
     else:
         raise ValueError(f"pixel_prior.data.source must be 'bundled' or 'download', got {source!r}")
     perm = rng.permutation(len(y_pool))
-    n_val = _count(split["val"], len(y_pool))
-    va, tr = perm[:n_val], perm[n_val:]
-    if split.get("n_train"):
-        tr = tr[: int(split["n_train"])]
+    n_train, n_val = pool_split(split, len(y_pool))
+    va, tr = perm[:n_val], perm[n_val : n_val + n_train]
     save_npz(out, X_train=X_pool[tr], y_train=y_pool[tr], X_val=X_pool[va], y_val=y_pool[va], X_test=X_test,
              y_test=y_test, dataset=np.array(name))
     log.info("%s: %d train / %d val / %d test images of shape %s", name, len(tr), len(va), len(y_test),
@@ -104,7 +116,7 @@ def _accuracy(model, X: np.ndarray, y: np.ndarray) -> float:
 
 
 def _eg(model, X: np.ndarray, target, background: torch.Tensor, n_references: int, seed: int,
-        dev: torch.device, chunk: int = 256) -> np.ndarray:
+        dev: torch.device, chunk: int = EG_CHUNK) -> np.ndarray:
     import torch
     from ..attributions import expected_gradients
 
@@ -372,3 +384,37 @@ def figure_noise(metrics: str, selection: str, data: str, seed: int, out: str) -
         ax.set_ylabel("test accuracy (%)")
         ax.legend(fontsize=7)
         ax.set_title("Robustness to pixel noise")
+
+
+def workload(config: Mapping, n_pool: int, n_test: int, image_size: int, n_channels: int, n_classes: int) -> dict:
+    """What the experiment's jobs do at a given data size, for compute projections (timings/paper_scale.py);
+    torch-free.
+
+    ``config`` is the whole workflow config; the data sizes are those it cannot know: ``n_pool`` images the
+    train / validation split draws from (MNIST: its 60,000 training images; bundled digits: what remains after
+    the test split), ``n_test`` test images, their size, channels and classes. Returns the split sizes and, per
+    rule and variant, the jobs (one per λ and seed; λ = 0 is the baseline), fits per job, model spec, training
+    settings (epochs at their maximum), the prior's references and the evaluation's explained / predicted images
+    — the numbers :func:`make_data`, :func:`train` and :func:`evaluate` use.
+    """
+    pp = config["pixel_prior"]
+    n_train, n_val = pool_split(pp["data"]["split"], n_pool)
+    seeds, n_lambdas = int(pp["seeds"]), int(pp["lambdas"]["num"])
+    spec = {**dict(pp["model"]), "image_size": int(image_size)}
+    training = dict(pp["training"])
+    ev = pp["evaluation"]
+    n_tv = min(int(ev.get("tv_images") or n_test), n_test)
+    n_maps = len(ev["example_classes"]) * n_classes
+    n_noisy = len(ev["noise_fractions"]) * int(ev["noise_repeats"]) * n_test
+    train = {"baseline": {"jobs": seeds, "fits_per_job": 1, "strength": 0.0, "prior": False},
+             "prior": {"jobs": n_lambdas * seeds, "fits_per_job": 1, "strength": float(pp["lambdas"]["min"]),
+                       "prior": True}}
+    for job in train.values():
+        job.update(model=spec, training=training, n_references=int(pp["n_references"]))
+    return {"n_channels": int(n_channels), "image_size": int(image_size), "n_classes": int(n_classes),
+            "rows": {"train": n_train, "val": n_val, "test": int(n_test)}, "train_cnn": train,
+            "evaluate_cnn": {"jobs": (n_lambdas + 1) * seeds, "n_references": int(ev["n_references"]),
+                             "tv_rows": n_tv, "map_rows": n_maps, "example_images": len(ev["example_classes"]),
+                             "rows_per_call": EG_CHUNK, "noise_levels": len(ev["noise_fractions"]),
+                             "noise_repeats": int(ev["noise_repeats"]),
+                             "predicted_rows": n_test + n_val + n_noisy}}
