@@ -16,6 +16,7 @@ from attrpriors.data.dna_motifs import (
     onehot_to_strings,
     reverse_complement,
     save_dna_dataset,
+    split_sizes,
 )
 
 N, L, POOL, SEED = 1000, 200, 50, 7
@@ -48,6 +49,16 @@ def test_labels_balanced_and_splits_stratified(ds):
         sub = ds.subset(which)
         assert sub["y"].mean() == pytest.approx(0.5, abs=0.01)
         assert sub["x"].shape[0] == counts[which]
+    # split_sizes (what compute projections use) gives the same counts without generating anything
+    test = ds.split == SPLIT_CODES["test"]
+    assert split_sizes(N) == {**counts, "test_positive": int(ds.y[test].sum())}
+
+
+def test_split_sizes_of_an_odd_count():
+    ds = make_dna_dataset(101, 120, 10, seed=3)
+    counts = {k: int((ds.split == v).sum()) for k, v in SPLIT_CODES.items()}
+    test = ds.split == SPLIT_CODES["test"]
+    assert split_sizes(101) == {**counts, "test_positive": int(ds.y[test].sum())}
 
 
 def test_core_motifs_resolved_with_fallback(ds):

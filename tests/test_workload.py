@@ -11,6 +11,7 @@ import yaml
 from snakemake.utils import update_config
 
 from attrpriors.experiments import benchmark as bm
+from attrpriors.experiments import dna_consistency as dna
 from attrpriors.experiments import graph_prior as gp
 from attrpriors.experiments import pixel_prior as pp
 from conftest import REPO, TINY, snakemake
@@ -118,3 +119,31 @@ def test_workload_jobs_are_the_jobs_snakemake_plans(tiny_job_counts):
     p = pp.workload(config, n_pool=1438, n_test=359, image_size=8, n_channels=1, n_classes=10)  # 8×8 digits
     assert tiny_job_counts["pixel_prior_train_cnn"] == sum(j["jobs"] for j in p["train_cnn"].values())
     assert tiny_job_counts["pixel_prior_evaluate_cnn"] == p["evaluate_cnn"]["jobs"]
+    d = dna.workload(config)
+    assert tiny_job_counts["dna_consistency_train_cnn"] == d["train_cnn"]["jobs"]
+    assert tiny_job_counts["dna_consistency_attributions"] == sum(a["jobs"] for a in d["attributions"].values())
+
+
+def test_dna_consistency_workload_follows_the_config():
+    config = _paper_config()
+    w = dna.workload(config)
+    dc = config["dna_consistency"]
+    n = dc["data"]["simulated"]["n_sequences"]
+    assert w["rows"]["train"] + w["rows"]["val"] + w["rows"]["test"] == n
+    assert w["rows"]["test_positive"] == w["rows"]["test"] // 2
+    names = dna.population(dc["population"])
+    assert list(w["train_cnn"]["variants"]) == names
+    assert w["train_cnn"]["jobs"] == len(names) * dc["population"]["trials"]
+    spectral = [v for v in w["train_cnn"]["variants"].values() if v["regularizer"] == "spectral_norm"]
+    assert spectral and all(v["model"]["spectral_norm"] for v in spectral)
+    assert set(w["attributions"]) == set(dc["attribution"]["methods"])
+    fewer = dna.workload(_changed(config, "dna_consistency.population.regularizers", ["standard"]))
+    assert fewer["train_cnn"]["jobs"] == w["train_cnn"]["jobs"] // len(dc["population"]["regularizers"])
+    small = dna.workload(_changed(config, "dna_consistency.data.simulated.n_sequences", 1000))
+    assert small["rows"] == {"train": 700, "val": 100, "test": 200, "test_positive": 100}
+    assert all(a["rows"] == 100 for a in small["attributions"].values())  # capped by the positive test sequences
+    with pytest.raises(ValueError, match="simulated"):
+        dna.workload(_changed(config, "dna_consistency.data.source", "download"))
+    atac = dna.workload(_changed(config, "dna_consistency.data.source", "download"),
+                        rows={"train": 10, "valid": 2, "test": 4, "test_positive": 2}, seq_length=1000)
+    assert atac["seq_length"] == 1000 and atac["rows"]["val"] == 2

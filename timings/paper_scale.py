@@ -877,36 +877,31 @@ def rules_dapr(c: Config, b: Bench) -> list[Workload]:
 
 
 def rules_dna(c: Config, b: Bench) -> list[Workload]:
-    """C (Majdandzic et al.): one CNN per (variant, trial); one attribution job per (method, variant, trial)."""
+    """C (Majdandzic et al.): :func:`attrpriors.experiments.dna_consistency.workload`, timed."""
     if c("dna_consistency.data.source") != "simulated":
         raise ValueError("dna_consistency.data.source is not 'simulated': the ATAC shapes are not modelled here")
-    N, L = int(c("dna_consistency.data.simulated.n_sequences")), int(c("dna_consistency.data.simulated.seq_length"))
-    n_train, n_val, n_test = int(round(0.7 * N)), int(round(0.1 * N)), int(round(0.2 * N))
-    names = dna_exp.population(c("dna_consistency.population"))
-    trials = int(c("dna_consistency.population.trials"))
-    base = dict(c("dna_consistency.model"))
-    tr = c("dna_consistency.training")
-    reg_params = c("dna_consistency.regularizer_params", {}) or {}
+    w = dna_exp.workload(c.data)
+    L, n_out = w["seq_length"], w["n_outputs"]
+    n_train, n_val = w["rows"]["train"], w["rows"]["val"]
+    tc = w["train_cnn"]
+    tr, names, trials = tc["training"], list(tc["variants"]), tc["trials"]
     shape = (4, L)
     parts = []
-    for name in names:
-        make = lambda name=name: build_model(dna_exp.model_spec(name, base), L, 2)  # noqa: E731
-        reg = dna_exp.parse_variant(name)["regularizer"]
-        step = b.fit_step(f"DNA CNN {name}", make, shape, "onehot", "classification", 2, tr,
-                          batch_transform=make_batch_transform(reg, reg_params.get(reg)))
+    for name, job in tc["variants"].items():
+        make = lambda spec=job["model"]: build_model(spec, L, n_out)  # noqa: E731
+        step = b.fit_step(f"DNA CNN {name}", make, shape, "onehot", w["task"], n_out, tr,
+                          batch_transform=make_batch_transform(job["regularizer"], job["regularizer_params"]))
         fwd = b.forward_rows(f"DNA CNN {name}", make, shape, "onehot")
-        parts += fit_parts(name, trials, tr["epochs"], n_train, tr["batch_size"], n_val, step, fwd)
-    jobs = len(names) * trials
-    out = [Workload("dna_consistency_train_cnn", "", jobs,
+        parts += fit_parts(name, job["jobs"] * job["fits_per_job"], tr["epochs"], n_train, tr["batch_size"], n_val,
+                           step, fwd)
+    out = [Workload("dna_consistency_train_cnn", "", tc["jobs"],
                     f"{len(names)} variants × {trials} trials; DNA CNN on {L} nt one-hot; {n_train} train "
                     f"sequences, batch {tr['batch_size']} → {steps_per_epoch(n_train, tr['batch_size'])} steps/epoch × "
                     f"{tr['epochs']} epochs (max); {n_val} validation sequences/epoch", parts)]
-    att = c("dna_consistency.attribution")
-    rows = min(int(att["n_explain"]), n_test // 2)
-    rep = names[0]
-    make = lambda: build_model(dna_exp.model_spec(rep, base), L, 2)  # noqa: E731
-    for method in att["methods"]:
-        opts = dict((att.get("method_options") or {}).get(method, {}) or {})
+    rep = names[0]  # every variant explains the same sequences: the attributions are timed on the first
+    make = lambda: build_model(tc["variants"][rep]["model"], L, n_out)  # noqa: E731
+    for method, att in w["attributions"].items():
+        opts, rows, jobs = dict(att["options"]), att["rows"], att["jobs"]
         if opts.pop("baseline", "zero") != "zero":
             raise ValueError(f"dna_consistency.attribution.method_options.{method}.baseline: only 'zero' is modelled")
 

@@ -48,6 +48,7 @@ __all__ = [
     "column_information",
     "reverse_complement",
     "make_dna_dataset",
+    "split_sizes",
     "save_dna_dataset",
     "load_dna_dataset",
     "onehot_to_strings",
@@ -337,6 +338,25 @@ def _validate_positive_int(value, argname: str, minimum: int = 1) -> int:
     return int(value)
 
 
+def _label_split(size: int, fractions) -> tuple[int, int]:
+    """Train and validation sequences of one label's ``size`` (the rest is test) in the stratified split."""
+    return int(round(fractions[0] * size)), int(round(fractions[1] * size))
+
+
+def split_sizes(n_sequences: int, split_fractions: Sequence[float] = (0.7, 0.1, 0.2)) -> dict[str, int]:
+    """Sequences per split of :func:`make_dna_dataset` (``N // 2`` positives, each label split on its own):
+    ``train``, ``valid``, ``test`` and ``test_positive`` (the sequences an attribution job may explain)."""
+    n_pos = int(n_sequences) // 2
+    sizes = {"train": 0, "valid": 0, "test": 0, "test_positive": 0}
+    for size in (int(n_sequences) - n_pos, n_pos):
+        n_tr, n_va = _label_split(size, split_fractions)
+        sizes["train"] += n_tr
+        sizes["valid"] += n_va
+        sizes["test"] += size - n_tr - n_va
+    sizes["test_positive"] = n_pos - sum(_label_split(n_pos, split_fractions))
+    return sizes
+
+
 def make_dna_dataset(
     n_sequences: int = 2000,
     seq_length: int = 200,
@@ -471,8 +491,7 @@ def make_dna_dataset(
     split = np.empty(N, dtype=np.int8)
     for label in (0.0, 1.0):
         idx = rng.permutation(np.flatnonzero(y == label))
-        n_tr = int(round(fr[0] * idx.size))
-        n_va = int(round(fr[1] * idx.size))
+        n_tr, n_va = _label_split(idx.size, fr)
         split[idx[:n_tr]] = 0
         split[idx[n_tr : n_tr + n_va]] = 1
         split[idx[n_tr + n_va :]] = 2

@@ -531,3 +531,45 @@ def training_curves_figure(histories: Sequence[str], out: str) -> None:
         last = df.groupby(["model", "seed"])["epoch"].max() + 1
         fig.suptitle(f"Training curves of the {n_models} CNNs (dot: best epoch by {panels[0][1]}, cross: stop; "
                      f"stopped after {int(last.min())}–{int(last.max())} epochs)", fontsize=9)
+
+
+def workload(config: Mapping, rows: Mapping[str, int] | None = None, seq_length: int | None = None) -> dict:
+    """What the experiment's jobs do, for compute projections (timings/paper_scale.py); torch-free.
+
+    ``config`` is the whole workflow config. Simulated data: the split sizes are those of
+    :func:`attrpriors.data.dna_motifs.make_dna_dataset` (:func:`~attrpriors.data.dna_motifs.split_sizes`);
+    downloaded data: give ``rows`` (``train``, ``valid``, ``test``, ``test_positive``) and ``seq_length``, which the
+    config cannot know. Returns, per rule, the jobs (one per population member and trial; attributions one more
+    per method), per variant the fits per job, model spec (:func:`model_spec`), regulariser, training settings
+    (epochs at their maximum), and per method the explained sequences (:func:`explained_sequences`) and options.
+    """
+    from ..data.dna_motifs import split_sizes
+
+    dc = config["dna_consistency"]
+    if dc["data"]["source"] == "simulated":
+        sim = dc["data"]["simulated"]
+        sizes = split_sizes(int(sim["n_sequences"]), **{k: sim[k] for k in ("split_fractions",) if k in sim})
+        length = int(sim["seq_length"])
+    elif rows is None or seq_length is None:
+        raise ValueError("dna_consistency.data.source is not 'simulated': give the split sizes (rows) and the "
+                         "sequence length of the downloaded data")
+    else:
+        sizes, length = {k: int(rows[k]) for k in ("train", "valid", "test", "test_positive")}, int(seq_length)
+    names = population(dc["population"])
+    trials = int(dc["population"]["trials"])
+    reg_params = dc.get("regularizer_params") or {}
+    variants = {}
+    for name in names:
+        reg = parse_variant(name)["regularizer"]
+        variants[name] = {"jobs": trials, "fits_per_job": 1, "model": model_spec(name, dc["model"]),
+                          "regularizer": reg, "regularizer_params": reg_params.get(reg)}
+    att = dc["attribution"]
+    options = att.get("method_options") or {}
+    n_rows = min(int(att["n_explain"]), sizes["test_positive"])
+    return {"seq_length": length, "n_outputs": 2, "task": "classification",
+            "rows": {"train": sizes["train"], "val": sizes["valid"], "test": sizes["test"],
+                     "test_positive": sizes["test_positive"]},
+            "train_cnn": {"jobs": len(names) * trials, "trials": trials, "training": dict(dc["training"]),
+                          "variants": variants},
+            "attributions": {m: {"jobs": len(names) * trials, "rows": n_rows, "options": dict(options.get(m) or {})}
+                             for m in att["methods"]}}
