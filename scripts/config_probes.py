@@ -5,7 +5,9 @@
 
 Each probe starts from the tiny test config (config.yaml with tests/configs/tiny.yaml merged over it), changes
 one thing (or writes raw text for malformed YAML), and dry-runs the workflow on it in a fresh folder. The test
-tests/test_config_errors.py runs the same probes and checks each message.
+tests/test_config_errors.py checks every probe's message in-process (:func:`probe_in_process`: the same checks
+the workflow runs, without a Snakemake start-up each) and runs one probe of each kind through `snakemake -n`
+(:data:`THROUGH_SNAKEMAKE`), whose output must be that message in Snakemake's frame.
 """
 
 from __future__ import annotations
@@ -153,11 +155,15 @@ PROBES: list[Probe] = [
           expect=("/nonexistent/amp_ad", "does not exist", "dapr.table1.amp_ad.local.path")),
     Probe("YAML", "unclosed bracket: `datasets: [independent_linear60`",
           raw="seed: 0\nbenchmark:\n  datasets: [independent_linear60\n  n_explain: 30\n",
-          expect=("not valid JSON or YAML",)),
+          expect=("Config file probe.yaml, line 4, column 12", "flow sequence that starts at line 3")),
     Probe("YAML", "a tab in the indentation", raw="seed: 0\nbenchmark:\n\tn_explain: 30\n",
-          expect=("not valid JSON or YAML", "tab")),
+          expect=("Config file probe.yaml, line 3, column 1", "tab")),
+    Probe("YAML", "a tab after a colon", raw="seed: 0\nbenchmark:\n  n_explain:\t30\n",
+          expect=("Config file probe.yaml, line 3, column 13", "tab")),
+    Probe("YAML", "unclosed quote: `device: 'cpu`", raw="seed: 0\ndevice: 'cpu\n",
+          expect=("Config file probe.yaml, line 3, column 1", "quoted scalar that starts at line 2, column 9")),
     Probe("YAML", "a list at the top level instead of key: value pairs", raw="- seed: 0\n- device: cpu\n",
-          expect=("keys at top level",)),
+          expect=("Config file probe.yaml", "key: value pairs")),
     Probe("valid", "the tiny config itself (negative control: must pass)", ok=True),
 ]
 
@@ -188,15 +194,52 @@ def run_probe(probe: Probe, python: str = sys.executable) -> tuple[int, str]:
     return proc.returncode, text.strip()
 
 
+SNAKEMAKE_FRAME = 2  # lines Snakemake adds around a ConfigError raised in common.smk (WorkflowError in ..., File ...)
+
+
+def probe_in_process(probe: Probe) -> tuple[int, str]:
+    """The message the workflow gives for ``probe``, from the checks it runs, without starting Snakemake:
+    malformed YAML from the workflow profile's check (:func:`attrpriors.config_check.yaml_problem`), the rest from
+    :func:`attrpriors.config_check.check_config`, which common.smk calls on the config Snakemake loaded (in a
+    fresh folder the overlay alone: config.yaml is read relative to the working folder)."""
+    from attrpriors.config_check import ConfigError, check_config, yaml_problem
+
+    with tempfile.TemporaryDirectory(prefix="attrpriors-probe-") as tmp:
+        cfg = Path(tmp) / "probe.yaml"
+        cfg.write_text(probe_config_text(probe))
+        problem = yaml_problem(cfg)
+        if problem:
+            return 1, problem.replace(str(cfg), "probe.yaml")
+        try:
+            check_config(yaml.safe_load(cfg.read_text()), REPO / "workflow" / "schemas" / "config.schema.yaml")
+        except ConfigError as err:
+            return 1, str(err)
+    return 0, "(no error: the dry run passes)"
+
+
+def through_snakemake() -> list[Probe]:
+    """The probes the test also runs through `snakemake -n`: the first of each kind, and every malformed YAML
+    (stopped by the workflow profile before Snakemake parses the file)."""
+    seen: set[str] = set()
+    out = []
+    for p in PROBES:
+        if p.kind not in seen or p.kind == "YAML":
+            out.append(p)
+            seen.add(p.kind)
+    return out
+
+
 def message_lines(output: str) -> list[str]:
     """The lines of a failed run's output that carry the message (not the traceback's file/line pointer)."""
     return [line for line in output.splitlines() if line.strip() and not line.lstrip().startswith("File \"")]
 
 
-def run_all(python: str = sys.executable, workers: int = 2) -> list[tuple[Probe, int, str]]:
+def run_all(python: str = sys.executable, workers: int = 2,
+            probes: list[Probe] | None = None) -> list[tuple[Probe, int, str]]:
+    probes = PROBES if probes is None else probes
     with ThreadPoolExecutor(workers) as pool:
-        results = list(pool.map(lambda p: run_probe(p, python), PROBES))
-    return [(p, rc, out) for p, (rc, out) in zip(PROBES, results)]
+        results = list(pool.map(lambda p: run_probe(p, python), probes))
+    return [(p, rc, out) for p, (rc, out) in zip(probes, results)]
 
 
 def _cell(text: str) -> str:
@@ -210,11 +253,15 @@ def markdown(results: list[tuple[Probe, int, str]]) -> str:
         "Every probe below changed one thing in the tiny test config (config.yaml with tests/configs/tiny.yaml",
         "merged over it) and dry-ran the workflow on it (`snakemake -n`); the message is that run's whole output",
         "(paths relative to the repository). Schema checks and the cross-key checks live in one place,",
-        "`src/attrpriors/config_check.py`, called once from `workflow/rules/common.smk`; malformed YAML is reported",
-        "by Snakemake itself before the workflow starts (its message names neither the file nor the line; check",
-        "the file given to `--configfile`, or config.yaml, with any YAML linter). Regenerate this page with",
-        "`.venv/bin/python scripts/config_probes.py`; `tests/test_config_errors.py` runs the same probes and fails",
-        "when a message changes without this page.",
+        "`src/attrpriors/config_check.py`, called once from `workflow/rules/common.smk`. Malformed YAML never reaches",
+        "the workflow: Snakemake parses every `--configfile` before it reads the Snakefile, and its own message for",
+        "one that does not parse names neither the file nor the line (`Config file is not valid JSON or YAML. In",
+        "case of YAML, make sure to not mix whitespace and tab indentation.`); the workflow profile",
+        "(`profiles/default/config.yaml`, read by Snakemake with YTE before the configfiles) therefore checks them",
+        "first (`attrpriors.config_check.exit_on_malformed_config`) and stops with the file, line and column.",
+        "Regenerate this page with `.venv/bin/python scripts/config_probes.py`; `tests/test_config_errors.py`",
+        "checks every probe's message in-process and runs one probe of each kind (and every YAML probe) through",
+        "`snakemake -n`, and fails when a message changes without this page.",
         "",
         "| # | kind | mistake | exit | lines | message |",
         "|---|---|---|---|---|---|",

@@ -1,6 +1,7 @@
 """Config mistakes stop the workflow with a short message that names the key, the value and what is allowed.
 
-Runs every probe of scripts/config_probes.py through `snakemake -n` (about 2 CPU-s each) and checks the message,
+Checks every probe of scripts/config_probes.py in-process (the checks the workflow runs, milliseconds each), runs
+one probe of each kind through `snakemake -n` (about 2 CPU-s each) to show that Snakemake prints the same message,
 and that docs/config_errors.md shows each message as it is now. Unit tests of attrpriors.config_check first.
 """
 
@@ -13,7 +14,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from attrpriors.config_check import ConfigError, check_config, load_schema, semantic_problems
+from attrpriors.config_check import (
+    ConfigError,
+    check_config,
+    config_files_from_argv,
+    exit_on_malformed_config,
+    load_schema,
+    semantic_problems,
+    yaml_problem,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
@@ -56,9 +65,41 @@ def test_many_problems_are_capped():
     assert len(lines) <= 8 and lines[-1].strip().startswith("... and")
 
 
+def test_command_line_config_files_are_found(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    argv = ["--cores", "2", "--configfile", "a.yaml", "b.yaml", "-n", "--configfiles=c.yaml", "--configf", "d.yaml",
+            "--config", "seed=1", "-s", str(REPO / "Snakefile")]
+    assert config_files_from_argv(argv) == [
+        Path("a.yaml"), Path("b.yaml"), Path("c.yaml"), Path("d.yaml"), REPO / "config.yaml"]
+    assert config_files_from_argv(["--cores", "1"]) == []  # no Snakefile here, no config file given
+    (tmp_path / "Snakefile").write_text("")
+    (tmp_path / "config.yaml").write_text("seed: 0\n")
+    assert config_files_from_argv(["--cores", "1"]) == [tmp_path / "config.yaml"]
+
+
+def test_malformed_yaml_stops_with_file_line_and_column(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("ok.yaml").write_text("seed: 0\n")
+    Path("bad.yaml").write_text("seed: 0\nbenchmark:\n  datasets: [a\n  n_explain: 30\n")
+    assert yaml_problem("ok.yaml") is None and yaml_problem("missing.yaml") is None
+    exit_on_malformed_config(["--configfile", "ok.yaml"])  # returns: Snakemake goes on
+    exit_on_malformed_config(["--configfile"])  # a command line it does not understand: left to Snakemake
+    with pytest.raises(SystemExit) as stop:
+        exit_on_malformed_config(["--cores", "1", "--configfile", "ok.yaml", "bad.yaml"])
+    msg = str(stop.value.code)
+    assert msg.startswith("Config file bad.yaml, line 4, column 12: not valid YAML")
+    assert "     3 |   datasets: [a" in msg and len(msg.splitlines()) <= 6
+
+
+def test_the_workflow_profile_runs_the_check_before_snakemake_parses_configfiles():
+    text = (REPO / "profiles" / "default" / "config.yaml").read_text()
+    assert "__use_yte__: true" in text and "exit_on_malformed_config(sys.argv[1:])" in text
+
+
 @pytest.fixture(scope="module")
 def probe_results():
-    return config_probes.run_all()
+    """Every probe's message, from the checks the workflow runs, in-process (milliseconds each)."""
+    return [(p, *config_probes.probe_in_process(p)) for p in config_probes.PROBES]
 
 
 def test_at_least_twenty_probes_of_every_kind():
@@ -73,12 +114,30 @@ def test_every_probe_gives_a_short_message_naming_the_problem(probe_results):
             assert rc == 0, out
             continue
         assert rc != 0, f"{probe.what}: accepted\n{out}"
+        frame = 0 if probe.kind == "YAML" else config_probes.SNAKEMAKE_FRAME
         lines = out.splitlines()
-        assert len(lines) <= config_probes.MAX_LINES, f"{probe.what}: {len(lines)} lines\n{out}"
+        assert len(lines) + frame <= config_probes.MAX_LINES, f"{probe.what}: {len(lines)} + {frame} lines\n{out}"
         for fragment in probe.expect:
             assert fragment in out, f"{probe.what}: {fragment!r} not in\n{out}"
         for schema_text in ("additionalProperties", "$schema", "exclusiveMinimum", "properties:"):
             assert schema_text not in out, f"{probe.what}: schema text in the message\n{out}"
+
+
+def test_snakemake_prints_the_same_messages(probe_results):
+    """One probe of each kind (and every malformed YAML) through a real `snakemake -n`: its whole output is the
+    in-process message, framed by at most SNAKEMAKE_FRAME lines of Snakemake's."""
+    in_process = {id(p): (rc, out) for p, rc, out in probe_results}
+    chosen = config_probes.through_snakemake()
+    assert {p.kind for p in chosen} == {p.kind for p in config_probes.PROBES}
+    for probe, rc, out in config_probes.run_all(probes=chosen):
+        want_rc, message = in_process[id(probe)]
+        assert (rc == 0) == (want_rc == 0), f"{probe.what}: exit {rc}\n{out}"
+        if probe.ok:
+            continue
+        assert message in out, f"{probe.what}: snakemake printed\n{out}\nnot\n{message}"
+        extra = len(out.splitlines()) - len(message.splitlines())
+        assert extra <= (0 if probe.kind == "YAML" else config_probes.SNAKEMAKE_FRAME), out
+        assert len(out.splitlines()) <= config_probes.MAX_LINES, out
 
 
 def test_docs_table_shows_the_current_messages(probe_results):

@@ -367,3 +367,93 @@ def check_config(config: Mapping, schema: str | os.PathLike | Mapping) -> None:
     problems = semantic_problems(config)
     if problems:
         raise ConfigError(format_problems(problems, "Inconsistent config"))
+
+
+# --- malformed YAML: named before Snakemake parses it --------------------------------------------------------------
+# Snakemake reads every --configfile in its command-line parser, before the Snakefile (and so common.smk) runs, and
+# for a file that does not parse it prints only "Config file is not valid JSON or YAML", naming neither the file nor
+# the line. The workflow profile (profiles/default/config.yaml, which Snakemake reads with YTE before it parses the
+# configfiles) calls exit_on_malformed_config(sys.argv[1:]) to stop first with the file, line and column.
+
+SNAKEFILE_NAMES = ("Snakefile", "snakefile", "workflow/Snakefile", "workflow/snakefile")  # Snakemake's search order
+
+
+def yaml_problem(path: str | os.PathLike) -> str | None:
+    """None if ``path`` holds a YAML (or JSON) mapping, else a message of a few lines naming the file, the line and
+    the column of the problem, with that line quoted and a caret under the column."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None  # missing or unreadable: Snakemake names the file itself ("Config file ... not found")
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        if mark is None:
+            return f"Config file {path} is not valid YAML: {problem}"
+        line, col = mark.line + 1, mark.column + 1
+        head = f"Config file {path}, line {line}, column {col}: not valid YAML: {problem}"
+        context = getattr(err, "context", None)
+        cmark = getattr(err, "context_mark", None)
+        if context and cmark is not None and cmark.line != mark.line:
+            head += f"\n  ({context} that starts at line {cmark.line + 1}, column {cmark.column + 1})"
+        lines = text.splitlines()
+        quoted = "\n".join(f"  {n:>4} | {lines[n - 1].expandtabs(1)}" for n in range(max(1, line - 1), line + 1)
+                           if n <= len(lines))
+        caret = " " * (9 + col - 1) + "^" if line <= len(lines) else "         (at the end of the file)"
+        hint = ""
+        if "\t" in problem or (line <= len(lines) and "\t" in lines[line - 1][:col]):
+            hint = "\n  YAML allows no tab here: use spaces."
+        return f"{head}\n{quoted}\n{caret}{hint}"
+    if data is not None and not isinstance(data, dict):
+        return (f"Config file {path}: the top level must be key: value pairs (a mapping), not a "
+                f"{type(data).__name__}")
+    return None
+
+
+def config_files_from_argv(argv: list[str]) -> list[Path]:
+    """The files a Snakemake command line reads as config: each ``--configfile(s)`` argument (also ``=``-joined or
+    abbreviated, as argparse allows), then ``config.yaml`` next to the Snakefile (``-s``, or Snakemake's default
+    names in the current folder), which this workflow's Snakefile reads with ``configfile:``."""
+    files: list[Path] = []
+    snakefile = None
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        opt, eq, value = arg.partition("=")
+        if len(opt) >= len("--configf") and "--configfiles".startswith(opt):
+            if eq:
+                files.append(Path(value))
+            else:
+                while i + 1 < len(argv) and not argv[i + 1].startswith("-"):
+                    i += 1
+                    files.append(Path(argv[i]))
+        elif opt in ("-s", "--snakefile") or (len(opt) >= len("--snakef") and "--snakefile".startswith(opt)):
+            if eq:
+                snakefile = value
+            elif i + 1 < len(argv):
+                i += 1
+                snakefile = argv[i]
+        i += 1
+    if snakefile is None:
+        snakefile = next((n for n in SNAKEFILE_NAMES if Path(n).exists()), None)
+    if snakefile is not None:
+        own = Path(snakefile).resolve().parent
+        own = own.parent if own.name == "workflow" else own
+        if (own / "config.yaml").exists():
+            files.append(own / "config.yaml")
+    return files
+
+
+def exit_on_malformed_config(argv: list[str]) -> None:
+    """Stop (exit status 1) with :func:`yaml_problem`'s message if a config file of this command line is not valid
+    YAML; otherwise return, and Snakemake goes on. Never raises anything else: a command line it does not
+    understand is left to Snakemake."""
+    try:
+        problems = [p for p in map(yaml_problem, config_files_from_argv(argv)) if p]
+    except Exception:  # noqa: BLE001 - this check must never be what breaks a Snakemake command line
+        return
+    if problems:
+        raise SystemExit(problems[0])
