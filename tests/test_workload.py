@@ -6,6 +6,7 @@ import copy
 import importlib.util
 import sys
 
+import numpy as np
 import pytest
 import yaml
 from snakemake.utils import update_config
@@ -13,6 +14,7 @@ from snakemake.utils import update_config
 from attrpriors.experiments import benchmark as bm
 from attrpriors.experiments import dna_consistency as dna
 from attrpriors.experiments import graph_prior as gp
+from attrpriors.experiments import ig_limits as igl
 from attrpriors.experiments import pixel_prior as pp
 from conftest import REPO, TINY, snakemake
 
@@ -119,6 +121,9 @@ def test_workload_jobs_are_the_jobs_snakemake_plans(tiny_job_counts):
     p = pp.workload(config, n_pool=1438, n_test=359, image_size=8, n_channels=1, n_classes=10)  # 8×8 digits
     assert tiny_job_counts["pixel_prior_train_cnn"] == sum(j["jobs"] for j in p["train_cnn"].values())
     assert tiny_job_counts["pixel_prior_evaluate_cnn"] == p["evaluate_cnn"]["jobs"]
+    i = igl.workload(config)
+    assert tiny_job_counts["ig_limits_train"] == sum(j["jobs"] for m in i["train"].values() for j in m.values())
+    assert tiny_job_counts["ig_limits_explain"] == sum(j["jobs"] for m in i["explain"].values() for j in m.values())
     d = dna.workload(config)
     assert tiny_job_counts["dna_consistency_train_cnn"] == d["train_cnn"]["jobs"]
     assert tiny_job_counts["dna_consistency_attributions"] == sum(a["jobs"] for a in d["attributions"].values())
@@ -147,3 +152,38 @@ def test_dna_consistency_workload_follows_the_config():
     atac = dna.workload(_changed(config, "dna_consistency.data.source", "download"),
                         rows={"train": 10, "valid": 2, "test": 4, "test_positive": 2}, seq_length=1000)
     assert atac["seq_length"] == 1000 and atac["rows"]["val"] == 2
+
+
+TCGA = {"n_samples": 10_000, "n_genes": 20_531, "n_classes": 33}
+
+
+def test_ig_limits_workload_follows_the_config():
+    config = _paper_config()
+    w = igl.workload(config, TCGA)
+    ic = config["ig_limits"]
+    assert list(w["datasets"]) == igl.datasets(ic) == [*ic["settings"], "TCGA"]
+    sim = ic["simulation"]
+    simu = w["datasets"][ic["settings"][0]]
+    assert simu["n_genes"] == sim["n_genes"] and sum(simu["rows"].values()) == sim["n_classes"] * sim[
+        "n_samples_per_class"]
+    # the sizes of the experiment's own stratified splits (test, then validation out of the training part)
+    labels = np.repeat(np.arange(sim["n_classes"]), sim["n_samples_per_class"])
+    tr, te = igl.stratified_split(labels, ic["split"]["test"], 0)
+    tr2, va = igl.stratified_split(labels[tr], ic["split"]["val"], 1)
+    assert simu["rows"] == {"train": len(tr2), "val": len(va), "test": len(te)}
+    assert w["datasets"]["TCGA"]["n_genes"] == TCGA["n_genes"]
+    for ds in w["train"]:
+        assert set(w["train"][ds]) == set(ic["models"])
+        assert all(j["jobs"] == ic["seeds"] for j in w["train"][ds].values())
+        assert w["train"][ds]["MLP"]["training"]["epochs"] == ic["training"]["MLP"]["epochs"]
+    ex = w["explain"]["TCGA"]["MLP"]
+    assert ex["ig_steps"][0] == ic["ig"]["start_steps"] and ex["ig_steps"][-1] <= ic["ig"]["max_steps"]
+    assert ex["ig_steps"] == igl.ig_step_schedule(ic["ig"]["start_steps"], ic["ig"]["max_steps"])
+    assert len(igl.workload(_changed(config, "ig_limits.ig.max_steps", 4 * ic["ig"]["max_steps"]), TCGA)
+               ["explain"]["TCGA"]["MLP"]["ig_steps"]) == len(ex["ig_steps"]) + 2
+    simulated = igl.workload(_changed(config, "ig_limits.source", "simulated"))  # no TCGA sizes needed
+    assert "TCGA" not in simulated["datasets"]
+    with pytest.raises(ValueError, match="TCGA"):
+        igl.workload(config)
+    more = igl.workload(_changed(config, "ig_limits.evaluation.pg_random_repeats", 7), TCGA)
+    assert more["explain"]["TCGA"]["MLP"]["prediction_gaps"]["orders"] == 9

@@ -923,66 +923,47 @@ def rules_dna(c: Config, b: Bench) -> list[Workload]:
 
 
 def rules_ig_limits(c: Config, b: Bench) -> list[Workload]:
-    """D (arXiv 2303.11336): one fit per (dataset, model, seed); one IG + evaluation job per fit."""
-    source = c("ig_limits.source")
-    datasets = (list(c("ig_limits.settings")) if source in ("simulated", "both") else []) + \
-        (["TCGA"] if source in ("download", "both") else [])
-    sim = c("ig_limits.simulation")
-    seeds = int(c("ig_limits.seeds"))
-    test, val = float(c("ig_limits.split.test")), float(c("ig_limits.split.val"))
-    ig, ev = c("ig_limits.ig"), c("ig_limits.evaluation")
-    steps_tried, s = [], int(ig["start_steps"])
-    while s <= int(ig["max_steps"]):
-        steps_tried.append(s)
-        s *= 2
+    """D (arXiv 2303.11336): :func:`attrpriors.experiments.ig_limits.workload`, timed."""
+    w = igl_exp.workload(c.data, DATA["tcga"])
     out: list[Workload] = []
-    for ds in datasets:
-        if ds == "TCGA":
-            n, p, C = DATA["tcga"]["n_samples"], DATA["tcga"]["n_genes"], DATA["tcga"]["n_classes"]
-        else:
-            C = int(sim["n_classes"])
-            n, p = C * int(sim["n_samples_per_class"]), int(sim["n_genes"])
-        n_test = int(round(test * n))
-        n_val = int(round(val * (n - n_test)))
-        n_train = n - n_test - n_val
+    for ds, d in w["datasets"].items():
+        p, C = d["n_genes"], d["n_classes"]
+        n_train, n_val, n_test = d["rows"]["train"], d["rows"]["val"], d["rows"]["test"]
         key = "TCGA" if ds == "TCGA" else "SIMU"  # SIMU1 and SIMU2 have the same shapes: measured once
-        for model in c("ig_limits.models"):
-            spec = dict(c(f"ig_limits.models.{model}"))
-            tr = c(f"ig_limits.training.{model}")
+        for model, job in w["train"][ds].items():
+            spec, tr = job["model"], job["training"]
             make = lambda spec=spec, p=p, C=C: build_model(spec, p, C)  # noqa: E731
             step = b.fit_step(f"IG-limits {key} {model}", make, (p,), "normal", "classification", C, tr)
             fwd = b.forward_rows(f"IG-limits {key} {model}", make, (p,), "normal")
-            out.append(Workload("ig_limits_train", f"{ds} · {model}", seeds,
+            out.append(Workload("ig_limits_train", f"{ds} · {model}", job["jobs"],
                                 f"{mlp_words(p, spec.get('hidden', []), C)}; {n_train} train rows, batch "
                                 f"{tr['batch_size']} → {steps_per_epoch(n_train, tr['batch_size'])} steps/epoch × "
                                 f"{tr['epochs']} epochs (max); {n_val} validation rows/epoch",
-                                fit_parts("fit", seeds, tr["epochs"], n_train, tr["batch_size"], n_val, step, fwd)))
+                                fit_parts("fit", job["jobs"] * job["fits_per_job"], tr["epochs"], n_train,
+                                          tr["batch_size"], n_val, step, fwd)))
+            ex = w["explain"][ds][model]
+            steps_tried, rows, seeds = ex["ig_steps"], ex["rows"], ex["jobs"]
             soft = lambda make=make: igl_exp.softmax_model(make())  # noqa: E731
             n0 = steps_tried[0]
             ig_row = b.attribution_rows(
                 f"IG-limits {key} {model} IG {n0} steps", soft, (p,), "normal",
-                lambda net, x, C=C, n0=n0: A.integrated_gradients(
+                lambda net, x, C=C, n0=n0, ex=ex: A.integrated_gradients(
                     net, x, torch.randint(0, C, (len(x),), device=b.device), None, n_steps=n0,
-                    method=ig.get("method", "gausslegendre"), max_batch=int(ig.get("max_batch", 8192))),
-                n_test, n0, int(ig.get("max_batch", 8192)))
+                    method=ex["method"], max_batch=ex["max_batch"]),
+                rows, n0, ex["max_batch"])
             pfwd = b.forward_rows(f"IG-limits {key} {model} softmax", soft, (p,), "normal")
-            n_pg = min(int(ev["pg_samples"]), n_test)
-            pg_rows = n_pg * math.ceil(p / int(ev["pg_step"])) * (2 + int(ev["pg_random_repeats"]))
-            ks = igl_exp._topk_grid(ev["topk"], p)
-            k_class = igl_exp._topk_grid(ev["topk_per_class"], p)
-            curve_rows = n_test * (2 * len(ks) + len(k_class) + int(ev["random_repeats"]) * len(ks))
-            pred_rows = 3 * n_test + pg_rows + curve_rows  # 3: f(x), f(0) for the completeness gap, predict(X)
+            pg = ex["prediction_gaps"]
+            n_pg, pg_rows, pred_rows = pg["rows"], pg["predicted_rows"], ex["predicted_rows"]
             out.append(Workload("ig_limits_explain", f"{ds} · {model}", seeds,
-                                f"IG on {n_test} test rows, steps {steps_tried[0]}→{steps_tried[-1]} doubling (upper "
+                                f"IG on {rows} test rows, steps {steps_tried[0]}→{steps_tried[-1]} doubling (upper "
                                 f"bound: all {len(steps_tried)} rounds = {sum(steps_tried)} steps per row); "
                                 f"{pred_rows:,} predicted rows (prediction gaps: {n_pg} rows × "
-                                f"{math.ceil(p / int(ev['pg_step']))} removals × {2 + int(ev['pg_random_repeats'])} "
-                                "orders; top-k curves)",
-                                [Part("IG row-steps", seeds * n_test * sum(steps_tried), "row × step",
+                                f"{pg['removals']} removals × {pg['orders']} orders; top-k curves)",
+                                [Part("IG row-steps", seeds * rows * sum(steps_tried), "row × step",
                                       lambda ig_row=ig_row, n0=n0: ig_row() / n0),
                                  Part("prediction-gap rows", seeds * pg_rows, "predict row", per_call(pfwd, n_pg)),
                                  Part("other predicted rows", seeds * (pred_rows - pg_rows), "predict row",
-                                      per_call(pfwd, n_test))]))
+                                      per_call(pfwd, rows))]))
     return out
 
 
@@ -1061,16 +1042,12 @@ def memory_job(name: str, c: Config, seed: int) -> dict:
                            f"{len(X['train'])} training rows) on {MEMORY_EXPLAIN_ROWS} rows + a {rows} × "
                            f"{w['n_inputs']} float32 result"}
     if rule == "ig_limits_explain":
-        from attrpriors.experiments import ig_limits as igl
-
-        t = DATA["tcga"]
-        n, p, C = t["n_samples"], t["n_genes"], t["n_classes"]
-        n_test = int(round(float(c("ig_limits.split.test")) * n))
-        n_val = int(round(float(c("ig_limits.split.val")) * (n - n_test)))
-        X, _ = _design({"train": n - n_test - n_val, "val": n_val, "test": n_test}, p, seed)
+        tcga = igl_exp.workload(c.data, DATA["tcga"])["datasets"]["TCGA"]
+        p, C, n_test = tcga["n_genes"], tcga["n_classes"], tcga["rows"]["test"]
+        X, _ = _design(tcga["rows"], p, seed)
         model = variant.split()[-1]
         seed_everything(seed)
-        net = igl.softmax_model(build_model(dict(c(f"ig_limits.models.{model}")), p, C)).eval()
+        net = igl_exp.softmax_model(build_model(dict(c(f"ig_limits.models.{model}")), p, C)).eval()
         ig = c("ig_limits.ig")
         x = torch.as_tensor(X["test"][:MEMORY_EXPLAIN_ROWS])
         A.integrated_gradients(net, x, torch.zeros(len(x), dtype=torch.long), None, n_steps=int(ig["max_steps"]),

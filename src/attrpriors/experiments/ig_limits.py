@@ -22,6 +22,7 @@ The cross-paper attribution-trust table lives in :mod:`attrpriors.experiments.cr
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -62,6 +63,11 @@ DATASET_ORDER = ("SIMU1", "SIMU2", "TCGA")
 
 
 # ------------------------------------------------------------------------------------------------ data
+def _stratum_test(n: int, test: float) -> int:
+    """Test samples of a class of ``n`` in :func:`stratified_split`."""
+    return int(round(test * n))
+
+
 def stratified_split(labels: np.ndarray, test: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Train/test indices with the class proportions kept in both (a class of n samples puts round(test·n)
     in the test set); each part sorted."""
@@ -71,7 +77,7 @@ def stratified_split(labels: np.ndarray, test: float, seed: int) -> tuple[np.nda
     tr, te = [], []
     for c in np.unique(labels):
         idx = rng.permutation(np.flatnonzero(labels == c))
-        n_te = int(round(test * len(idx)))
+        n_te = _stratum_test(len(idx), test)
         te.append(idx[:n_te])
         tr.append(idx[n_te:])
     return np.sort(np.concatenate(tr)), np.sort(np.concatenate(te))
@@ -243,11 +249,10 @@ def integrated_gradients_until_complete(
 
     from ..attributions import integrated_gradients
 
-    if start_steps < 1 or max_steps < start_steps:
-        raise ValueError(f"need 1 <= start_steps <= max_steps, got {start_steps}, {max_steps}")
+    schedule = ig_step_schedule(start_steps, max_steps)
     delta = (_class_output(net, x, target) - _class_output(net, torch.zeros_like(x), target)).cpu().numpy()
-    rows, steps = [], int(start_steps)
-    while True:
+    rows = []
+    for steps in schedule:
         phi = integrated_gradients(net, x, target, None, n_steps=steps, method=method, max_batch=max_batch)
         phi = phi.detach().cpu().numpy()
         gap = np.abs(phi.sum(axis=1, dtype=np.float64) - delta)
@@ -256,11 +261,22 @@ def integrated_gradients_until_complete(
         rows.append({"n_steps": steps, "max_gap": float(gap.max()), "mean_gap": float(gap.mean()),
                      "max_relative_gap": float(rel.max()), "converged": ok})
         log.info("IG with %d steps: max completeness gap %.3g (tolerance %.3g)", steps, gap.max(), tolerance)
-        if ok or steps * 2 > max_steps:
+        if ok or steps == schedule[-1]:
             if not ok:
                 log.warning("IG did not reach the completeness tolerance %.3g within %d steps", tolerance, steps)
             return phi.astype(np.float32), pd.DataFrame(rows)
+
+
+def ig_step_schedule(start_steps: int, max_steps: int) -> list[int]:
+    """The IG step counts :func:`integrated_gradients_until_complete` tries in turn: ``start_steps`` doubled
+    while at most ``max_steps``."""
+    if start_steps < 1 or max_steps < start_steps:
+        raise ValueError(f"need 1 <= start_steps <= max_steps, got {start_steps}, {max_steps}")
+    out, steps = [], int(start_steps)
+    while steps <= int(max_steps):
+        out.append(steps)
         steps *= 2
+    return out
 
 
 def _topk_grid(ks: Sequence[int], p: int) -> list[int]:
@@ -580,3 +596,60 @@ def topk_overlap_figure(tables: Sequence[str], path: str) -> None:
                 ax.set_ylabel("Jaccard overlap across seeds")
         handles, labels = axes[0][0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="outside lower center", ncol=3, fontsize=7)
+
+
+def datasets(cfg: Mapping) -> list[str]:
+    """The data sets of the ``ig_limits:`` config block: its SIMU settings when ``source`` is simulated|both,
+    TCGA when download|both."""
+    out = list(cfg["settings"]) if cfg["source"] in ("simulated", "both") else []
+    return out + (["TCGA"] if cfg["source"] in ("download", "both") else [])
+
+
+def workload(config: Mapping, tcga: Mapping | None = None) -> dict:
+    """What the experiment's jobs do, for compute projections (timings/paper_scale.py); torch-free.
+
+    ``config`` is the whole workflow config; ``tcga`` the TCGA sizes it cannot know (``n_samples``, ``n_genes``,
+    ``n_classes``; needed when TCGA is among the data sets): its class sizes are unknown, so its split is sized
+    as one stratum. Returns per data set the inputs, classes and split sizes (the stratified splits of
+    :func:`stratified_split`: test, then validation out of the training part) and, per data set and model, the
+    training jobs (one per seed; model spec, training settings with epochs at their maximum) and the explain
+    jobs: test rows, the IG step counts tried (:func:`ig_step_schedule`; all of them: an upper bound) and the
+    rows predicted by the scores of :func:`explain_and_score` (every test row taken as correctly classified).
+    """
+    ig_cfg = config["ig_limits"]
+    test, val = float(ig_cfg["split"]["test"]), float(ig_cfg["split"]["val"])
+    seeds = int(ig_cfg["seeds"])
+    ig, ev = ig_cfg["ig"], ig_cfg["evaluation"]
+    schedule = ig_step_schedule(int(ig["start_steps"]), int(ig["max_steps"]))
+    out: dict = {"seeds": seeds, "datasets": {}, "train": {}, "explain": {}}
+    for ds in datasets(ig_cfg):
+        if ds == "TCGA":
+            if tcga is None:
+                raise ValueError("ig_limits: TCGA is among the data sets (source: download|both): give its sizes "
+                                 "(tcga={n_samples, n_genes, n_classes})")
+            strata, p, C = [int(tcga["n_samples"])], int(tcga["n_genes"]), int(tcga["n_classes"])
+        else:
+            sim = ig_cfg["simulation"]
+            C, p = int(sim["n_classes"]), int(sim["n_genes"])
+            strata = [int(sim["n_samples_per_class"])] * C
+        n_test = sum(_stratum_test(n, test) for n in strata)
+        n_val = sum(_stratum_test(n - _stratum_test(n, test), val) for n in strata)
+        rows = {"train": sum(strata) - n_test - n_val, "val": n_val, "test": n_test}
+        out["datasets"][ds] = {"n_genes": p, "n_classes": C, "rows": rows}
+        n_pg = min(int(ev["pg_samples"]), n_test)
+        removals = math.ceil(p / int(ev["pg_step"]))
+        orders = 2 + int(ev["pg_random_repeats"])  # important, unimportant and each random order
+        ks, k_class = _topk_grid(ev["topk"], p), _topk_grid(ev["topk_per_class"], p)
+        curve_rows = n_test * (2 * len(ks) + len(k_class) + int(ev["random_repeats"]) * len(ks))
+        for model in ig_cfg["models"]:
+            out["train"].setdefault(ds, {})[model] = {"jobs": seeds, "fits_per_job": 1,
+                                                      "model": dict(ig_cfg["models"][model]),
+                                                      "training": dict(ig_cfg["training"][model])}
+            out["explain"].setdefault(ds, {})[model] = {
+                "jobs": seeds, "rows": n_test, "ig_steps": schedule, "method": ig.get("method", "gausslegendre"),
+                "max_batch": int(ig.get("max_batch", 8192)),
+                "prediction_gaps": {"rows": n_pg, "removals": removals, "orders": orders,
+                                    "predicted_rows": n_pg * removals * orders},
+                # f(x) and f(0) of the completeness gap, the test predictions; the top-k curves
+                "predicted_rows": 3 * n_test + n_pg * removals * orders + curve_rows}
+    return out
