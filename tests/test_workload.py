@@ -12,6 +12,7 @@ import yaml
 from snakemake.utils import update_config
 
 from attrpriors.experiments import benchmark as bm
+from attrpriors.experiments import dapr
 from attrpriors.experiments import dna_consistency as dna
 from attrpriors.experiments import graph_prior as gp
 from attrpriors.experiments import ig_limits as igl
@@ -124,6 +125,14 @@ def test_workload_jobs_are_the_jobs_snakemake_plans(tiny_job_counts):
     i = igl.workload(config)
     assert tiny_job_counts["ig_limits_train"] == sum(j["jobs"] for m in i["train"].values() for j in m.values())
     assert tiny_job_counts["ig_limits_explain"] == sum(j["jobs"] for m in i["explain"].values() for j in m.values())
+    sizes = {"n_samples": 60, "n_genes": 600, "n_meta": 3}
+    dw = dapr.workload(config, {ds: sizes for ds in config["dapr"]["table1"]["datasets"]})
+    assert tiny_job_counts["dapr_train_two_moons"] == sum(j["jobs"] for j in dw["two_moons"]["train"].values())
+    table1 = dw["table1"]["models"]
+    assert tiny_job_counts["dapr_train_table1_prior"] == sum(j["jobs"] for m, j in table1.items()
+                                                             if m.startswith("dapr_"))
+    assert tiny_job_counts["dapr_train_table1"] == sum(j["jobs"] for m, j in table1.items()
+                                                       if not m.startswith("dapr_"))
     d = dna.workload(config)
     assert tiny_job_counts["dna_consistency_train_cnn"] == d["train_cnn"]["jobs"]
     assert tiny_job_counts["dna_consistency_attributions"] == sum(a["jobs"] for a in d["attributions"].values())
@@ -187,3 +196,43 @@ def test_ig_limits_workload_follows_the_config():
         igl.workload(config)
     more = igl.workload(_changed(config, "ig_limits.evaluation.pg_random_repeats", 7), TCGA)
     assert more["explain"]["TCGA"]["MLP"]["prediction_gaps"]["orders"] == 9
+
+
+BEAT_AML_DASATINIB = {"drug_response": {"n_samples": 450, "n_genes": 12_000}}
+
+
+def test_dapr_workload_follows_the_config():
+    from attrpriors.data.two_moons import make_two_moons_nuisance, split_fractions
+    from attrpriors.preprocess import split_by_group
+
+    config = _paper_config()
+    w = dapr.workload(config, BEAT_AML_DASATINIB)
+    tm, t1 = config["dapr"]["two_moons"], config["dapr"]["table1"]
+    # two moons: one job per nuisance count and model, one fit per data set; inputs as the generator makes them
+    assert list(w["two_moons"]["nuisance"]) == tm["n_nuisance"]
+    assert all(j["jobs"] == len(tm["n_nuisance"]) and j["fits_per_job"] == tm["n_datasets"]
+               for j in w["two_moons"]["train"].values())
+    assert w["two_moons"]["train"]["mlp"]["prior"] is None and w["two_moons"]["train"]["dapr"]["prior"]
+    X, _ = make_two_moons_nuisance(tm["n_samples"], 50, tm["noise"], seed=0)
+    assert w["two_moons"]["nuisance"][50]["n_inputs"] == X.shape[1]
+    split = split_fractions(tm["n_samples"], tm["split"]["train"], tm["split"]["val"], 0)
+    assert w["two_moons"]["rows"] == {k: len(v) for k, v in split.items()}
+    # Table 1: one fit per split and strength of the row's validation grid; LASSO is scikit-learn (no fits)
+    models = w["table1"]["models"]
+    assert list(models) == t1["models"]
+    assert models["lasso"]["fits_per_job"] == 0
+    assert models["mlp"]["fits_per_job"] == t1["n_splits"]
+    grid_size = len(dapr.strength_grid(t1, "dapr_informative"))
+    assert models["dapr_informative"]["fits_per_job"] == t1["n_splits"] * grid_size
+    assert models["merge"]["hidden"] == [] and models["mlp_meta_inputs"]["meta_inputs"]
+    ds = w["table1"]["datasets"]["drug_response"]
+    assert ds["n_meta"] == len(t1["drug_response"]["download"]["meta_features"])
+    s = split_by_group(np.arange(450), test_frac=t1["drug_response"]["split"]["test"],
+                       val_frac=t1["drug_response"]["split"]["val"] / (1 - t1["drug_response"]["split"]["test"]))
+    assert ds["rows"] == {k: len(v) for k, v in s.items()}
+    grid = _changed(config, "dapr.table1.l1_weight", [1e-5, 1e-4, 1e-3])
+    assert dapr.workload(grid, BEAT_AML_DASATINIB)["table1"]["models"]["mlp_l1"]["fits_per_job"] == 3 * t1["n_splits"]
+    fewer = dapr.workload(_changed(config, "dapr.two_moons.n_nuisance", [50, 100]), BEAT_AML_DASATINIB)
+    assert fewer["two_moons"]["train"]["dapr"]["jobs"] == 2
+    with pytest.raises(ValueError, match="drug_response"):
+        dapr.workload(config)

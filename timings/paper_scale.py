@@ -764,88 +764,73 @@ def gcn_profile(c: Config, b: Bench) -> pd.DataFrame:
 
 
 def rules_dapr(c: Config, b: Bench) -> list[Workload]:
-    """B (Weinberger et al.): two moons per (nuisance count, model) over its datasets; Table 1 per (dataset, model)
-    over its splits."""
-    tm = c("dapr.two_moons")
-    tr = tm["training"]
-    n = int(tm["n_samples"])
-    n_train, n_val = int(round(tm["split"]["train"] * n)), int(round(tm["split"]["val"] * n))
-    nuisance = [int(v) for v in tm["n_nuisance"]]
-    n_data = int(tm["n_datasets"])
-    out: list[Workload] = []
-    for model in ("mlp", "dapr"):
-        parts = []
-        for q in nuisance:
-            X, _ = make_two_moons_nuisance(n, q, tm["noise"], seed=derive_seed(b.seed, "moons", q))
-            p = X.shape[1]
-            hidden = dapr_exp._hidden_sizes(p, tm["hidden_fractions"])
-            make = lambda p=p, hidden=hidden: MLP(p, hidden, n_outputs=2,  # noqa: E731
-                                                  activation=tm.get("activation", "relu"))
-            prior, over = None, {}
-            if model == "dapr":
-                pc = tm["prior"]
-                meta = mean_std_meta_features(X[:n_train])
-                prior = lambda meta=meta, pc=pc: DAPrPrior(meta, pc["model"], absolute=pc.get("absolute", False),  # noqa: E731
-                                                           n_references=pc.get("n_references", 1), seed=b.seed)
-                over = {"prior_weight": pc["weight"], "prior_lr": pc["lr"], "schedule": pc.get("schedule", "joint")}
-            step = b.fit_step(f"two moons p={p} {model}", make, (p,), "normal", "classification", 2, tr,
-                              overrides=over, prior=prior)
-            fwd = b.forward_rows(f"two moons p={p}", make, (p,), "normal")
-            parts += fit_parts(f"p={p}", n_data, tr["epochs"], n_train, tr["batch_size"], n_val, step, fwd)
-        words = (f"{n_data} datasets per job; MLP p-p/4-p/8-2 with p = 2 + {nuisance[0]}..{nuisance[-1]} nuisance "
-                 f"features; {n_train} train rows, batch {tr['batch_size']} × {tr['epochs']} epochs (max); {n_val} "
-                 "validation rows/epoch")
-        if model == "dapr":
-            words += f"; + DAPr prior (EG k = {tm['prior'].get('n_references', 1)}, joint, double backprop)"
-        out.append(Workload("dapr_train_two_moons", model, len(nuisance), words, parts))
-
+    """B (Weinberger et al.): :func:`attrpriors.experiments.dapr.workload`, timed. Two moons: one job per
+    (nuisance count, model) over its data sets; Table 1: one per (data set, model) over its splits."""
     t1 = c("dapr.table1")
     datasets = list(t1["datasets"])
     if datasets != ["drug_response"] or c("dapr.table1.drug_response.source") != "download":
         raise ValueError("dapr.table1: this projection models datasets [drug_response] with source: download "
                          f"(Beat AML Dasatinib); got {datasets}")
     d = DATA["beat_aml_dasatinib"]
-    N, G = d["n_samples"], d["n_genes"]
-    k_meta = len(c("dapr.table1.drug_response.download.meta_features"))
-    split = t1["drug_response"]["split"]
-    n_test, n_val = int(round(split["test"] * N)), int(round(split["val"] * N))
-    n_train = N - n_test - n_val
-    n_splits = int(t1["n_splits"])
-    tr = t1["training"]
-    mlp = t1["mlp"]
-    k_eg = int(c("dapr.table1.attributions.n_references", 50))
+    w = dapr_exp.workload(c.data, {"drug_response": {"n_samples": d["n_samples"], "n_genes": d["n_genes"]}})
+    tm = w["two_moons"]
+    n, n_data, n_out = tm["n_samples"], tm["n_datasets"], tm["n_outputs"]
+    n_train, n_val = tm["rows"]["train"], tm["rows"]["val"]
+    nuisance = list(tm["nuisance"])
+    out: list[Workload] = []
+    for model, job in tm["train"].items():
+        tr, pc = job["training"], job["prior"]
+        parts = []
+        for q, shape_ in tm["nuisance"].items():
+            p, hidden = shape_["n_inputs"], shape_["hidden"]
+            make = lambda p=p, hidden=hidden: MLP(p, hidden, n_outputs=n_out,  # noqa: E731
+                                                  activation=tm["activation"])
+            prior, over = None, {}
+            if pc is not None:
+                # the prior's meta-features M = [mean, std] of each column of a real two-moons training split
+                X, _ = make_two_moons_nuisance(n, q, tm["noise"], seed=derive_seed(b.seed, "moons", q))
+                meta = mean_std_meta_features(X[:n_train])
+                prior = lambda meta=meta, pc=pc: DAPrPrior(meta, pc["model"], absolute=pc["absolute"],  # noqa: E731
+                                                           n_references=pc["n_references"], seed=b.seed)
+                over = pc["overrides"]
+            step = b.fit_step(f"two moons p={p} {model}", make, (p,), "normal", "classification", n_out, tr,
+                              overrides=over, prior=prior)
+            fwd = b.forward_rows(f"two moons p={p}", make, (p,), "normal")
+            parts += fit_parts(f"p={p}", job["fits_per_job"], tr["epochs"], n_train, tr["batch_size"], n_val, step,
+                               fwd)
+        words = (f"{n_data} datasets per job; MLP p-p/4-p/8-2 with p = 2 + {nuisance[0]}..{nuisance[-1]} nuisance "
+                 f"features; {n_train} train rows, batch {tr['batch_size']} × {tr['epochs']} epochs (max); {n_val} "
+                 "validation rows/epoch")
+        if pc is not None:
+            words += f"; + DAPr prior (EG k = {pc['n_references']}, joint, double backprop)"
+        out.append(Workload("dapr_train_two_moons", model, job["jobs"], words, parts))
+
+    t1w = w["table1"]
+    ds = t1w["datasets"]["drug_response"]
+    G, k_meta = ds["n_genes"], ds["n_meta"]
+    n_train, n_val, n_test = ds["rows"]["train"], ds["rows"]["val"], ds["rows"]["test"]
+    n_splits = t1w["n_splits"]
     meta = torch.randn(G, k_meta, generator=b.generator("dapr meta")).numpy()
     bg = b.inputs(n_train, (G,), "normal", "dapr background").to(b.device)
-    rules = {m: "dapr_train_table1_prior" if m.startswith("dapr_") else "dapr_train_table1" for m in t1["models"]}
-    for model in t1["models"]:
-        if model not in dapr_exp.TABLE1_MODELS:
-            raise ValueError(f"dapr.table1.models: unknown model {model!r}; known {list(dapr_exp.TABLE1_MODELS)}")
-        hidden, n_in, over, prior, wp = list(mlp["hidden"]), G, {}, None, None
-        explain_wrap = None
-        grid = dapr_exp.strength_grid(t1, model)  # one fit per strength of the validation grid (cost independent of it)
-        if model == "mlp_l1":
-            lam = grid[0]
-            wp = lambda m, lam=lam: lam * weight_l1(m)  # noqa: E731
-        elif model == "mlp_l2":
-            lam = grid[0]
-            wp = lambda m, lam=lam: lam * weight_l2(m)  # noqa: E731
-        elif model == "mlp_meta_inputs":
-            n_in = G * (1 + k_meta)
-            explain_wrap = lambda net: GeneInteractionInputs(net, meta)  # noqa: E731
-        elif model == "merge":
-            hidden = []
-            mc = t1["merge"]
+    for model, job in t1w["models"].items():
+        rule = "dapr_train_table1_prior" if model.startswith("dapr_") else "dapr_train_table1"
+        hidden, tr, k_eg = job["hidden"], job["training"], job["n_references"]
+        n_in = G * (1 + k_meta) if job["meta_inputs"] else G
+        wp, prior = None, None
+        if job["weight_penalty"] is not None:
+            lam, norm = job["weight_penalty"]["strength"], {"l1": weight_l1, "l2": weight_l2}[
+                job["weight_penalty"]["type"]]
+            wp = lambda m, lam=lam, norm=norm: lam * norm(m)  # noqa: E731
+        if job["prior"] is not None and job["prior"]["type"] == "merge":
             prior = lambda: MetaWeightPrior(meta, {"type": "linear"})  # noqa: E731
-            over = {"prior_weight": grid[0], "prior_lr": mc["prior_lr"], **({"lr": mc["lr"]} if "lr" in mc else {})}
-        elif model.startswith("dapr_"):
-            pc = t1["prior"]
-            prior = lambda pc=pc: DAPrPrior(meta, pc["model"], absolute=pc.get("absolute", True),  # noqa: E731
-                                            n_references=pc.get("n_references", 1), seed=b.seed)
-            over = {"prior_weight": grid[0], "prior_lr": pc["lr"], "schedule": pc.get("schedule", "joint")}
-        make = lambda n_in=n_in, hidden=hidden: MLP(n_in, hidden, 1, activation=mlp.get("activation", "relu"),  # noqa: E731
-                                                    dropout=mlp.get("dropout", 0.0))
-        if explain_wrap is not None:
-            explained = lambda wrap=explain_wrap, make=make: wrap(make())  # noqa: E731
+        elif job["prior"] is not None:
+            pc = job["prior"]
+            prior = lambda pc=pc: DAPrPrior(meta, pc["model"], absolute=pc["absolute"],  # noqa: E731
+                                            n_references=pc["n_references"], seed=b.seed)
+        make = lambda n_in=n_in, hidden=hidden, job=job: MLP(n_in, hidden, t1w["n_outputs"],  # noqa: E731
+                                                             activation=job["activation"], dropout=job["dropout"])
+        if job["meta_inputs"]:
+            explained = lambda make=make: GeneInteractionInputs(make(), meta)  # noqa: E731
         elif model == "lasso":
             explained = lambda: MLP(G, [], 1)  # noqa: E731
         else:
@@ -854,23 +839,23 @@ def rules_dapr(c: Config, b: Bench) -> list[Workload]:
             f"DAPr table 1 {model} EG k={k_eg}", explained, (G,), "normal",
             lambda net, x: A.expected_gradients(net, x, None, bg, n_samples=k_eg, generator=b.generator("t1")),
             n_test, k_eg)
-        parts = [Part("EG test rows", len(datasets) * n_splits * n_test, "explained row", eg)]
+        parts = [Part("EG test rows", job["jobs"] * job["explained_splits"] * n_test, "explained row", eg)]
         if model == "lasso":
             words = "LASSO (scikit-learn, not timed) per split"
         else:
             key = "dapr_*" if model.startswith("dapr_") else model  # informative and noise priors cost the same
-            step = b.fit_step(f"DAPr table 1 {key}", make, (n_in,), "normal", "regression", 1, tr, overrides=over,
-                              prior=prior, weight_penalty=wp)
+            step = b.fit_step(f"DAPr table 1 {key}", make, (n_in,), "normal", "regression", 1, tr,
+                              overrides=job["overrides"], prior=prior, weight_penalty=wp)
             fwd = b.forward_rows(f"DAPr table 1 {key}", make, (n_in,), "normal")
-            parts = fit_parts("fit", len(datasets) * n_splits * len(grid), tr["epochs"], n_train, tr["batch_size"], n_val, step,
-                              fwd) + parts
+            parts = fit_parts("fit", job["jobs"] * job["fits_per_job"], tr["epochs"], n_train, tr["batch_size"],
+                              n_val, step, fwd) + parts
             words = (f"{mlp_words(n_in, hidden, 1)}; {n_train} train rows, batch {tr['batch_size']} × "
                      f"{tr['epochs']} epochs (max), {n_val} validation rows/epoch")
             if prior is not None:
                 words += "; + " + ("MERGE weight prior" if model == "merge" else
-                                   f"DAPr prior g = MLP {list(t1['prior']['model'].get('hidden', []))} on {k_meta} "
+                                   f"DAPr prior g = MLP {list(job['prior']['model'].get('hidden', []))} on {k_meta} "
                                    "meta-features (EG k = 1, double backprop)")
-        out.append(Workload(rules[model], model, len(datasets),
+        out.append(Workload(rule, model, job["jobs"],
                             f"{n_splits} splits per job; {words}; EG ({k_eg} references) on {n_test} test rows per "
                             "split", parts))
     return out

@@ -560,6 +560,17 @@ def _as_frame(cov: pd.DataFrame | pd.Series | None, index: pd.Index) -> pd.DataF
 # --------------------------------------------------------------------------------------------------------
 # splits
 # --------------------------------------------------------------------------------------------------------
+def group_split_sizes(n: int, test_frac: float, val_frac: float) -> tuple[int, int]:
+    """``(test, validation)`` groups of :func:`split_by_group` out of ``n`` (the rest are training groups)."""
+    n_test = max(1, int(round(test_frac * n))) if test_frac > 0 else 0
+    n_val = max(1, int(round(val_frac * (n - n_test)))) if val_frac > 0 else 0
+    if n - n_test - n_val < 1:
+        raise ValueError(
+            f"split_by_group: {n} groups cannot give {n_test} test + {n_val} validation + >= 1 train group"
+        )
+    return n_test, n_val
+
+
 def split_by_group(
     groups: Sequence | np.ndarray | pd.Series,
     test_frac: float = 0.2,
@@ -599,12 +610,7 @@ def split_by_group(
         raise ValueError("split_by_group: missing group label(s)")
     uniq = np.array(sorted(pd.unique(g).tolist(), key=str), dtype=object)
     n = len(uniq)
-    n_test = max(1, int(round(test_frac * n))) if test_frac > 0 else 0
-    n_val = max(1, int(round(val_frac * (n - n_test)))) if val_frac > 0 else 0
-    if n - n_test - n_val < 1:
-        raise ValueError(
-            f"split_by_group: {n} groups cannot give {n_test} test + {n_val} validation + >= 1 train group"
-        )
+    n_test, n_val = group_split_sizes(n, test_frac, val_frac)
     perm = uniq[np.random.default_rng(seed).permutation(n)]
     test_g, val_g = set(perm[:n_test]), set(perm[n_test : n_test + n_val])
     split = np.where(g.isin(test_g), "test", np.where(g.isin(val_g), "val", "train"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["make_two_moons_nuisance", "split_fractions", "mean_std_meta_features"]
+__all__ = ["make_two_moons_nuisance", "split_fractions", "split_sizes", "mean_std_meta_features"]
 
 
 def make_two_moons_nuisance(n_samples: int = 1000, n_nuisance: int = 50, noise: float = 0.1,
@@ -37,12 +37,19 @@ def make_two_moons_nuisance(n_samples: int = 1000, n_nuisance: int = 50, noise: 
     return X, y.astype(np.int64)
 
 
+def split_sizes(n: int, train: float, val: float) -> dict[str, int]:
+    """Rows of the ``train``/``val``/``test`` parts :func:`split_fractions` draws (test gets the rest)."""
+    n_train, n_val = int(round(train * n)), int(round(val * n))
+    return {"train": n_train, "val": n_val, "test": n - n_train - n_val}
+
+
 def split_fractions(n: int, train: float, val: float, seed: int) -> dict[str, np.ndarray]:
     """Random ``train``/``val``/``test`` row indices with the given fractions of ``n`` (test gets the rest)."""
     if not (0 < train < 1 and 0 < val < 1 and train + val < 1):
         raise ValueError(f"split fractions must be in (0, 1) with train + val < 1, got train={train}, val={val}")
     perm = np.random.default_rng(seed).permutation(n)
-    n_train, n_val = int(round(train * n)), int(round(val * n))
+    sizes = split_sizes(n, train, val)
+    n_train, n_val = sizes["train"], sizes["val"]
     return {"train": np.sort(perm[:n_train]), "val": np.sort(perm[n_train:n_train + n_val]),
             "test": np.sort(perm[n_train + n_val:])}
 

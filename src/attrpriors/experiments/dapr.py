@@ -167,13 +167,18 @@ def _zscore_columns(a: np.ndarray, names: Sequence[str], where: str) -> np.ndarr
     return zscore(a, constant="error", names=list(names), where=where).astype(np.float32)
 
 
+def _val_of_rest(val: float, test: float) -> float:
+    """The validation fraction (``val`` of all groups) as a fraction of the groups left after the test split."""
+    return val / (1.0 - test)
+
+
 def _split_matrix(groups: np.ndarray, n_splits: int, val: float, test: float, seed: int, dataset: str) -> np.ndarray:
     """``(n_splits, n)`` int8: 0 train, 1 validation, 2 test; no group (patient) in two parts of one split."""
     from ..preprocess import split_by_group
 
     out = np.zeros((n_splits, len(groups)), dtype=np.int8)
     for i in range(n_splits):
-        s = split_by_group(groups, test_frac=test, val_frac=val / (1.0 - test),
+        s = split_by_group(groups, test_frac=test, val_frac=_val_of_rest(val, test),
                            seed=derive_seed(seed, "table1", dataset, "split", i))
         out[i, s["val"]] = 1
         out[i, s["test"]] = 2
@@ -244,6 +249,11 @@ def _lasso(s: Mapping, alphas: Sequence[float]) -> tuple[np.ndarray, dict, torch
 #: Config key of each penalised row's strength (a number or a list: the validation grid).
 STRENGTH_KEYS = {"mlp_l1": ("l1_weight",), "mlp_l2": ("l2_weight",), "merge": ("merge", "weight"),
                  "dapr_noise": ("prior", "weight"), "dapr_informative": ("prior", "weight")}
+
+
+def eg_references(params: Mapping) -> int:
+    """EG references of the Table 1 attributions (``attributions.n_references``, default 50)."""
+    return int(params.get("attributions", {}).get("n_references", 50))
 
 
 def strength_grid(params: Mapping, model: str) -> list[float | None]:
@@ -364,8 +374,7 @@ def table1_run(d: Mapping, dataset: str, model: str, split: int, params: Mapping
         saved = {"split": split, "state_dict": {k: v.cpu() for k, v in prior.g.state_dict().items()},
                  "predicted_importance": g}
     log.info("%s split %d %s: test MSE %.4f %s", dataset, split, model, mse, extra)
-    phibar = mean_abs_expected_gradients(explained.eval(), X[te], X[tr],
-                                         params.get("attributions", {}).get("n_references", 50),
+    phibar = mean_abs_expected_gradients(explained.eval(), X[te], X[tr], eg_references(params),
                                          derive_seed(seed, "table1", dataset, split, model, "explain"),
                                          device).astype(np.float64)
     if on_explained is not None:
@@ -396,8 +405,7 @@ def train_table1_model(data: str, dataset: str, model: str, params: Mapping, see
 
     def check(net, X_test, X_train):
         n = int(randomization["n_explain"])
-        explain = expected_gradients_explainer(X_test[:n], X_train,
-                                               params.get("attributions", {}).get("n_references", 50),
+        explain = expected_gradients_explainer(X_test[:n], X_train, eg_references(params),
                                                derive_seed(seed, "table1", dataset, model, "randomization"),
                                                device=device)
         sanity.append(randomization_sanity(explain, net, seed=derive_seed(seed, "table1", dataset, model,
@@ -722,3 +730,88 @@ def prior_pathways(data: str, informative_prior: str, noise_prior: str, params: 
         ax2.set_title("Most enriched pathways, informative prior"
                       + ("\n● = pathway drives the simulated response" if driving else ""))
     log.info("%s pathways: %s", dataset, cnt[["model", "value"]].to_dict("records"))
+
+
+def workload(config: Mapping, table1: Mapping[str, Mapping[str, int]] | None = None) -> dict:
+    """What the experiment's jobs do, for compute projections (timings/paper_scale.py); torch-free.
+
+    ``config`` is the whole workflow config; ``table1`` the sizes of each Table 1 data set that it cannot know:
+    ``n_samples`` (one per patient, the group :func:`_split_matrix` keeps together), ``n_genes`` and, unless the
+    config lists them (``download.meta_features``), ``n_meta`` informative meta-features. Returns
+
+    * ``two_moons``: the split sizes (:func:`attrpriors.data.two_moons.split_sizes`), per nuisance count the
+      inputs and hidden sizes (:func:`_hidden_sizes`), per model the jobs (one per nuisance count), fits per job
+      (one per data set), training settings (epochs at their maximum) and the DAPr prior;
+    * ``table1``: per data set its sizes and split sizes (:func:`attrpriors.preprocess.group_split_sizes`), per
+      model the jobs (one per data set), fits per job (one per split and strength of :func:`strength_grid`; none
+      for the scikit-learn LASSO), inputs, hidden sizes, training overrides, prior, and the explained rows and EG
+      references (:func:`eg_references`) — the numbers :func:`two_moons_run` and :func:`table1_run` use.
+    """
+    from ..data.two_moons import split_sizes
+    from ..preprocess import group_split_sizes
+
+    dc = config["dapr"]
+    tm = dc["two_moons"]
+    n_data = int(tm["n_datasets"])
+    nuisance = {int(q): {"n_inputs": 2 + int(q),  # make_two_moons_nuisance: the two moon coordinates + q
+                         "hidden": _hidden_sizes(2 + int(q), tm["hidden_fractions"])} for q in tm["n_nuisance"]}
+    pc = tm["prior"]
+    two_moons = {
+        "n_samples": int(tm["n_samples"]), "noise": float(tm["noise"]), "n_datasets": n_data, "n_outputs": 2,
+        "activation": tm.get("activation", "relu"),
+        "rows": split_sizes(int(tm["n_samples"]), float(tm["split"]["train"]), float(tm["split"]["val"])),
+        "nuisance": nuisance,
+        "train": {m: {"jobs": len(nuisance), "fits_per_job": n_data, "training": dict(tm["training"]),
+                      "prior": None if m == "mlp" else {
+                          "model": dict(pc["model"]), "absolute": pc.get("absolute", False),
+                          "n_references": int(pc.get("n_references", 1)),
+                          "overrides": {"prior_weight": pc["weight"], "prior_lr": pc["lr"],
+                                        "schedule": pc.get("schedule", "joint")}}}
+                  for m in TWO_MOONS_LABELS}}
+    t1 = dc["table1"]
+    n_splits = int(t1["n_splits"])
+    data = {}
+    for ds in t1["datasets"]:
+        spec = t1[ds]
+        sizes = dict((table1 or {}).get(ds) or {})
+        if "n_samples" not in sizes or "n_genes" not in sizes:
+            raise ValueError(f"dapr.table1.datasets: give the sizes of {ds!r} (n_samples, n_genes)")
+        if "n_meta" not in sizes:
+            listed = (spec.get(spec["source"]) or {}).get("meta_features")
+            if listed is None:
+                raise ValueError(f"dapr.table1.{ds}: give its number of meta-features (n_meta)")
+            sizes["n_meta"] = len(listed)
+        n = int(sizes["n_samples"])
+        n_test, n_val = group_split_sizes(n, float(spec["split"]["test"]),
+                                          _val_of_rest(float(spec["split"]["val"]), float(spec["split"]["test"])))
+        data[ds] = {"n_samples": n, "n_genes": int(sizes["n_genes"]), "n_meta": int(sizes["n_meta"]),
+                    "rows": {"train": n - n_test - n_val, "val": n_val, "test": n_test}}
+    mlp = t1["mlp"]
+    models = {}
+    for model in t1["models"]:
+        if model not in TABLE1_MODELS:
+            raise ValueError(f"dapr.table1.models: unknown model {model!r}; known {list(TABLE1_MODELS)}")
+        grid = strength_grid(t1, model)
+        first = grid[0]
+        job = {"jobs": len(data), "strengths": grid, "fits_per_job": 0 if model == "lasso" else n_splits * len(grid),
+               "hidden": [] if model in ("merge", "lasso") else list(mlp["hidden"]), "meta_inputs": False,
+               "activation": mlp.get("activation", "relu"), "dropout": mlp.get("dropout", 0.0),
+               "training": dict(t1["training"]), "overrides": {}, "weight_penalty": None, "prior": None,
+               "n_references": eg_references(t1), "explained_splits": n_splits}
+        if model in ("mlp_l1", "mlp_l2"):
+            job["weight_penalty"] = {"type": model[4:], "strength": first}
+        elif model == "mlp_meta_inputs":
+            job["meta_inputs"] = True  # the inputs x_g and x_g · M_gj of every gene and meta-feature
+        elif model == "merge":
+            mc = t1["merge"]
+            job["prior"] = {"type": "merge"}
+            job["overrides"] = {"prior_weight": first, "prior_lr": mc["prior_lr"],
+                                **({"lr": mc["lr"]} if "lr" in mc else {})}
+        elif model.startswith("dapr_"):
+            pc = t1["prior"]
+            job["prior"] = {"type": "dapr", "model": dict(pc["model"]), "absolute": pc.get("absolute", True),
+                            "n_references": int(pc.get("n_references", 1))}
+            job["overrides"] = {"prior_weight": first, "prior_lr": pc["lr"], "schedule": pc.get("schedule", "joint")}
+        models[model] = job
+    return {"two_moons": two_moons,
+            "table1": {"n_splits": n_splits, "datasets": data, "n_outputs": 1, "models": models}}
