@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import importlib.util
+import shutil
+import subprocess
 import sys
 
 import numpy as np
@@ -17,6 +19,7 @@ from attrpriors.experiments import dna_consistency as dna
 from attrpriors.experiments import graph_prior as gp
 from attrpriors.experiments import ig_limits as igl
 from attrpriors.experiments import pixel_prior as pp
+from attrpriors.experiments import sparsity_prior as sp
 from conftest import REPO, TINY, snakemake
 
 
@@ -49,7 +52,11 @@ def tiny_job_counts(tmp_path_factory) -> dict[str, int]:
     paper_scale = importlib.util.module_from_spec(spec)
     sys.modules.setdefault("paper_scale", paper_scale)  # its dataclasses look their module up
     spec.loader.exec_module(paper_scale)
-    proc = snakemake(tmp_path_factory.mktemp("dryrun"), "-n", "--forceall", "--quiet", "rules")
+    work = tmp_path_factory.mktemp("dryrun")
+    # the Snakefile's `configfile: "config.yaml"` is read from the work folder: there, as in the repository, the
+    # tiny overlay is merged over it (what _config does)
+    shutil.copy(REPO / "config.yaml", work / "config.yaml")
+    proc = snakemake(work, "-n", "--forceall", "--quiet", "rules")
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     return paper_scale.job_stats(proc.stdout + proc.stderr)
 
@@ -133,6 +140,11 @@ def test_workload_jobs_are_the_jobs_snakemake_plans(tiny_job_counts):
                                                              if m.startswith("dapr_"))
     assert tiny_job_counts["dapr_train_table1"] == sum(j["jobs"] for m, j in table1.items()
                                                        if not m.startswith("dapr_"))
+    sw = sp.workload(config, {"breast_cancer": {"n_samples": 569, "n_features": 30}})
+    assert not sw["unsized"]
+    assert tiny_job_counts["sparsity_prior_train_mlp"] == sum(j["jobs"] for c in sw["train_mlp"].values()
+                                                              for j in c.values())
+    assert tiny_job_counts["sparsity_prior_small_data"] == sum(c["jobs"] for c in sw["small_data"].values())
     d = dna.workload(config)
     assert tiny_job_counts["dna_consistency_train_cnn"] == d["train_cnn"]["jobs"]
     assert tiny_job_counts["dna_consistency_attributions"] == sum(a["jobs"] for a in d["attributions"].values())
@@ -236,3 +248,60 @@ def test_dapr_workload_follows_the_config():
     assert fewer["two_moons"]["train"]["dapr"]["jobs"] == 2
     with pytest.raises(ValueError, match="drug_response"):
         dapr.workload(config)
+
+
+NHANES = {"nhanes": {"n_samples": 13_000, "n_features": 79}}
+
+
+def test_sparsity_prior_workload_follows_the_config():
+    config = _paper_config()
+    w = sp.workload(config, NHANES)
+    spc = config["sparsity_prior"]
+    swept = [d for d in spc["datasets"] if spc["cohorts"][d].get("sweep", True)]
+    sized = ["nhanes"] + [d for d in spc["datasets"] if spc["cohorts"][d]["source"] == "simulated"]
+    assert set(w["cohorts"]) == set(sized) and set(w["unsized"]) == set(spc["datasets"]) - set(sized)
+    assert set(w["train_mlp"]) == set(swept) & set(sized)
+    rows = w["cohorts"]["nhanes"]["rows"]
+    assert sum(rows.values()) == 13_000 and rows["test"] == round(13_000 * spc["split"]["test"])
+    # one job per penalty trains its whole sweep (strengths × seeds) in one stack
+    nh = w["train_mlp"]["nhanes"]
+    assert set(nh) == set(spc["penalties"]) and all(j["jobs"] == 1 for j in nh.values())
+    assert nh["unregularized"]["fits_per_job"] == spc["penalties"]["unregularized"]["seeds"]
+    assert nh["gini"]["fits_per_job"] == spc["penalties"]["gini"]["num"] and nh["gini"]["kind"] == "attribution"
+    assert nh["sgl"]["kind"] == "weight" and nh["dropout"]["kind"] == "dropout"
+    assert nh["gini"]["scored_rows"] == rows["val"] + rows["test"]
+    smaller = sp.workload(_changed(config, "sparsity_prior.penalties.gini", {**spc["penalties"]["gini"], "num": 7}),
+                          NHANES)
+    assert smaller["train_mlp"]["nhanes"]["gini"]["fits_per_job"] == 7
+    # small data: blocks of subsamples; per subsample a grid (none for the unregularized model) and the restarts
+    sd = spc["small_data"]
+    small = w["small_data"]["nhanes"]
+    assert small["jobs"] == -(-sd["n_subsamples"] // sd["subsamples_per_job"])
+    assert small["penalties"]["unregularized"]["fits"] == sd["restarts"]
+    assert small["penalties"]["gini"]["fits"] == sd["grid_points"] + sd["restarts"]
+    blocks = sp.workload(_changed(config, "sparsity_prior.small_data.subsamples_per_job", 4), NHANES)
+    assert blocks["small_data"]["nhanes"]["jobs"] == -(-sd["n_subsamples"] // 4)
+    # a cohort's own training settings win
+    own = sp.workload(_changed(config, "sparsity_prior.cohorts.nhanes.training", {"epochs": 3}), NHANES)
+    assert own["train_mlp"]["nhanes"]["gini"]["training"]["epochs"] == 3
+
+
+def test_workloads_are_torch_free_and_plain():
+    """Every experiment's workload runs without importing torch and returns plain data (JSON-serialisable)."""
+    code = f"""
+import json, sys, yaml
+from snakemake.utils import update_config
+from attrpriors.experiments import benchmark, dapr, dna_consistency, graph_prior, ig_limits, pixel_prior, sparsity_prior
+config = yaml.safe_load(open({str(REPO / "config.yaml")!r}))
+update_config(config, yaml.safe_load(open({str(REPO / "config" / "paper.yaml")!r})))
+out = [benchmark.workload(config), pixel_prior.workload(config, 60000, 10000, 28, 1, 10),
+       sparsity_prior.workload(config, {{"nhanes": {{"n_samples": 13000, "n_features": 79}}}}),
+       graph_prior.workload(config, 1000, 10, 5000, 20000),
+       dapr.workload(config, {{"drug_response": {{"n_samples": 450, "n_genes": 12000}}}}),
+       dna_consistency.workload(config), ig_limits.workload(config, {TCGA!r})]
+json.dumps(out)
+print("torch" in sys.modules)
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip().splitlines()[-1] == "False"

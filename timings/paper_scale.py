@@ -7,11 +7,13 @@
    --quiet rules`` (offline, writes nothing; --forceall counts every job of a run from scratch, --rerun-incomplete
    only stops a concurrent run's incomplete outputs from aborting the dry run). The merged config is config.yaml
    updated with the overlay by ``snakemake.utils.update_config`` (what ``--configfile`` does).
-2. Every rule that trains or attributes at scale gets a workload built from the merged config with the library's own
-   pieces: the model from ``attrpriors.models`` (or the experiment's builder), the paper's input shape (random
-   tensors of that shape), training-set size, batch size, *maximum* epochs, the prior (``attrpriors.priors``; EG
-   priors back-propagate through the attributions) and fits per job; attribution rules explain the configured
-   rows with the configured references / steps.
+2. Every rule that trains or attributes at scale gets its workload from the experiment itself:
+   ``attrpriors.experiments.<experiment>.workload(config, <data sizes the config cannot know>)`` returns, per rule
+   and variant, the jobs, fits per job, model spec, training settings (*maximum* epochs), split sizes, prior and
+   explained rows / references, derived with the same helpers the experiment's jobs use. Here each is only
+   turned into timed parts with the library's own pieces: the model from ``attrpriors.models``, the paper's input
+   shape (random tensors of that shape), the prior (``attrpriors.priors``; EG priors back-propagate through the
+   attributions) and the real attribution calls.
 3. On the device ``attrpriors.training.select_device("auto")`` picks, it times ``--steps`` real optimisation steps
    (``attrpriors.training.fit`` epochs of ``--steps`` batches after a 2-batch warm-up fit, the fastest of
    ``--repeats``) and the real attribution / prediction calls on batches grown until one call lasts
@@ -500,82 +502,90 @@ def rules_pixel_prior(c: Config, b: Bench) -> list[Workload]:
 
 
 def rules_sparsity_prior(c: Config, b: Bench) -> list[Workload]:
-    """A4 (Erion et al. Fig. 3): one job per (penalty, strength) of the sweep; one per small-data subsample."""
+    """A4 (Erion et al. Fig. 3): :func:`attrpriors.experiments.sparsity_prior.workload` of NHANES I, timed: per
+    penalty one job that trains every (strength, seed) of its sweep; small data: one job per block of subsamples."""
     if "nhanes" not in c("sparsity_prior.datasets") or c("sparsity_prior.cohorts.nhanes.source") != "download":
         raise ValueError("sparsity_prior.datasets has no downloaded 'nhanes' cohort: this projection models NHANES I")
     d = DATA["nhanes"]
-    n, p = d["n_samples"], d["n_features"]
-    n_test = int(round(c("sparsity_prior.split.test") * n))
-    n_val = int(round(c("sparsity_prior.split.val") * (n - n_test)))
-    n_train = n - n_test - n_val
-    spec, tr = c("sparsity_prior.model"), c("sparsity_prior.training")
-    k, k_eval = int(c("sparsity_prior.n_references")), int(c("sparsity_prior.eval_references"))
-    penalties = c("sparsity_prior.penalties")
+    w = sp_exp.workload(c.data, {"nhanes": {"n_samples": d["n_samples"], "n_features": d["n_features"]}})
+    cohort = w["cohorts"]["nhanes"]
+    p = cohort["n_features"]
+    n_train, n_val, n_test = cohort["rows"]["train"], cohort["rows"]["val"], cohort["rows"]["test"]
 
-    def step_for(penalty: str, strength: float, training: Mapping):
-        """The model, prior and weight penalty of sparsity_prior.fit_penalized for ``penalty``."""
+    def step_for(kind: str, penalty: str, strength: float, spec: Mapping, training: Mapping, k: int):
+        """The model, prior and weight penalty of sparsity_prior.train_models for ``penalty``."""
         s = dict(spec)
-        if penalty == "dropout":
+        if kind == "dropout":
             s["dropout"] = float(strength)
         prior, wp, weight = None, None, 0.0
-        if penalty in sp_exp.ATTRIBUTION_PENALTIES:
+        if kind == "attribution":
             prior = lambda: AttributionPrior(sp_exp.ATTRIBUTION_PENALTIES[penalty], n_references=k,  # noqa: E731
                                              seed=b.seed)
             weight = float(strength)
-        elif penalty in sp_exp.WEIGHT_PENALTIES:
+        elif kind == "weight":
             wp = make_weight_penalty(penalty, strength)
-        elif penalty not in ("unregularized", "dropout"):
-            raise ValueError(f"sparsity_prior.penalties: unknown penalty {penalty!r}")
         return b.fit_step(f"NHANES MLP {penalty} (batch {training['batch_size']})", lambda: build_model(s, p, 2),
                           (p,), "normal", "classification", 2, training, overrides={"prior_weight": weight},
                           prior=prior, weight_penalty=wp)
 
+    sweep = w["train_mlp"].get("nhanes", {})
+    small = w["small_data"]["nhanes"]
+    spec = small["model"]
     model = lambda: build_model(spec, p, 2)  # noqa: E731
     fwd = b.forward_rows("NHANES MLP", model, (p,), "normal")
     bg = b.inputs(min(n_train, 4096), (p,), "normal", "nhanes background").to(b.device)
-    eg = b.attribution_rows(
-        f"NHANES MLP EG k={k_eval}", model, (p,), "normal",
-        lambda net, x: A.expected_gradients(net, x, torch.randint(0, 2, (len(x),), device=b.device), bg,
-                                            n_samples=k_eval, generator=b.generator("nhanes eg")), n_test, k_eval)
-    base = (f"{mlp_words(p, spec['hidden'], 2)}; {n_train} train rows, batch {tr['batch_size']} → "
-            f"{steps_per_epoch(n_train, tr['batch_size'])} steps × {tr['epochs']} epochs (fixed)")
-    score = f"; scored: EG ({k_eval} references) on {n_val} validation + {n_test} test rows"
+
+    eg_by_k: dict[int, Callable[[], float]] = {}
+
+    def eg_rows(k_eval: int) -> Callable[[], float]:
+        if k_eval not in eg_by_k:
+            eg_by_k[k_eval] = b.attribution_rows(
+                f"NHANES MLP EG k={k_eval}", model, (p,), "normal",
+                lambda net, x: A.expected_gradients(net, x, torch.randint(0, 2, (len(x),), device=b.device), bg,
+                                                    n_samples=k_eval, generator=b.generator("nhanes eg")),
+                n_test, k_eval)
+        return eg_by_k[k_eval]
+
     out = []
-    for penalty, grid in penalties.items():
-        seeds = int(grid.get("seeds", 1)) if penalty == "unregularized" else 1
-        jobs = 1 if penalty == "unregularized" else int(grid["num"])
-        strength = 0.0 if penalty == "unregularized" else float(grid["min"])
-        what = {"unregularized": f"{seeds} seeds in the one job", "dropout": "dropout after every hidden layer"}.get(
-            penalty, f"EG prior (k = {k}, double backprop)" if penalty in sp_exp.ATTRIBUTION_PENALTIES
-            else "weight penalty")
-        fits = jobs * seeds
-        out.append(Workload("sparsity_prior_train_mlp", penalty, jobs, f"{base}; {what}{score}",
+    for penalty, job in sweep.items():
+        tr, k, k_eval = job["training"], job["n_references"], job["eval_references"]
+        eg = eg_rows(k_eval)
+        base = (f"{mlp_words(p, job['model']['hidden'], 2)}; {n_train} train rows, batch {tr['batch_size']} → "
+                f"{steps_per_epoch(n_train, tr['batch_size'])} steps × {tr['epochs']} epochs (fixed)")
+        score = f"; scored: EG ({k_eval} references) on {n_val} validation + {n_test} test rows"
+        what = {"none": f"{job['seeds']} seeds in the one job", "dropout": "dropout after every hidden layer",
+                "attribution": f"EG prior (k = {k}, double backprop)"}.get(job["kind"], "weight penalty")
+        if job["kind"] != "none":
+            what += f"; {job['strengths']} strengths in the one job"
+        fits = job["jobs"] * job["fits_per_job"]
+        out.append(Workload("sparsity_prior_train_mlp", penalty, job["jobs"], f"{base}; {what}{score}",
                             fit_parts("fit", fits, tr["epochs"], n_train, tr["batch_size"], 0,
-                                      step_for(penalty, strength, tr), None)
-                            + [Part("EG score rows", fits * (n_val + n_test), "explained row", eg),
-                               Part("predicted rows", fits * (n_val + n_test), "predict row",
+                                      step_for(job["kind"], penalty, job["first_strength"], job["model"], tr, k),
+                                      None)
+                            + [Part("EG score rows", fits * job["scored_rows"], "explained row", eg),
+                               Part("predicted rows", fits * job["scored_rows"], "predict row",
                                     per_call(fwd, n_val))]))
-    sd = c("sparsity_prior.small_data")
-    jobs = int(sd["n_subsamples"])
-    st = sd["training"]
-    n_tr_s = min(int(sd["n_train"]), n_train)
+    jobs, subsamples = small["jobs"], small["subsamples"]
+    st, n_tr_s, n_va_s = small["training"], small["n_train"], small["n_val"]
+    eg = eg_rows(small["eval_references"])
     parts, words = [], []
-    for penalty in sd["penalties"]:
-        if penalty not in penalties:
-            raise KeyError(f"config key 'sparsity_prior.penalties.{penalty}' is missing (named by "
-                           "sparsity_prior.small_data.penalties)")
-        fits = (1 if penalty == "unregularized" else int(sd["grid_points"])) + int(sd["restarts"])
-        strength = 0.0 if penalty == "unregularized" else float(penalties[penalty]["min"])
-        parts += fit_parts(f"{penalty} fit", jobs * fits, st["epochs"], n_tr_s, st["batch_size"], 0,
-                           step_for(penalty, strength, st), None)
-        parts += [Part(f"{penalty} validation rows", jobs * fits * int(sd["n_val"]), "predict row",
-                       per_call(fwd, int(sd["n_val"]))),
-                  Part(f"{penalty} EG test rows", jobs * int(sd["top"]) * n_test, "explained row", eg)]
+    for penalty, pen in small["penalties"].items():
+        fits = pen["fits"]
+        parts += fit_parts(f"{penalty} fit", subsamples * fits, st["epochs"], n_tr_s, st["batch_size"], 0,
+                           step_for(pen["kind"], penalty, pen["first_strength"], spec, st, small["n_references"]),
+                           None)
+        parts += [Part(f"{penalty} validation rows", subsamples * fits * n_va_s, "predict row",
+                       per_call(fwd, n_va_s)),
+                  Part(f"{penalty} EG test rows", subsamples * pen["top"] * small["explained_rows"],
+                       "explained row", eg)]
         words.append(f"{penalty} {fits} fits")
+    sd = c("sparsity_prior.small_data")
     out.append(Workload("sparsity_prior_small_data", "", jobs,
-                        f"per subsample: {', '.join(words)} ({sd['grid_points']} strengths + {sd['restarts']} "
-                        f"restarts) of {n_tr_s} rows, batch {st['batch_size']}, {st['epochs']} epochs; top "
-                        f"{sd['top']} scored with EG ({k_eval} references) on {n_test} test rows", parts))
+                        f"per subsample ({small['subsamples_per_job']} per job): {', '.join(words)} "
+                        f"({sd['grid_points']} strengths + {sd['restarts']} restarts; the unregularized model has no "
+                        f"strengths) of {n_tr_s} rows, batch {st['batch_size']}, {st['epochs']} epochs; top "
+                        f"{sd['top']} scored with EG ({small['eval_references']} references) on "
+                        f"{small['explained_rows']} test rows", parts))
     return out
 
 

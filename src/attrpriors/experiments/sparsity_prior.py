@@ -101,6 +101,13 @@ def load_dataset(name: str, spec: Mapping, seed: int, nhanes_files: Sequence[str
     raise ValueError(f"sparsity_prior.datasets.{name}.source must be bundled, download or simulated, got {source!r}")
 
 
+def split_sizes(n: int, split: Mapping) -> dict[str, int]:
+    """Rows of the train/validation/test splits of ``n`` (``split``: ``test``, then ``val`` of the rest)."""
+    n_test = int(round(split["test"] * n))
+    n_val = int(round(split["val"] * (n - n_test)))
+    return {"train": n - n_test - n_val, "val": n_val, "test": n_test}
+
+
 def make_data(dataset: str, spec: Mapping, split: Mapping, seed: int, out: str,
               nhanes_files: Sequence[str] = ()) -> None:
     """Split one dataset into train/validation/test and standardise with the training statistics.
@@ -111,8 +118,8 @@ def make_data(dataset: str, spec: Mapping, split: Mapping, seed: int, out: str,
     X, y = load_dataset(dataset, spec, seed, nhanes_files)
     rng = np.random.default_rng(derive_seed(seed, EXPERIMENT, "split", dataset))
     perm = rng.permutation(len(y))
-    n_test = int(round(split["test"] * len(y)))
-    n_val = int(round(split["val"] * (len(y) - n_test)))
+    sizes = split_sizes(len(y), split)
+    n_test, n_val = sizes["test"], sizes["val"]
     te, va, tr = perm[:n_test], perm[n_test : n_test + n_val], perm[n_test + n_val :]
     raw = X.to_numpy(dtype=np.float64)
     Xtr, Xva, Xte = standardize(raw[tr], raw[va], raw[te])
@@ -537,3 +544,87 @@ def small_data_summary(results: Sequence[str], reference: str, out_metrics: str,
         ax.set_ylabel("test ROC-AUC (mean of top models)")
         ax.set_title(f"Small data: {len(auc)} subsamples (lines pair the same subsample)"
                      + (f"\n{dataset_label(dataset)}" if dataset else ""), fontsize=9)
+
+
+def penalty_kind(penalty: str) -> str:
+    """How ``penalty`` acts in :func:`train_models`: ``attribution`` (an EG prior), ``weight`` (a penalty on the
+    weights), ``dropout`` or ``none`` (unregularized)."""
+    _check_penalty(penalty)
+    if penalty in ATTRIBUTION_PENALTIES:
+        return "attribution"
+    if penalty in WEIGHT_PENALTIES:
+        return "weight"
+    return "dropout" if penalty == "dropout" else "none"
+
+
+def workload(config: Mapping, sizes: Mapping[str, Mapping[str, int]] | None = None) -> dict:
+    """What the experiment's jobs do, for compute projections (timings/paper_scale.py); torch-free.
+
+    ``config`` is the whole workflow config; ``sizes`` the ``n_samples`` and ``n_features`` of each cohort the
+    config cannot size (bundled, downloaded); simulated cohorts are sized from the config, cohorts without sizes
+    are listed under ``unsized``. Per cohort: its split sizes (:func:`split_sizes`); ``train_mlp`` per swept cohort
+    and penalty: one job that trains every (strength, seed) of the sweep in one stack (:func:`train_sweep`; a grid
+    of ``num`` strengths, the unregularized model ``seeds`` times) and scores each with EG on the validation and
+    test rows; ``small_data`` per cohort: jobs (blocks of ``subsamples_per_job`` subsamples) and per subsample
+    and penalty the fits of its strength grid and its restarts and the EG-scored top models
+    (:func:`small_data_replicate`). Training settings (epochs: all are run) include the cohort's own overrides.
+    """
+    sp = config["sparsity_prior"]
+    sizes = sizes or {}
+    penalties = sp["penalties"]
+    cohorts, unsized = {}, []
+    for name in sp["datasets"]:
+        spec = sp["cohorts"][name]
+        given = sizes.get(name) or (spec if spec.get("source") == "simulated" else None)
+        if given is None:
+            unsized.append(name)
+            continue
+        n = int(given["n_samples"])
+        cohorts[name] = {"n_samples": n, "n_features": int(given["n_features"]), "swept": bool(spec.get("sweep", True)),
+                         "rows": split_sizes(n, sp["split"]),
+                         "training": {**dict(sp["training"]), **dict(spec.get("training") or {})},
+                         "small_data_training": {**dict(sp["small_data"]["training"]),
+                                                 **dict(spec.get("small_data_training") or {})}}
+
+    def strengths(penalty: str, num: int | None = None) -> tuple[int, float]:
+        """Grid size and first (weakest) strength of a penalty's grid (the workflow's strength_grid)."""
+        if penalty == "unregularized":
+            return 1, 0.0
+        grid = penalties[penalty]
+        return int(num if num is not None else grid["num"]), float(grid["min"])
+
+    train = {}
+    for name, c in cohorts.items():
+        if not c["swept"]:
+            continue
+        train[name] = {}
+        for penalty in penalties:
+            n_strengths, first = strengths(penalty)
+            seeds = int(penalties[penalty].get("seeds", 1))
+            train[name][penalty] = {
+                "jobs": 1, "strengths": n_strengths, "seeds": seeds, "fits_per_job": n_strengths * seeds,
+                "kind": penalty_kind(penalty), "first_strength": first, "model": dict(sp["model"]),
+                "training": c["training"], "n_references": int(sp["n_references"]),
+                "eval_references": int(sp["eval_references"]), "scored_rows": c["rows"]["val"] + c["rows"]["test"]}
+    sd = sp["small_data"]
+    n_sub = int(sd["n_subsamples"])
+    per_job = int(sd.get("subsamples_per_job", 1))
+    small = {}
+    for name, c in cohorts.items():
+        per_penalty = {}
+        for penalty in sd["penalties"]:
+            if penalty not in penalties:
+                raise KeyError(f"config key 'sparsity_prior.penalties.{penalty}' is missing (named by "
+                               "sparsity_prior.small_data.penalties)")
+            n_grid, first = strengths(penalty, int(sd["grid_points"]))
+            grid_fits = 0 if penalty == "unregularized" else n_grid  # the unregularized model has no grid
+            per_penalty[penalty] = {"kind": penalty_kind(penalty), "first_strength": first, "grid_fits": grid_fits,
+                                    "restarts": int(sd["restarts"]), "fits": grid_fits + int(sd["restarts"]),
+                                    "top": int(sd["top"])}
+        small[name] = {"jobs": -(-n_sub // per_job), "subsamples": n_sub, "subsamples_per_job": per_job,
+                       "n_train": min(int(sd["n_train"]), c["rows"]["train"]),
+                       "n_val": min(int(sd["n_val"]), c["rows"]["val"]), "explained_rows": c["rows"]["test"],
+                       "model": dict(sp["model"]), "training": c["small_data_training"],
+                       "n_references": int(sp["n_references"]), "eval_references": int(sd["eval_references"]),
+                       "penalties": per_penalty}
+    return {"cohorts": cohorts, "unsized": unsized, "train_mlp": train, "small_data": small}
