@@ -579,12 +579,11 @@ def rules_sparsity_prior(c: Config, b: Bench) -> list[Workload]:
                   Part(f"{penalty} EG test rows", subsamples * pen["top"] * small["explained_rows"],
                        "explained row", eg)]
         words.append(f"{penalty} {fits} fits")
-    sd = c("sparsity_prior.small_data")
     out.append(Workload("sparsity_prior_small_data", "", jobs,
                         f"per subsample ({small['subsamples_per_job']} per job): {', '.join(words)} "
-                        f"({sd['grid_points']} strengths + {sd['restarts']} restarts; the unregularized model has no "
-                        f"strengths) of {n_tr_s} rows, batch {st['batch_size']}, {st['epochs']} epochs; top "
-                        f"{sd['top']} scored with EG ({small['eval_references']} references) on "
+                        f"({small['grid_points']} strengths + {small['restarts']} restarts; the unregularized model "
+                        f"has no strengths) of {n_tr_s} rows, batch {st['batch_size']}, {st['epochs']} epochs; top "
+                        f"{small['top']} scored with EG ({small['eval_references']} references) on "
                         f"{small['explained_rows']} test rows", parts))
     return out
 

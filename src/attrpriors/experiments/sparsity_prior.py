@@ -622,6 +622,7 @@ def workload(config: Mapping, sizes: Mapping[str, Mapping[str, int]] | None = No
                                     "restarts": int(sd["restarts"]), "fits": grid_fits + int(sd["restarts"]),
                                     "top": int(sd["top"])}
         small[name] = {"jobs": -(-n_sub // per_job), "subsamples": n_sub, "subsamples_per_job": per_job,
+                       "grid_points": int(sd["grid_points"]), "restarts": int(sd["restarts"]), "top": int(sd["top"]),
                        "n_train": min(int(sd["n_train"]), c["rows"]["train"]),
                        "n_val": min(int(sd["n_val"]), c["rows"]["val"]), "explained_rows": c["rows"]["test"],
                        "model": dict(sp["model"]), "training": c["small_data_training"],
