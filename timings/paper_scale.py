@@ -1143,7 +1143,8 @@ def main() -> None:
         return
     if args.steps < 1 or args.repeats < 1:
         ap.error("--steps and --repeats must be >= 1")
-    t_start = time.perf_counter()
+    wall = time.perf_counter  # kept: --clock cpu replaces time.perf_counter below
+    t_start = wall()
     if args.clock == "cpu":
         time.perf_counter = time.process_time  # noqa: the fit loop's clock too (it calls time.perf_counter)
     warnings.filterwarnings("ignore", message=".*deterministic.*")
@@ -1289,7 +1290,7 @@ def main() -> None:
         save_table(profile, out_dir / f"{stem}_gcn_profile.csv")
     if memory is not None:
         save_table(memory, out_dir / f"{stem}_peak_memory.csv")
-    print(f"wrote {out_dir / stem}.csv and .md in {time.perf_counter() - t_start:.0f} s", file=sys.stderr)
+    print(f"wrote {out_dir / stem}.csv and .md in {wall() - t_start:.0f} s (wall)", file=sys.stderr)
 
 
 if __name__ == "__main__":
