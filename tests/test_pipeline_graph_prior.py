@@ -94,6 +94,19 @@ def test_attribution_table_for_the_cross_paper_table(tiny_run: Path):
     assert (a["mean_abs_eg"] >= 0).all()
 
 
+def test_models_of_one_retraining_share_eg_references(tiny_run: Path):
+    """Common random numbers: a fine-tuned arm that kept 0 extra epochs is the MLP itself, and is explained with the
+    same EG references, so its attributions equal the MLP's exactly (a paired difference is the models' own)."""
+    a = pd.read_csv(tiny_run / "results/graph_prior/attributions/mean_abs_eg.csv")
+    m = pd.read_csv(tiny_run / "results/tables/erion_fig2_graph_prior_metrics.csv")
+    kept = m[(m["metric"] == "extra_epochs") & (m["value"] == 0)][["model", "seed"]].drop_duplicates()
+    assert len(kept), "no fine-tuned arm kept 0 extra epochs on the tiny config: the test proves nothing"
+    mlp = a[a["model"] == "mlp"].set_index(["seed", "gene"])["mean_abs_eg"]
+    for r in kept.itertuples():
+        arm = a[(a["model"] == r.model) & (a["seed"] == r.seed)].set_index(["seed", "gene"])["mean_abs_eg"]
+        np.testing.assert_array_equal(arm.to_numpy(), mlp.loc[arm.index].to_numpy(), err_msg=f"{r.model} seed {r.seed}")
+
+
 def test_paper_overlay_lists_the_download_jobs_offline(tmp_path: Path):
     """`source: download` plans the Beat AML / HumanBase downloads without touching the network."""
     repo = Path(__file__).resolve().parents[1]

@@ -547,8 +547,11 @@ def explain(model: str, model_path: str, expression: str, response: str, split: 
     if params.get("n_explain") and len(X) > int(params["n_explain"]):
         X = X[np.sort(np.random.default_rng(derive_seed(seed, EXPERIMENT, "explain_rows", retraining))
                       .choice(len(X), int(params["n_explain"]), replace=False))]
+    # common random numbers: every model of one retraining is explained with the same EG references, so a paired
+    # difference between two models (e.g. a fine-tuned arm that kept 0 extra epochs, i.e. the MLP itself) is the
+    # models' difference, not the sampling noise of two reference draws
     phibar = mean_abs_expected_gradients(net, X, d.X["train"], int(params["n_references"]),
-                                         derive_seed(seed, EXPERIMENT, model, "explain", retraining),
+                                         derive_seed(seed, EXPERIMENT, "explain", retraining),
                                          device)[: d.n_genes]  # the genes, not the drug indicator columns
     save_table(pd.DataFrame({"gene": d.genes, "model": model, "seed": retraining, "mean_abs_eg": phibar}),
                out_attributions)

@@ -181,8 +181,9 @@ def run_cell(gene_noise: float, edge_precision: float, params: Mapping, simulati
         for name, net in models.items():
             if name not in params["models"]:
                 continue
+            # common random numbers: the same EG references for every model of retraining r (paired contrasts)
             phibar = mean_abs_expected_gradients(net.cpu(), ex_rows, d.X["train"], int(params["n_references"]),
-                                                 derive_seed(seed, EXPERIMENT, name, "explain", r))[:n_genes]
+                                                 derive_seed(seed, EXPERIMENT, "explain", r))[:n_genes]
             fa = ranking_feature_agreement(pd.Series(phibar, index=genes), true)
             vals = {"test_r2": r2(d.y["test"], predict(net, d.X["test"])), "feature_agreement": fa,
                     **values.get(name, {})}
