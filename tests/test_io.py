@@ -92,6 +92,7 @@ def test_every_kind_of_intermediate_names_a_damaged_file(tmp_path, name, damage)
 
 def test_a_truncated_table_is_caught_even_when_pandas_would_read_it(tmp_path):
     save_table(pd.DataFrame({"a": [1.25, 2.5], "b": [3.5, 4.75]}), tmp_path / "t.csv")
+    (tmp_path / ".t.csv.sha256").unlink()  # the fallback for a table without its checksum file (copied alone)
     text = (tmp_path / "t.csv").read_text()
     (tmp_path / "t.csv").write_text(text[: text.rindex(",") + 1] + "4\n")  # cut mid-line, then a newline
     assert pd.read_csv(tmp_path / "t.csv").shape == (2, 2)  # pandas reads it (last value 4 instead of 4.75) ...
@@ -113,3 +114,60 @@ def test_load_torch_roundtrip(tmp_path):
     assert torch.equal(load_torch(tmp_path / "x.pt")["w"], torch.ones(3))
     with pytest.raises(FileNotFoundError, match="missing.pt"):
         load_torch(tmp_path / "missing.pt")
+
+
+# --- a text file cut exactly at a line end still parses: its checksum file catches it ----------------------------
+import subprocess  # noqa: E402
+
+from attrpriors.io import checksum_path  # noqa: E402
+
+
+def _cut_at_line_end(path):
+    """Drop the last line(s) keeping the file well formed: ends with a newline, every line whole."""
+    lines = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(b"".join(lines[: max(1, len(lines) // 2)]))
+
+
+@pytest.mark.parametrize("name", ["t.csv", "t.tsv", "s.json", "k.gmt"])
+def test_a_text_file_cut_at_a_line_end_is_caught(tmp_path, name):
+    readers = _written(tmp_path)
+    path = tmp_path / name
+    if name == "s.json":  # a pretty-printed JSON cut at a line end does not parse; a re-dumped shorter one does
+        save_json({"train": list(range(30))}, path)  # the checksum file now holds this document's hash ...
+        full = path.read_bytes()
+        path.write_text('{"train": [0, 1, 2]}\n')  # ... and a valid, shorter one takes its place
+    else:
+        full = path.read_bytes()
+        _cut_at_line_end(path)
+    side = checksum_path(path)
+    assert side.name == f".{name}.sha256" and side.read_text().endswith(f"  {name}\n")
+    assert len(path.read_bytes()) < len(full) and path.read_bytes().endswith(b"\n")
+    side.rename(side.with_name("moved"))  # positive control: without the checksum file the cut goes unnoticed
+    readers[name](path)
+    side.with_name("moved").rename(side)
+    with pytest.raises(CorruptFileError, match=f"do not match the SHA-256 recorded when it was written, in "
+                                               f"\\.{name}\\.sha256") as err:
+        readers[name](path)
+    assert str(path) in str(err.value) and "delete it and rerun" in str(err.value)
+
+
+def test_checksum_files_leave_the_file_itself_plain_and_are_sha256sum_compatible(tmp_path):
+    df = pd.DataFrame({"gene": ["A", "B"], "value": [0.5, 1.25]})
+    save_table(df, tmp_path / "t.csv")
+    assert (tmp_path / "t.csv").read_text() == df.to_csv(index=False)  # the bytes a plain to_csv writes
+    check = subprocess.run(["sha256sum", "-c", ".t.csv.sha256"], cwd=tmp_path, capture_output=True, text=True)
+    assert check.returncode == 0 and "t.csv: OK" in check.stdout
+    save_table(df, tmp_path / "t.md")
+    save_npz(tmp_path / "a.npz", x=np.zeros(2))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".t.csv.sha256", "a.npz", "t.csv", "t.md"]
+    save_table(df.head(1), tmp_path / "t.csv")  # rewriting updates it
+    assert read_table(tmp_path / "t.csv").shape == (1, 2)
+
+
+def test_a_deliberate_edit_is_accepted_once_its_checksum_file_is_deleted(tmp_path):
+    save_table(pd.DataFrame({"a": [1, 2]}), tmp_path / "t.csv")
+    (tmp_path / "t.csv").write_text("a\n1\n3\n")
+    with pytest.raises(CorruptFileError, match="to keep a deliberate edit, delete .t.csv.sha256"):
+        read_table(tmp_path / "t.csv")
+    checksum_path(tmp_path / "t.csv").unlink()
+    assert read_table(tmp_path / "t.csv")["a"].tolist() == [1, 3]

@@ -288,6 +288,9 @@ def test_load_errors_name_the_file(drug, tmp_path):
     out = tmp_path / "sim"
     save_simulation(drug, out)
     pd.read_csv(out / "samples.tsv", sep="\t").iloc[:-1].to_csv(out / "samples.tsv", sep="\t", index=False)
+    with pytest.raises(ValueError, match="samples.tsv: truncated or corrupt"):  # its checksum file no longer fits
+        load_simulation(out)
+    (out / ".samples.tsv.sha256").unlink()  # a file without one (edited by hand): the row counts must agree
     with pytest.raises(ValueError, match="samples.tsv has 79 rows"):
         load_simulation(out)
 

@@ -6,13 +6,18 @@ target and renames it into place only when the block finishes without an excepti
 Every reader of a file kind the workflow writes (:func:`load_npz`, :func:`load_torch`, :func:`read_table`,
 :func:`read_json`, and :func:`attrpriors.enrichment.read_gmt`) raises :class:`CorruptFileError` for a truncated or
 corrupt file, naming it and saying how to regenerate it (delete it and rerun: Snakemake rebuilds it and everything
-that depends on it). Text files must end with a newline (every writer here ends them so), and a table's last line
-must have as many fields as its header: a file cut mid-line is caught; one cut exactly at a line end is not.
+that depends on it). Zip-based kinds (``.npz``, ``.pt``) carry CRCs. A text kind (``.csv``, ``.tsv``, ``.json``,
+``.gmt``: :data:`SEALED_SUFFIXES`) gets a hidden checksum file next to it when :func:`atomic_path` writes it,
+``.<name>.sha256`` in ``sha256sum`` format (``sha256sum -c .t.csv.sha256`` checks it by hand); the readers compare
+the file with it, so a file cut exactly at a line end, which would still parse, is caught too. The file itself is
+not changed (the tables under results/tables/ stay plain). Without a checksum file (a file a user made or copied
+alone) text files must end with a newline and a table's last line must have as many fields as its header.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
@@ -43,9 +48,33 @@ def _existing(path: str | os.PathLike) -> Path:
     return path
 
 
+SEALED_SUFFIXES = (".csv", ".tsv", ".json", ".gmt")  # text kinds read back by later rules: checksummed
+
+
+def checksum_path(path: str | os.PathLike) -> Path:
+    """The hidden checksum file that :func:`atomic_path` writes next to a text output: ``.<name>.sha256``."""
+    path = Path(path)
+    return path.with_name(f".{path.name}.sha256")
+
+
+def verify_checksum(path: str | os.PathLike, data: bytes, kind: str) -> None:
+    """:class:`CorruptFileError` if ``path`` has a checksum file and ``data`` (its bytes) do not match it."""
+    side = checksum_path(path)
+    try:
+        recorded = side.read_text(encoding="utf-8").split()
+    except FileNotFoundError:
+        return  # not written by atomic_path (a user's file, or one copied alone): the other checks only
+    if not recorded or hashlib.sha256(data).hexdigest() != recorded[0].lower():
+        raise corrupt_file(path, kind, f"its {len(data):,} bytes do not match the SHA-256 recorded when it was "
+                                       f"written, in {side.name}: cut off or changed since (to keep a deliberate "
+                                       f"edit, delete {side.name})")
+
+
 def check_text_complete(path: str | os.PathLike, kind: str) -> bytes:
-    """The bytes of a text file that must be non-empty and end with a newline (else :class:`CorruptFileError`)."""
+    """The bytes of a text file that must match its checksum file (if any), be non-empty and end with a newline
+    (else :class:`CorruptFileError`)."""
     data = _existing(path).read_bytes()
+    verify_checksum(path, data, kind)
     if not data.strip():
         raise corrupt_file(path, kind, "the file is empty")
     if not data.endswith(b"\n"):
@@ -54,25 +83,35 @@ def check_text_complete(path: str | os.PathLike, kind: str) -> bytes:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike, checksum: bool = True) -> Iterator[Path]:
     """Yield a temporary path in the target's folder; rename it to ``path`` on success, delete it on failure.
 
     The temporary name keeps the target's suffix so that writers that infer the format from the
-    suffix (matplotlib, numpy) behave as for the real path.
+    suffix (matplotlib, numpy) behave as for the real path. A text kind the readers check
+    (:data:`SEALED_SUFFIXES`) also gets its checksum file (:func:`checksum_path`), written just before the rename;
+    ``checksum=False`` for files that record their own (downloads: ``<name>.sha256`` with the URL).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp{''.join(path.suffixes)}", dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    side = checksum_path(path) if checksum and path.suffix in SEALED_SUFFIXES else None
     try:
         yield tmp_path
         # mkstemp creates the file 0600; give the output the permissions a plain open() would (0666 & ~umask),
         # so results on a shared lab or cluster file system stay readable by the group
         os.chmod(tmp_path, 0o666 & ~_umask())
+        if side is not None:  # the checksum first: once the file exists, its checksum file matches it
+            side_tmp = side.with_name(tmp_path.name + ".sha256")
+            side_tmp.write_text(f"{hashlib.sha256(tmp_path.read_bytes()).hexdigest()}  {path.name}\n")
+            os.chmod(side_tmp, 0o666 & ~_umask())
+            os.replace(side_tmp, side)
         os.replace(tmp_path, path)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
+        if side is not None:
+            side.with_name(tmp_path.name + ".sha256").unlink(missing_ok=True)
         raise
 
 
@@ -153,9 +192,10 @@ def save_json(obj: Mapping[str, Any], path: str | os.PathLike) -> None:
 
 def read_json(path: str | os.PathLike) -> Any:
     """Read a JSON document; :class:`CorruptFileError` naming the file if it is truncated or not JSON."""
-    path = _existing(path)
+    data = _existing(path).read_bytes()
+    verify_checksum(path, data, ".json file")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(data.decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise corrupt_file(path, ".json file", f"{type(err).__name__}: {err}") from err
 

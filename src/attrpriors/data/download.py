@@ -373,7 +373,7 @@ def download(
     last: BaseException | None = None
     for attempt in range(retries):
         try:
-            with atomic_path(dest) as tmp:
+            with atomic_path(dest, checksum=False) as tmp:  # its checksum: <name>.sha256, with the URL
                 got_sha, got_md5, nbytes = _fetch_once(url, tmp, timeout, want_md5 is not None)
                 if want_sha and got_sha != want_sha.lower():
                     raise ChecksumError(
