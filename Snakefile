@@ -7,7 +7,7 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config.yaml"
+configfile: f"{workflow.basedir}/config.yaml"  # the defaults; every --configfile is merged over them
 
 
 report: "workflow/report/workflow.rst"

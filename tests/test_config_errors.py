@@ -12,13 +12,13 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 from attrpriors.config_check import (
     ConfigError,
     check_config,
     config_files_from_argv,
     exit_on_malformed_config,
+    load_config,
     load_schema,
     semantic_problems,
     yaml_problem,
@@ -31,14 +31,24 @@ import config_probes  # noqa: E402
 SCHEMA = load_schema(REPO / "workflow" / "schemas" / "config.schema.yaml")
 
 
-def _overlay(path: Path) -> dict:
-    return config_probes._merge(yaml.safe_load((REPO / "config.yaml").read_text()), yaml.safe_load(path.read_text()))
-
-
 @pytest.mark.parametrize("overlay", [None, "config/paper.yaml", "tests/configs/tiny.yaml"])
 def test_shipped_configs_pass(overlay):
-    cfg = yaml.safe_load((REPO / "config.yaml").read_text()) if overlay is None else _overlay(REPO / overlay)
-    check_config(cfg, SCHEMA)
+    check_config(load_config(*([REPO / overlay] if overlay else [])), SCHEMA)
+
+
+@pytest.mark.parametrize("key", ["sweep_penalties", "small_data.penalties"])
+def test_penalty_without_grid_is_named(key):
+    """Overlays cannot drop config.yaml's grids, but a config used alone (--replace-workflow-config) can."""
+    cfg = config_probes.base_config()
+    del cfg["sparsity_prior"]["penalties"]["l1_all"]
+    node = cfg["sparsity_prior"]
+    *parents, leaf = key.split(".")
+    for p in parents:
+        node = node[p]
+    node[leaf] = ["gini", "l1_all", "unregularized"]
+    assert semantic_problems(cfg) == [f"sparsity_prior.{key} names 'l1_all', which has no strength grid in "
+                                      "sparsity_prior.penalties (known: unregularized, gini, l1_eg, l2_eg, "
+                                      "l1_first, sgl, dropout)"]
 
 
 def test_semantic_checks_find_each_problem_once():

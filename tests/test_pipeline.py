@@ -10,13 +10,14 @@ import pandas as pd
 import pytest
 import yaml
 
+from attrpriors.config_check import load_config
 from conftest import TINY, snakemake
 
 pytestmark = pytest.mark.pipeline
 
 
 def _tiny_config(tmp_path: Path, **changes) -> Path:
-    cfg = yaml.safe_load(TINY.read_text())
+    cfg = load_config(TINY)
     for dotted, value in changes.items():
         node = cfg
         *parents, leaf = dotted.split(".")
@@ -29,7 +30,7 @@ def _tiny_config(tmp_path: Path, **changes) -> Path:
 
 
 def test_every_expected_output_exists_and_is_sane(tiny_run: Path):
-    cfg = yaml.safe_load(TINY.read_text())["benchmark"]
+    cfg = load_config(TINY)["benchmark"]
     for dataset in cfg["datasets"]:
         table = pd.read_csv(tiny_run / f"results/tables/erion_table1_benchmark_{dataset}.csv")
         assert len(table) == 20  # the 18 metrics + the randomization sanity check (rho, survives)

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-import yaml
 
+from attrpriors.config_check import load_config
 from conftest import TINY
 
 pytestmark = pytest.mark.pipeline
@@ -19,7 +19,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 @pytest.fixture(scope="module")
 def cfg():
-    return yaml.safe_load(TINY.read_text())["dapr"]
+    return load_config(TINY)["dapr"]
 
 
 def test_two_moons_figure_and_table(tiny_run: Path, cfg):

@@ -9,13 +9,14 @@ import pandas as pd
 import pytest
 import yaml
 
+from attrpriors.config_check import load_config
 from conftest import TINY, snakemake
 
 pytestmark = pytest.mark.pipeline
 
 
 def _cfg():
-    return yaml.safe_load(TINY.read_text())["dna_consistency"]
+    return load_config(TINY)["dna_consistency"]
 
 
 def _models(cfg):
@@ -86,7 +87,7 @@ def test_figures_are_written(tiny_run: Path):
 
 
 def test_bad_selection_method_is_named(tmp_path: Path):
-    cfg = yaml.safe_load(TINY.read_text())
+    cfg = load_config(TINY)
     cfg["dna_consistency"]["selection"]["method"] = "integrated_gradients"
     bad = tmp_path / "config.yaml"
     bad.write_text(yaml.safe_dump(cfg))
@@ -97,7 +98,7 @@ def test_bad_selection_method_is_named(tmp_path: Path):
 
 def test_download_source_plans_the_archive_download(tmp_path: Path):
     """source: download adds the download rule and feeds the archive to the data rule (dry run, no network)."""
-    cfg = yaml.safe_load(TINY.read_text())
+    cfg = load_config(TINY)
     cfg["dna_consistency"]["data"]["source"] = "download"
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(cfg))

@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
+from attrpriors.config_check import load_config
 from conftest import TINY, snakemake
 
 pytestmark = pytest.mark.pipeline
 
-CFG = yaml.safe_load(TINY.read_text())
+CFG = load_config(TINY)
 MODELS = CFG["graph_prior"]["models"]
 N = CFG["graph_prior"]["retrainings"]
 
@@ -110,8 +110,7 @@ def test_models_of_one_retraining_share_eg_references(tiny_run: Path):
 def test_paper_overlay_lists_the_download_jobs_offline(tmp_path: Path):
     """`source: download` plans the Beat AML / HumanBase downloads without touching the network."""
     repo = Path(__file__).resolve().parents[1]
-    overlay = repo / "config" / "paper.yaml"
-    (tmp_path / "config.yaml").write_text((repo / "config.yaml").read_text())  # the overlay's base
+    overlay = repo / "config" / "paper.yaml"  # merged over the repository's config.yaml
     proc = snakemake(tmp_path, "-n", "results/rnaseq/preprocessed/expression.npz", "results/rnaseq/gene_sets/KEGG.gmt",
                      configfile=overlay)
     out = proc.stdout + proc.stderr

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
+from attrpriors.config_check import load_config
 from conftest import TINY
 
 pytestmark = pytest.mark.pipeline
@@ -17,7 +17,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 
 def _cfg():
-    return yaml.safe_load(TINY.read_text())["ig_limits"]
+    return load_config(TINY)["ig_limits"]
 
 
 def test_feature_agreement_table(tiny_run: Path):
@@ -65,7 +65,7 @@ def test_figures_and_logs(tiny_run: Path):
 
 
 def test_cross_paper_table(tiny_run: Path):
-    cfg = yaml.safe_load(TINY.read_text())
+    cfg = load_config(TINY)
     if cfg.get("rnaseq", {}).get("source") != "simulated" or "graph_prior" not in cfg["cross_paper"]["sources"]:
         pytest.skip("the tiny config has no simulated drug-response source for the cross-paper table")
     t = pd.read_csv(tiny_run / "results/tables/cross_paper_attribution_trust.csv")

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from attrpriors.config_check import load_config
 from conftest import TINY, snakemake
 
 pytestmark = pytest.mark.pipeline
@@ -18,7 +19,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 
 def _cfg():
-    return yaml.safe_load(TINY.read_text())["pixel_prior"]
+    return load_config(TINY)["pixel_prior"]
 
 
 def test_pixel_prior_outputs_are_sane(tiny_run: Path):
@@ -51,7 +52,7 @@ def test_pixel_prior_outputs_are_sane(tiny_run: Path):
 
 
 def _bad_config(tmp_path: Path, **changes) -> Path:
-    cfg = yaml.safe_load(TINY.read_text())
+    cfg = load_config(TINY)
     for dotted, value in changes.items():
         node = cfg
         *parents, leaf = dotted.split(".")

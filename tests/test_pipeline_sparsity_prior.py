@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from attrpriors.config_check import load_config
 from conftest import TINY, snakemake
 
 pytestmark = pytest.mark.pipeline
@@ -18,7 +19,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 
 def _cfg():
-    return yaml.safe_load(TINY.read_text())["sparsity_prior"]
+    return load_config(TINY)["sparsity_prior"]
 
 
 def _sweep_datasets(cfg):
@@ -75,7 +76,7 @@ def test_small_data_ttests(tiny_run: Path):
 
 
 def _bad_config(tmp_path: Path, **changes) -> Path:
-    cfg = yaml.safe_load(TINY.read_text())
+    cfg = load_config(TINY)
     for dotted, value in changes.items():
         node = cfg
         *parents, leaf = dotted.split(".")
@@ -94,11 +95,13 @@ def test_unknown_penalty_is_named(tmp_path: Path):
     assert "elastic_net" in proc.stdout + proc.stderr
 
 
-def test_small_data_penalty_without_grid_is_named(tmp_path: Path):
-    small = {**_cfg()["small_data"], "penalties": ["gini", "l1_all", "unregularized"]}
-    proc = snakemake(tmp_path, "-n", configfile=_bad_config(tmp_path, **{"sparsity_prior.small_data": small}))
-    assert proc.returncode != 0
-    assert "l1_all" in proc.stdout + proc.stderr and "strength grid" in proc.stdout + proc.stderr
+def test_sweep_penalties_choose_the_training_jobs(tmp_path: Path):
+    """sparsity_prior.sweep_penalties, not the grids of sparsity_prior.penalties, decides the sweep's jobs."""
+    proc = snakemake(tmp_path, "-n", configfile=_bad_config(tmp_path, **{"sparsity_prior.sweep_penalties":
+                                                                         ["unregularized", "l1_all"]}))
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    assert "sweep/l1_all.csv" in out and "sweep/unregularized.csv" in out and "sweep/gini.csv" not in out
 
 
 def test_log_grid_must_be_positive(tmp_path: Path):

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
+from attrpriors.config_check import load_config
 from conftest import REPO, TINY
 
 pytestmark = [
@@ -32,7 +32,7 @@ pytestmark = [
 PROFILE = REPO / "profiles" / "slurm"
 START = REPO / "scripts" / "slurm" / "start_local_slurm.sh"
 SUBMITTED = re.compile(r"Job (\d+) has been submitted with SLURM jobid (\d+) \(log: (\S+)\)\.")
-DATASET = yaml.safe_load(TINY.read_text())["benchmark"]["datasets"][0]
+DATASET = load_config(TINY)["benchmark"]["datasets"][0]
 DATA = f"results/benchmark/data/{DATASET}.npz"
 MODEL = f"results/benchmark/models/{DATASET}.pt"
 METRICS = f"results/benchmark/metrics/{DATASET}/gradients.csv"

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import copy
 import importlib.util
-import shutil
 import subprocess
 import sys
 
 import numpy as np
 import pytest
-import yaml
-from snakemake.utils import update_config
 
+from attrpriors.config_check import load_config
 from attrpriors.experiments import benchmark as bm
 from attrpriors.experiments import dapr
 from attrpriors.experiments import dna_consistency as dna
@@ -24,10 +22,8 @@ from conftest import REPO, TINY, snakemake
 
 
 def _config(overlay=REPO / "config" / "paper.yaml") -> dict:
-    """config.yaml updated with ``overlay`` (what Snakemake's --configfile does)."""
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
-    update_config(config, yaml.safe_load(overlay.read_text()))
-    return config
+    """config.yaml with ``overlay`` merged over it (what Snakemake's --configfile does)."""
+    return load_config(overlay)
 
 
 def _paper_config() -> dict:
@@ -52,10 +48,7 @@ def tiny_job_counts(tmp_path_factory) -> dict[str, int]:
     paper_scale = importlib.util.module_from_spec(spec)
     sys.modules.setdefault("paper_scale", paper_scale)  # its dataclasses look their module up
     spec.loader.exec_module(paper_scale)
-    work = tmp_path_factory.mktemp("dryrun")
-    # the Snakefile's `configfile: "config.yaml"` is read from the work folder: there, as in the repository, the
-    # tiny overlay is merged over it (what _config does)
-    shutil.copy(REPO / "config.yaml", work / "config.yaml")
+    work = tmp_path_factory.mktemp("dryrun")  # the tiny overlay is merged over the Snakefile's config.yaml
     proc = snakemake(work, "-n", "--forceall", "--quiet", "rules")
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     return paper_scale.job_stats(proc.stdout + proc.stderr)
@@ -289,11 +282,10 @@ def test_sparsity_prior_workload_follows_the_config():
 def test_workloads_are_torch_free_and_plain():
     """Every experiment's workload runs without importing torch and returns plain data (JSON-serialisable)."""
     code = f"""
-import json, sys, yaml
-from snakemake.utils import update_config
+import json, sys
+from attrpriors.config_check import load_config
 from attrpriors.experiments import benchmark, dapr, dna_consistency, graph_prior, ig_limits, pixel_prior, sparsity_prior
-config = yaml.safe_load(open({str(REPO / "config.yaml")!r}))
-update_config(config, yaml.safe_load(open({str(REPO / "config" / "paper.yaml")!r})))
+config = load_config({str(REPO / "config" / "paper.yaml")!r})
 out = [benchmark.workload(config), pixel_prior.workload(config, 60000, 10000, 28, 1, 10),
        sparsity_prior.workload(config, {{"nhanes": {{"n_samples": 13000, "n_features": 79}}}}),
        graph_prior.workload(config, 1000, 10, 5000, 20000),

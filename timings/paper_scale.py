@@ -6,7 +6,7 @@
 1. Job counts per rule come from ``snakemake -n --nolock --forceall --rerun-incomplete --configfile config/paper.yaml
    --quiet rules`` (offline, writes nothing; --forceall counts every job of a run from scratch, --rerun-incomplete
    only stops a concurrent run's incomplete outputs from aborting the dry run). The merged config is config.yaml
-   updated with the overlay by ``snakemake.utils.update_config`` (what ``--configfile`` does).
+   with the overlay merged over it by ``attrpriors.config_check.load_config`` (what ``--configfile`` does).
 2. Every rule that trains or attributes at scale gets its workload from the experiment itself:
    ``attrpriors.experiments.<experiment>.workload(config, <data sizes the config cannot know>)`` returns, per rule
    and variant, the jobs, fits per job, model spec, training settings (*maximum* epochs), split sizes, prior and
@@ -105,14 +105,10 @@ NOT_TIMED_NOTES = {
 
 # ------------------------------------------------------------------------------------------------- config
 def load_config(overlay: Path) -> dict:
-    """config.yaml updated with ``overlay`` the way Snakemake's --configfile does (nested dict update)."""
-    from snakemake.utils import update_config
+    """config.yaml with ``overlay`` merged over it as Snakemake's --configfile does (attrpriors.config_check)."""
+    from attrpriors.config_check import load_config as resolve
 
-    with open(ROOT / "config.yaml") as fh:
-        config = yaml.safe_load(fh)
-    with open(overlay) as fh:
-        update_config(config, yaml.safe_load(fh) or {})
-    return config
+    return resolve(overlay, base=ROOT / "config.yaml")
 
 
 class Node(dict):

@@ -13,14 +13,19 @@ Semantic checks (:data:`SEMANTIC_CHECKS`, each a small function returning messag
   empty training set);
 * counts the data can satisfy (informative features ≤ features, explained samples ≤ test samples, top-K genes ≤
   genes, driving pathways ≤ pathways, small-data subsamples ≤ the bundled table's training rows, …);
-* lists that name things that exist (Table 1 datasets with a block, small-data penalties with a grid, the DNA
-  selection method among the computed methods, a training block per IG-limits model) and local data paths.
+* lists that name things that exist (Table 1 datasets with a block, sweep and small-data penalties with a grid,
+  the DNA selection method among the computed methods, a training block per IG-limits model) and local data paths.
 
 Also checked by tests/test_config_errors.py, which runs every probe of docs/config_errors.md.
+
+Overlays: ``config.yaml`` holds every setting; an overlay (``config/paper.yaml``, ``tests/configs/tiny.yaml``, a
+user's ``--configfile``) holds only what differs. :func:`load_config` resolves one the way the workflow does
+(:func:`merge_overlay`, then :func:`order_like`); :func:`restated_defaults` finds overlay keys that change nothing.
 """
 
 from __future__ import annotations
 
+import copy
 import difflib
 import os
 from pathlib import Path
@@ -28,6 +33,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 import yaml
 
+CONFIG_YAML = Path(__file__).resolve().parents[2] / "config.yaml"  # the repository's defaults (next to Snakefile)
 MAX_PROBLEMS = 6  # problems listed in one error; the rest are counted
 _TYPE_NAMES = {
     "integer": "an integer",
@@ -134,6 +140,85 @@ def schema_problems(config: Mapping, schema: Mapping) -> list[str]:
         if rest:
             meant.add(head.rpartition(".")[0] + "." + rest.split("?")[0] if "." in head else rest.split("?")[0])
     return [m for m in out if not (m.endswith(": required key is missing") and m.split(":")[0] in meant)]
+
+
+# ------------------------------------------------------------------------------------------------------- overlays
+def load_yaml(path: str | os.PathLike) -> Any:
+    """One YAML file; an error names the file."""
+    try:
+        with open(path) as fh:
+            return yaml.safe_load(fh)
+    except (OSError, yaml.YAMLError) as err:
+        raise ConfigError(f"{path}: cannot read this config file ({err})") from None
+
+
+def merge_overlay(base: Mapping, overlay: Mapping | None) -> dict:
+    """A copy of ``base`` with ``overlay`` merged over it as Snakemake merges ``--configfile`` and ``--config``
+    (``snakemake.utils.update_config``): mappings key by key, any other value (a list, a number, null) replaced
+    whole. Keys keep ``base``'s order; keys only the overlay has follow in its order."""
+
+    def update(node: Any, over: Mapping) -> Any:
+        for key, value in over.items():
+            if not isinstance(node, Mapping):  # Snakemake: a non-mapping cannot be updated, it is replaced
+                node = {}
+            node[key] = update(node.get(key, {}), value) if isinstance(value, Mapping) else copy.deepcopy(value)
+        return node
+
+    return update(copy.deepcopy(dict(base)), overlay or {})
+
+
+def order_like(config: dict, reference: Mapping) -> dict:
+    """Put the keys of ``config`` (and of every nested mapping) in ``reference``'s order, in place; keys the
+    reference lacks follow in their own order. Snakemake puts the keys of an overlay first; this restores
+    config.yaml's order so that job lists and the rows of tables do not depend on how an overlay is written."""
+    if not isinstance(config, dict) or not isinstance(reference, Mapping):
+        return config
+    keys = [k for k in reference if k in config] + [k for k in config if k not in reference]
+    items = [(k, config.pop(k)) for k in keys]
+    for k, v in items:
+        config[k] = order_like(v, reference[k]) if k in reference else v
+    return config
+
+
+def load_config(*overlays: str | os.PathLike | Mapping, base: str | os.PathLike = CONFIG_YAML) -> dict:
+    """The configuration a run with ``--configfile overlay ...`` sees: ``base`` (config.yaml) with each overlay (a
+    file or a mapping) merged over it in turn, keys in config.yaml's order. For tests and scripts."""
+    defaults = load_yaml(base)
+    config = copy.deepcopy(defaults)
+    for overlay in overlays:
+        over = overlay if isinstance(overlay, Mapping) else load_yaml(overlay)
+        if over is not None and not isinstance(over, Mapping):
+            raise ConfigError(f"{overlay}: an overlay must be a mapping of config keys, got {type(over).__name__}")
+        config = merge_overlay(config, over)
+    return order_like(config, defaults)
+
+
+def restated_defaults(overlay: Mapping, base: Mapping) -> list[str]:
+    """Key paths of ``overlay`` that change nothing when merged over ``base``: a value equal to the default
+    (a list or a non-mapping compared whole, 1 and 1.0 told apart) or an empty mapping."""
+    out = []
+
+    def same(a: Any, b: Any) -> bool:
+        if type(a) is not type(b):
+            return False
+        if isinstance(a, list):
+            return len(a) == len(b) and all(map(same, a, b))
+        if isinstance(a, dict):
+            return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+        return a == b
+
+    def walk(over: Mapping, ref: Any, where: tuple) -> None:
+        for key, value in over.items():
+            here = where + (key,)
+            has = isinstance(ref, Mapping) and key in ref
+            if isinstance(value, Mapping) and has and isinstance(ref[key], Mapping):
+                if not value:
+                    out.append(f"{_path(here)}: an empty mapping changes nothing")
+                walk(value, ref[key], here)
+            elif has and same(value, ref[key]):
+                out.append(f"{_path(here)} = {_short(value)}: the default of config.yaml")
+    walk(overlay, base, ())
+    return out
 
 
 # ------------------------------------------------------------------------------------------------------ semantics
@@ -308,10 +393,11 @@ def check_names(cfg: Mapping) -> list[str]:
             out.append(f"sparsity_prior.datasets names {d!r}, which has no entry in sparsity_prior.cohorts"
                        f"{_did_you_mean(d, cohorts)} (known: {_listing(cohorts)})")
     grids = list(sp.get("penalties", {}) or {})
-    for p in _get(cfg, "sparsity_prior.small_data.penalties", []) or []:
-        if p not in grids:
-            out.append(f"sparsity_prior.small_data.penalties names {p!r}, which has no strength grid in "
-                       f"sparsity_prior.penalties{_did_you_mean(p, grids)} (known: {_listing(grids)})")
+    for key in ("sweep_penalties", "small_data.penalties"):
+        for p in _get(sp, key, []) or []:
+            if p not in grids:
+                out.append(f"sparsity_prior.{key} names {p!r}, which has no strength grid in "
+                           f"sparsity_prior.penalties{_did_you_mean(p, grids)} (known: {_listing(grids)})")
     dna = _get(cfg, "dna_consistency", {}) or {}
     sel, methods = _get(dna, "selection.method"), _get(dna, "attribution.methods")
     if sel is not None and isinstance(methods, list) and sel not in methods:

@@ -6,10 +6,13 @@ from pathlib import Path
 from snakemake.exceptions import WorkflowError
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
-from attrpriors.config_check import ConfigError, check_config
+from attrpriors.config_check import ConfigError, check_config, load_config, order_like
 
-# every config check (schema + cross-key) lives in attrpriors.config_check; errors are a few lines, no schema dump
+# every config check (schema + cross-key) lives in attrpriors.config_check; errors are a few lines, no schema dump.
+# Snakemake puts the keys of --configfile/--config overlays first: restore config.yaml's key order, so that job and
+# table orders do not depend on how an overlay is written
 try:
+    order_like(config, load_config(base=Path(workflow.basedir) / "config.yaml"))
     check_config(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
 except ConfigError as err:
     raise WorkflowError(str(err)) from None

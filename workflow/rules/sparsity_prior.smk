@@ -10,8 +10,8 @@ SP_DATASETS = list(
     SP_CFG["datasets"]
 )  # each has a cohort spec (attrpriors.config_check)
 SP_GRIDS = {
-    p: ([0.0] if p == "unregularized" else strength_grid(spec))
-    for p, spec in SP_CFG["penalties"].items()
+    p: ([0.0] if p == "unregularized" else strength_grid(SP_CFG["penalties"][p]))
+    for p in SP_CFG["sweep_penalties"]
 }
 SP_SMALL_GRIDS = {
     p: strength_grid(SP_CFG["penalties"][p], num=SP_CFG["small_data"]["grid_points"])

@@ -563,9 +563,9 @@ def workload(config: Mapping, sizes: Mapping[str, Mapping[str, int]] | None = No
     ``config`` is the whole workflow config; ``sizes`` the ``n_samples`` and ``n_features`` of each cohort the
     config cannot size (bundled, downloaded); simulated cohorts are sized from the config, cohorts without sizes
     are listed under ``unsized``. Per cohort: its split sizes (:func:`split_sizes`); ``train_mlp`` per swept cohort
-    and penalty: one job that trains every (strength, seed) of the sweep in one stack (:func:`train_sweep`; a grid
-    of ``num`` strengths, the unregularized model ``seeds`` times) and scores each with EG on the validation and
-    test rows; ``small_data`` per cohort: jobs (blocks of ``subsamples_per_job`` subsamples) and per subsample
+    and penalty of ``sweep_penalties``: one job that trains every (strength, seed) of the sweep in one stack
+    (:func:`train_sweep`; a grid of ``num`` strengths, the unregularized model ``seeds`` times) and scores each with
+    EG on the validation and test rows; ``small_data`` per cohort: jobs (blocks of ``subsamples_per_job`` subsamples) and per subsample
     and penalty the fits of its strength grid and its restarts and the EG-scored top models
     (:func:`small_data_replicate`). Training settings (epochs: all are run) include the cohort's own overrides.
     """
@@ -598,7 +598,7 @@ def workload(config: Mapping, sizes: Mapping[str, Mapping[str, int]] | None = No
         if not c["swept"]:
             continue
         train[name] = {}
-        for penalty in penalties:
+        for penalty in sp["sweep_penalties"]:
             n_strengths, first = strengths(penalty)
             seeds = int(penalties[penalty].get("seeds", 1))
             train[name][penalty] = {
