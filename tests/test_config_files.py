@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from attrpriors.config_check import load_config, load_yaml, merge_overlay, order_like, restated_defaults
 from conftest import REPO, TINY
@@ -76,3 +77,45 @@ def test_the_workflow_merges_an_overlay_over_its_own_config_yaml(tmp_path: Path)
     assert "Config file" in out and "config.yaml is extended by additional config" in out
     assert "breast_cancer/sweep/sgl.csv" in out and "sweep/l1_eg.csv" not in out  # tiny's sweep_penalties
 
+
+def test_config_yaml_says_what_each_block_does():
+    """Every top-level block of config.yaml has a comment block above it (what it reproduces, its main knobs)."""
+    lines = (REPO / "config.yaml").read_text().splitlines()
+    for i, line in enumerate(lines):
+        if line and not line.startswith((" ", "#")) and isinstance(DEFAULTS.get(line.split(":")[0]), dict):
+            above = []
+            j = i - 1
+            while j >= 0 and lines[j].startswith("#"):
+                above.append(lines[j])
+                j -= 1
+            assert len(above) >= 2, f"config.yaml: the block {line.split(':')[0]!r} has no comment block above it"
+
+
+def _schema_properties(node, where, definitions, seen=frozenset()):
+    """(key path, property schema) of every property the schema defines, through $ref, allOf and maps of names."""
+    if not isinstance(node, dict):
+        return
+    ref = node.get("$ref", "").rpartition("/")[2]
+    if ref and ref not in seen:
+        yield from _schema_properties(definitions[ref], where, definitions, seen | {ref})
+    for sub in node.get("allOf", []) + node.get("anyOf", []) + node.get("oneOf", []):
+        yield from _schema_properties(sub, where, definitions, seen)
+    for key, sub in (node.get("properties") or {}).items():
+        yield f"{where}.{key}" if where else key, sub
+        yield from _schema_properties(sub, f"{where}.{key}" if where else key, definitions, seen)
+    for key in ("additionalProperties", "items"):
+        if isinstance(node.get(key), dict):
+            yield from _schema_properties(node[key], f"{where}.<name>" if key == "additionalProperties" else where,
+                                          definitions, seen)
+
+
+def test_schema_describes_every_key():
+    schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+    missing = set()
+    for path, sub in _schema_properties(schema, "", schema["definitions"]):
+        ref = sub.get("$ref", "").rpartition("/")[2] if isinstance(sub, dict) else ""
+        described = isinstance(sub, dict) and ("description" in sub or
+                                               "description" in schema["definitions"].get(ref, {}))
+        if not described and set(sub) - {"const", "exclusiveMaximum", "exclusiveMinimum", "minimum", "maximum"}:
+            missing.add(path)  # a bare constraint inside allOf (e.g. {const: linear}) refines a described key
+    assert not missing, f"{len(missing)} schema keys lack a description: {sorted(missing)[:20]}"
