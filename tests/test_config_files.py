@@ -27,14 +27,15 @@ def test_overlays_hold_only_what_differs(overlay: Path):
 
 
 def test_restated_defaults_names_each_key():
-    over = {"seed": 0, "benchmark": {"n_explain": 100, "data": {"n_samples": 300, "split": {}},
-                                     "methods": ["gradients"], "convergence": {"truth": 5000.0}},
-            "graph_prior": {"lasso": {"max_iter": 10}}}
-    assert restated_defaults(over, DEFAULTS) == [
+    base = {"seed": 0, "bm": {"n_explain": 100, "data": {"n": 1000, "split": {"test": 0.2}}, "methods": ["a", "b"],
+                              "truth": 5000}}
+    over = {"seed": 0, "bm": {"n_explain": 100, "data": {"n": 300, "split": {}}, "methods": ["a"], "truth": 5000.0,
+                              "max_iter": 10}}
+    assert restated_defaults(over, base) == [
         "seed = 0: the default of config.yaml",
-        "benchmark.n_explain = 100: the default of config.yaml",
-        "benchmark.data.split: an empty mapping changes nothing",
-    ]  # 5000.0 is not the integer 5000; a shorter list and a key config.yaml lacks are differences
+        "bm.n_explain = 100: the default of config.yaml",
+        "bm.data.split: an empty mapping changes nothing",
+    ]  # 5000.0 is not the integer 5000; a shorter list and a key the base lacks are differences
 
 
 def _snakemake_merge(base: dict, overlay: dict) -> dict:
