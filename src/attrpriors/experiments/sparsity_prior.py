@@ -565,9 +565,9 @@ def workload(config: Mapping, sizes: Mapping[str, Mapping[str, int]] | None = No
     are listed under ``unsized``. Per cohort: its split sizes (:func:`split_sizes`); ``train_mlp`` per swept cohort
     and penalty of ``sweep_penalties``: one job that trains every (strength, seed) of the sweep in one stack
     (:func:`train_sweep`; a grid of ``num`` strengths, the unregularized model ``seeds`` times) and scores each with
-    EG on the validation and test rows; ``small_data`` per cohort: jobs (blocks of ``subsamples_per_job`` subsamples) and per subsample
-    and penalty the fits of its strength grid and its restarts and the EG-scored top models
-    (:func:`small_data_replicate`). Training settings (epochs: all are run) include the cohort's own overrides.
+    EG on the validation and test rows; ``small_data`` per cohort: jobs (blocks of ``subsamples_per_job``
+    subsamples) and per subsample and penalty the fits of its strength grid and its restarts and the EG-scored top
+    models (:func:`small_data_replicate`). Training settings (epochs: all are run) include the cohort's own overrides.
     """
     sp = config["sparsity_prior"]
     sizes = sizes or {}
