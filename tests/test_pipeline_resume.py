@@ -1,19 +1,21 @@
-"""Reliability of the whole workflow, on a copy of the tiny run (the session fixture ``tiny_run``):
+"""Reliability of the whole workflow, each test on its own copy of the tiny run (the session fixture ``tiny_run``):
 
-1. a truncated intermediate (.npz, .pt, .csv) stops the rule that reads it with an error naming the file and the
-   remedy, and nothing downstream is written;
-2. the same command after restoring them, killed with SIGKILL (the whole process group) while a training job
-   runs and again while a figure job runs, then run once more unchanged, completes (the workflow profile
-   profiles/default supplies --rerun-incomplete; common.smk removes the killed run's lock);
-3. every table of the resumed run is byte-identical to the uninterrupted tiny run (determinism on one machine).
-
-Only the jobs downstream of the damaged files are rerun (about 10 small jobs and 5 Snakemake start-ups), so this
-costs a fraction of a tiny run; see docs/determinism.md.
+1. a damaged intermediate of every kind the workflow writes (.npz, .pt, .csv, .tsv, .json, .gmt; the text kinds
+   cut exactly at a line end, where they still parse) stops the rule that reads it with an error naming the file
+   and the remedy, and nothing downstream is written;
+2. the README's command, killed with SIGKILL (the whole process group) while a training job runs and again while a
+   figure job runs, then run once more unchanged, completes (the workflow profile profiles/default supplies
+   --rerun-incomplete; common.smk removes the killed run's lock), and every table is byte-identical to the
+   uninterrupted run;
+3. determinism: one job of every rule that writes more than figures (the shortest one), rerun in a fresh process
+   from the same inputs, writes the same outputs as in the tiny run, bit for bit (the seconds that training
+   histories log aside). A job's outputs depend only on its inputs, params and code, so by induction over the rule
+   graph two whole runs give byte-identical tables; the kill-and-resume test compares all tables of a second
+   (partial) run as well. See docs/determinism.md.
 """
 
 from __future__ import annotations
 
-import base64
 import os
 import shutil
 import signal
@@ -24,28 +26,35 @@ from pathlib import Path
 
 import pytest
 
+from attrpriors.reproducibility import compare_outputs, one_job_per_rule, snakemake_markers
 from conftest import REPO, TINY
 
 pytestmark = pytest.mark.pipeline
 
 # A damaged file -> the outputs of one job that reads it and of the jobs after it up to a final output, deleted so
 # that exactly these jobs rerun (the damaged file keeps its mtime, so nothing else is outdated; Snakemake does not
-# rebuild a missing intermediate whose final outputs are present). The other kinds (.tsv, .json, .gmt) are read
-# only by jobs far down the RNA-seq / sparsity graphs, which would make this test cost a large part of a tiny
-# run; their readers are tested per kind and damage in tests/test_io.py.
+# rebuild a missing intermediate whose final outputs are present). "half": cut in the middle; "line": cut at a line
+# end, so that the file still parses (caught by the checksum file attrpriors.io writes next to it).
+CROSS_PAPER = ["results/cross_paper/metrics.csv", "results/tables/cross_paper_attribution_trust.csv",
+               "results/tables/cross_paper_attribution_trust.md", "results/figures/cross_paper_attribution_trust.png",
+               "results/figures/cross_paper_randomization.png"]
 DAMAGED = {
-    "results/benchmark/data/independent_linear60.npz": [
+    "results/benchmark/data/independent_linear60.npz": ("half", [
         "results/benchmark/metrics/independent_linear60/random.csv",
         *(f"results/tables/erion_table1_benchmark_independent_linear60.{e}" for e in ("csv", "md")),
-    ],
-    "results/benchmark/models/correlated_groups60.pt": [
+    ]),
+    "results/benchmark/models/correlated_groups60.pt": ("half", [
         "results/benchmark/attributions/correlated_groups60/gradients.npz",
         "results/benchmark/metrics/correlated_groups60/gradients.csv",
         *(f"results/tables/erion_table1_benchmark_correlated_groups60.{e}" for e in ("csv", "md")),
-    ],
-    "results/dapr/two_moons/metrics/100_mlp.csv": ["results/figures/weinberger_fig2_two_moons_accuracy.png"],
+    ]),
+    "results/dapr/two_moons/metrics/100_mlp.csv": ("line", ["results/figures/weinberger_fig2_two_moons_accuracy.png"]),
+    "results/pixel_prior/selection.json": ("half", ["results/figures/erion_fig1_pixel_prior_tv_error.png"]),
+    "results/rnaseq/gene_sets/KEGG.gmt": ("line", CROSS_PAPER),
 }
-# deleted before the resumed runs (the remedy the error message gives), so that a training job reruns
+# the only cheap reader of a .tsv that is not upstream of the .gmt's reader is that same job: a second run
+DAMAGED_SECOND = {"results/rnaseq/data/genes.tsv": ("line", CROSS_PAPER)}
+# deleted before the resumed runs, so that a training job reruns
 RETRAIN = "results/dapr/two_moons/metrics/20_mlp.csv"
 
 
@@ -55,23 +64,14 @@ def _command(work: Path) -> list[str]:
             "--configfile", str(TINY), "--cores", "2"]
 
 
+def _copy(tiny_run: Path, work: Path) -> Path:
+    shutil.copytree(tiny_run, work, symlinks=True, ignore=shutil.ignore_patterns("report.html"))  # keeps mtimes
+    return work
+
+
 def _tables(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted((root / "results" / "tables").glob("*"))}
-
-
-def _incomplete(work: Path) -> list[str]:
-    """Outputs of the jobs running now: Snakemake marks them in .snakemake/incomplete/ (urlsafe base64 of the
-    path, long names split into '@'-prefixed folders) until the job finishes."""
-    d = work / ".snakemake" / "incomplete"
-    out = []
-    for p in d.rglob("*") if d.exists() else []:
-        if p.is_file():
-            b64 = "".join(part.lstrip("@") for part in p.relative_to(d).parts)
-            try:
-                out.append(base64.urlsafe_b64decode(b64).decode())
-            except Exception:  # not a marker
-                pass
-    return out
+    """Every user-facing table (not the hidden checksum files next to the .csv ones)."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted((root / "results" / "tables").glob("[!.]*"))}
 
 
 def _run_until(work: Path, log: Path, wanted, timeout: float = 1800, inside: float = 2.5) -> str | None:
@@ -82,7 +82,7 @@ def _run_until(work: Path, log: Path, wanted, timeout: float = 1800, inside: flo
     t0 = time.time()
     hit, seen = None, {}
     while proc.poll() is None and time.time() - t0 < timeout:
-        running = [f for f in _incomplete(work) if wanted(f)]
+        running = [f for f in snakemake_markers(work / ".snakemake" / "incomplete") if wanted(f)]
         now = time.time()
         seen = {f: seen.get(f, now) for f in running}
         ripe = [f for f, since in seen.items() if now - since > inside]  # inside the job, not at its start
@@ -95,41 +95,61 @@ def _run_until(work: Path, log: Path, wanted, timeout: float = 1800, inside: flo
     return hit
 
 
-def test_corrupt_intermediates_are_named_then_a_killed_run_resumes_to_identical_tables(tiny_run: Path, tmp_path):
-    work = tmp_path / "work"
-    shutil.copytree(tiny_run, work, symlinks=True)  # copy2: keeps mtimes, so nothing is outdated
-    for f in ["results/report.html"]:
-        (work / f).unlink(missing_ok=True)
-    reference = _tables(tiny_run)
-    assert len(reference) >= 20
-
-    # 1. damage one file of each kind (keeping its mtime) and make one job that reads it run again
-    for damaged, consumer_outputs in DAMAGED.items():
-        path = work / damaged
+def _damage(work: Path, damaged: dict[str, tuple[str, list[str]]]) -> None:
+    for name, (how, consumer_outputs) in damaged.items():
+        path = work / name
         st = path.stat()
         data = path.read_bytes()
-        path.write_bytes(data[: len(data) // 2])
-        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+        if how == "half":
+            data = data[: len(data) // 2]
+        else:
+            lines = data.splitlines(keepends=True)
+            data = b"".join(lines[: len(lines) // 2])
+            assert data.endswith(b"\n") and len(data) < path.stat().st_size
+        path.write_bytes(data)
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # as old as before: nothing else is outdated
         for out in consumer_outputs:
-            (work / out).unlink()
+            (work / out).unlink(missing_ok=True)
+
+
+def _fails_naming(work: Path, damaged: dict) -> None:
+    """The README's command (--keep-going) fails; each damaged file is named in the log of the job that read it;
+    nothing is written from a damaged input."""
     before = {p: p.stat().st_mtime_ns for p in (work / "results").rglob("*") if p.is_file()}
     proc = subprocess.run(_command(work) + ["--keep-going"], capture_output=True, text=True, cwd=work, timeout=1800)
-    assert proc.returncode != 0
-    logs = "\n".join(p.read_text(errors="replace") for p in (work / "results" / "logs").rglob("*.log")
-                     if before.get(p) != p.stat().st_mtime_ns)  # the logs of this run's jobs
-    for damaged in DAMAGED:
-        assert damaged in logs and "truncated or corrupt" in logs, f"{damaged} not named in the failing job's log"
-    assert logs.count("delete it and rerun the same snakemake command") >= len(DAMAGED)
-    # nothing downstream written: every output that exists was there before, unchanged (logs excepted)
+    assert proc.returncode != 0, proc.stdout[-3000:]
+    logs = {p: p.read_text(errors="replace") for p in (work / "results" / "logs").rglob("*.log")
+            if before.get(p) != p.stat().st_mtime_ns}  # the logs of this run's jobs
+    for name in damaged:
+        naming = [log for log in logs.values() if name in log and "truncated or corrupt" in log]
+        assert naming, f"{name} not named in the log of a failing job: {sorted(map(str, logs))}"
+        assert all("delete it and rerun the same snakemake command" in log for log in naming)
     for p in (work / "results").rglob("*"):
-        if p.is_file() and "logs" not in p.parts and "benchmarks" not in p.parts:
+        if p.is_file() and "logs" not in p.parts and "timings" not in p.parts:
             assert p in before and p.stat().st_mtime_ns == before[p], f"{p} was written from a damaged input"
+    assert not [p for p in (work / "results").rglob(".*.tmp*")], "a failed job left a temporary file behind"
 
-    # 2. restore the damaged files, delete one training job's output, then kill the run in that training job and
-    #    again in a figure job, and rerun the same command
-    for damaged in DAMAGED:
-        shutil.copy2(tiny_run / damaged, work / damaged)
+
+def test_a_damaged_intermediate_of_every_kind_is_named_and_nothing_downstream_is_written(tiny_run: Path, tmp_path):
+    work = _copy(tiny_run, tmp_path / "work")
+    kinds = {Path(name).suffix for name in {**DAMAGED, **DAMAGED_SECOND}}
+    assert kinds == {".npz", ".pt", ".csv", ".tsv", ".json", ".gmt"}
+    _damage(work, DAMAGED)
+    _fails_naming(work, DAMAGED)
+    for name in DAMAGED:
+        shutil.copy2(tiny_run / name, work / name)
+    _damage(work, DAMAGED_SECOND)
+    _fails_naming(work, DAMAGED_SECOND)
+
+
+def test_a_killed_run_resumes_with_the_same_command_to_identical_tables(tiny_run: Path, tmp_path):
+    work = _copy(tiny_run, tmp_path / "work")
+    reference = _tables(tiny_run)
+    assert len(reference) >= 20
+    # delete one training job's output and the figure after it, then kill the run in that training job and again
+    # in the figure job, and rerun the same command
     (work / RETRAIN).unlink()
+    (work / "results/figures/weinberger_fig2_two_moons_accuracy.png").unlink()
     hit = _run_until(work, tmp_path / "run1.log", lambda f: f == RETRAIN)
     assert hit, (tmp_path / "run1.log").read_text()[-3000:]
     # a figure job lasts about a second on a quiet machine (no torch import): kill it 0.3 s in
@@ -140,10 +160,30 @@ def test_corrupt_intermediates_are_named_then_a_killed_run_resumes_to_identical_
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     assert "Removed the lock left by a killed run" in proc.stderr + proc.stdout
 
-    # 3. every table byte-identical to the uninterrupted run
     resumed = _tables(work)
     assert resumed.keys() == reference.keys()
     differ = [name for name in reference if resumed[name] != reference[name]]
     assert not differ, f"tables differ from the uninterrupted run: {differ}"
     proc = subprocess.run(_command(work) + ["-n"], capture_output=True, text=True, cwd=work)
     assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+# --- determinism: every rule's job, rerun, writes the same bytes -------------------------------------------------
+
+def test_every_rule_reproduces_its_outputs_bit_for_bit(tiny_run: Path, tmp_path):
+    work = _copy(tiny_run, tmp_path / "work")
+    chosen = one_job_per_rule(tiny_run)
+    assert len(chosen) >= 40, sorted(chosen)  # every rule of the tiny run but the figure-only ones
+    targets = [o for outputs in chosen.values() for o in outputs]
+    for out in targets:
+        (work / out).unlink()
+    # explicit targets: exactly these jobs run (their inputs are all present and up to date)
+    proc = subprocess.run(_command(work) + targets, capture_output=True, text=True, cwd=work, timeout=3600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    differ = {}
+    for rule, outputs in chosen.items():
+        for out in outputs:
+            diff = compare_outputs(tiny_run / out, work / out)
+            if not diff["same"]:
+                differ[out] = f"{rule}: {diff['what']} differ by up to {diff['max_abs_diff']}"
+    assert not differ, f"a rerun of the same job wrote other outputs: {differ}"
