@@ -6,8 +6,8 @@
 Each probe starts from the tiny test config (config.yaml with tests/configs/tiny.yaml merged over it), changes
 one thing (or writes raw text for malformed YAML), and dry-runs the workflow on it in a fresh folder. The test
 tests/test_config_errors.py checks every probe's message in-process (:func:`probe_in_process`: the same checks
-the workflow runs, without a Snakemake start-up each) and runs one probe of each kind through `snakemake -n`
-(:data:`THROUGH_SNAKEMAKE`), whose output must be that message in Snakemake's frame.
+the workflow runs, without a Snakemake start-up each) and runs five of them through `snakemake -n`
+(:func:`through_snakemake`), whose output must be that message in Snakemake's frame.
 """
 
 from __future__ import annotations
@@ -190,6 +190,10 @@ def probe_in_process(probe: Probe) -> tuple[int, str]:
     probe file merged over the Snakefile's config.yaml: :func:`attrpriors.config_check.load_config`)."""
     from attrpriors.config_check import ConfigError, check_config, load_config, yaml_problem
 
+    if "schema" not in _SCHEMA:
+        from attrpriors.config_check import load_schema
+
+        _SCHEMA["schema"] = load_schema(REPO / "workflow" / "schemas" / "config.schema.yaml")
     with tempfile.TemporaryDirectory(prefix="attrpriors-probe-") as tmp:
         cfg = Path(tmp) / "probe.yaml"
         cfg.write_text(probe_config_text(probe))
@@ -197,22 +201,23 @@ def probe_in_process(probe: Probe) -> tuple[int, str]:
         if problem:
             return 1, problem.replace(str(cfg), "probe.yaml")
         try:
-            check_config(load_config(cfg), REPO / "workflow" / "schemas" / "config.schema.yaml")
+            check_config(load_config(cfg), _SCHEMA["schema"])
         except ConfigError as err:
             return 1, str(err)
     return 0, "(no error: the dry run passes)"
 
 
+_SCHEMA: dict = {}  # loaded once per process
+THROUGH_SNAKEMAKE = ("typo", "cross-key", "YAML", "valid")
+
+
 def through_snakemake() -> list[Probe]:
-    """The probes the test also runs through `snakemake -n`: the first of each kind, and every malformed YAML
-    (stopped by the workflow profile before Snakemake parses the file)."""
-    seen: set[str] = set()
-    out = []
-    for p in PROBES:
-        if p.kind not in seen or p.kind == "YAML":
-            out.append(p)
-            seen.add(p.kind)
-    return out
+    """The probes the test also runs through `snakemake -n`: the first schema error (every schema error takes
+    the same path, common.smk -> WorkflowError), the first semantic one, the first malformed YAML and the top-level
+    list (both stopped by the workflow profile before Snakemake parses the file), and the valid config (the
+    profile's check lets it through)."""
+    out = [next(p for p in PROBES if p.kind == kind) for kind in THROUGH_SNAKEMAKE]
+    return out[:3] + [next(p for p in PROBES if p.kind == "YAML" and "top level" in p.what)] + out[3:]
 
 
 def message_lines(output: str) -> list[str]:
@@ -246,8 +251,9 @@ def markdown(results: list[tuple[Probe, int, str]]) -> str:
         "(`profiles/default/config.yaml`, read by Snakemake with YTE before the configfiles) therefore checks them",
         "first (`attrpriors.config_check.exit_on_malformed_config`) and stops with the file, line and column.",
         "Regenerate this page with `.venv/bin/python scripts/config_probes.py`; `tests/test_config_errors.py`",
-        "checks every probe's message in-process and runs one probe of each kind (and every YAML probe) through",
-        "`snakemake -n`, and fails when a message changes without this page.",
+        "checks every probe's message in-process (the same checks, without a Snakemake start-up each), runs five",
+        "of them through `snakemake -n` (a schema error, a semantic one, two malformed YAML files, the valid",
+        "config) to show that Snakemake prints the same, and fails when a message changes without this page.",
         "",
         "| # | kind | mistake | exit | lines | message |",
         "|---|---|---|---|---|---|",

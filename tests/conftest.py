@@ -38,10 +38,40 @@ def snakemake(workdir: Path, *args: str, configfile: Path = TINY) -> subprocess.
     return subprocess.run(cmd, capture_output=True, text=True, cwd=workdir, timeout=3600)
 
 
-@pytest.fixture(scope="session")
-def tiny_run(tmp_path_factory) -> Path:
-    """The whole rule graph on the tiny config, run once per test session; yields the work folder."""
+def _needs_tiny_run(item) -> bool:
+    return "tiny_run" in getattr(item, "fixturenames", ())
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """The tests that use the tiny run go last: the run starts in the background when the session starts
+    (``_tiny_run_in_background``), and the other tests run meanwhile on the cores its jobs leave idle."""
+    items[:] = [it for it in items if not _needs_tiny_run(it)] + [it for it in items if _needs_tiny_run(it)]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _tiny_run_in_background(request, tmp_path_factory):
+    """Start the whole rule graph on the tiny config as soon as the session starts, if a selected test needs it."""
+    if not any(_needs_tiny_run(it) for it in request.session.items):
+        yield None
+        return
     work = tmp_path_factory.mktemp("pipeline")
-    proc = snakemake(work)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
+    log = work.parent / f"{work.name}.log"
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(work),
+           "--configfile", str(TINY), "--cores", "2"]
+    with open(log, "w") as fh:
+        proc = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, cwd=work)
+    try:
+        yield work, proc, log
+    finally:
+        if proc.poll() is None:  # the session ended early (-x, Ctrl-C)
+            proc.terminate()
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def tiny_run(_tiny_run_in_background) -> Path:
+    """The whole rule graph on the tiny config, run once per test session; yields the work folder."""
+    work, proc, log = _tiny_run_in_background
+    returncode = proc.wait(timeout=3600)
+    assert returncode == 0, log.read_text()[-8000:]
     return work

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -72,43 +71,9 @@ def test_report_is_built(tiny_run: Path):
     assert "System Message" not in html
 
 
-def test_unknown_config_key_is_named(tmp_path: Path):
-    bad = _tiny_config(tmp_path, **{"benchmark.learning_rate": 0.1})
-    proc = snakemake(tmp_path, "-n", configfile=bad)
-    assert proc.returncode != 0
-    assert "learning_rate" in proc.stdout + proc.stderr
-    assert not (tmp_path / "results").exists()
-
-
-def test_wrong_type_is_named(tmp_path: Path):
-    bad = _tiny_config(tmp_path, **{"benchmark.n_explain": "many"})
-    proc = snakemake(tmp_path, "-n", configfile=bad)
-    assert proc.returncode != 0
-    assert "n_explain" in proc.stdout + proc.stderr and "many" in proc.stdout + proc.stderr
-
-
-def test_unknown_attribution_method_is_named(tmp_path: Path):
-    bad = _tiny_config(tmp_path, **{"benchmark.methods": ["expected_gradients", "deeplift"]})
-    proc = snakemake(tmp_path, "-n", configfile=bad)
-    assert proc.returncode != 0
-    assert "deeplift" in proc.stdout + proc.stderr
-
-
-def test_bad_input_file_is_named_and_leaves_no_output(tiny_run: Path, tmp_path: Path):
-    """A corrupt model checkpoint: the failing job names the file and writes nothing."""
-    work = tmp_path / "copy"
-    shutil.copytree(tiny_run, work, ignore=shutil.ignore_patterns("report.html"))
-    model = work / "results/benchmark/models/independent_linear60.pt"
-    target = "results/benchmark/attributions/independent_linear60/gradients.npz"
-    model.write_bytes(b"not a checkpoint")
-    (work / target).unlink()
-    proc = snakemake(work, target, "--allowed-rules", "benchmark_attributions")
-    assert proc.returncode != 0
-    log = (work / "results/logs/benchmark_attributions/independent_linear60/gradients.log").read_text()
-    assert "independent_linear60.pt" in log
-    assert not (work / target).exists()
-    leftovers = [p for p in (work / target).parent.iterdir() if p.name.startswith(".")]
-    assert leftovers == []
+# Config mistakes (unknown key, wrong type, unknown method, ...) are the probes of tests/test_config_errors.py (in-process,
+# one of each kind through `snakemake -n`); a damaged input file of every kind, named by the job that reads it with
+# nothing written, is tests/test_pipeline_resume.py.
 
 
 def test_missing_input_file_is_named(tmp_path: Path):
