@@ -986,7 +986,7 @@ def memory_job(name: str, c: Config, seed: int) -> dict:
     """
     warnings.filterwarnings("ignore")
     rule, _, variant = name.partition(":")
-    if rule.startswith(("train_graph_prior", "graph_prior_finetune", "graph_prior_explain")):
+    if rule.startswith("graph_prior_"):
         edges, weights = beat_aml_graph(seed)
         w = graph_prior_workload(c, len(edges))
         X, y = _design(w["rows"], w["n_inputs"], seed)

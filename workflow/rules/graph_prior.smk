@@ -19,6 +19,7 @@ wildcard_constraints:
     gp_seed=r"\d+",
     noise=r"[0-9.e+-]+",
     precision=r"[0-9.e+-]+",
+    loadings="|".join(GP_CFG["sweep"]["loadings"]),
 
 
 rule graph_prior_train_lasso:
@@ -238,11 +239,11 @@ rule graph_prior_figures:
 
 rule graph_prior_sweep_cell:
     output:
-        metrics=f"{GP}/sweep/noise{{noise}}_precision{{precision}}.csv",
+        metrics=f"{GP}/sweep/{{loadings}}/noise{{noise}}_precision{{precision}}.csv",
     log:
-        f"{LOGS}/graph_prior_sweep_cell/noise{{noise}}_precision{{precision}}.log",
+        f"{LOGS}/graph_prior_sweep_cell/{{loadings}}/noise{{noise}}_precision{{precision}}.log",
     benchmark:
-        f"{BENCH}/graph_prior_sweep_cell/noise{{noise}}_precision{{precision}}.tsv"
+        f"{BENCH}/graph_prior_sweep_cell/{{loadings}}/noise{{noise}}_precision{{precision}}.tsv"
     conda:
         "../../envs/torch.yaml"
     threads: 1

@@ -8,4 +8,4 @@ from attrpriors.workflow import run
 p = snakemake.params
 run(snakemake, run_cell, gene_noise=float(snakemake.wildcards.noise), edge_precision=float(snakemake.wildcards.precision),
     params=p.sweep, simulation=p.simulation, preprocess=p.preprocess, seed=p.seed, device=p.device,
-    out_metrics=snakemake.output.metrics)
+    out_metrics=snakemake.output.metrics, loadings=snakemake.wildcards.loadings)

@@ -1,4 +1,14 @@
-"""When does a graph prior help? (beyond Erion et al.): a sweep over gene-level noise × graph edge precision.
+"""When does a graph prior help? (beyond Erion et al.): a sweep over gene-level noise × graph edge precision,
+for each of two gene-loading scenarios.
+
+Loading scenarios (``loadings``: a name → ``simulate_drug_response`` overrides, one grid each):
+
+* ``calibrated`` — the simulator's own loadings: each gene of a pathway loads on its activity with ±U(0.2, 1.0)
+  (20 % negative) and its noise depends on its expression (the calibrated dispersion trend), so the genes of a
+  pathway are *unequal* proxies and the best linear predictor weights them unequally;
+* ``equal`` — every gene loads +1 on its pathway: the assumption under which a Laplacian penalty (equal
+  coefficients of linked genes) is right. This is the positive control's data: Graph LASSO must beat LASSO here
+  when genes are noisy and the graph precise, or the implementation is wrong.
 
 Each cell of the grid simulates one drug-response data set (:func:`attrpriors.data.simulate_rnaseq.
 simulate_drug_response`, every cell with the same seed, so cells differ only in the two knobs): ``gene_noise``
@@ -16,11 +26,18 @@ Per retraining (a new patient split and new seeds) the cell trains, with the pro
 * ``mlp_graph`` — the MLP fine-tuned on the joint loss with the graph prior over the simulator's graph, ν from
   ``ν₀ ×`` a grid and the extra epochs (0 included) chosen on validation (:func:`graph_prior.finetune_candidates`);
 * ``mlp_random_graph`` — the same over a random graph with as many edges (the negative control);
-* ``mlp_extra`` — the same extra epochs without a prior (ν = 0).
+* ``mlp_extra`` — the same extra epochs without a prior (ν = 0);
+* ``pathway_mean`` — a diagnostic oracle, test R² only: least squares on each driving pathway's equal-weight
+  (loading-signed) gene mean, the best a model with equal coefficients within a pathway can do;
+* ``mlp_graph_joint`` / ``mlp_random_graph_joint`` — beyond the paper's protocol: the MLP trained with the (real /
+  random) graph prior from the start (the MLP's initial weights, settings and batch order; joint loss
+  MSE + L1 + ν Ω; the MLP's early stopping), ν from the same grid ν₀ × ``finetune.nu_scales`` chosen on
+  validation. The fine-tuned arms only get the epochs after the MLP's validation optimum; these give the prior
+  the whole training.
 
 Scores per model: test R² and feature agreement (the fraction of the top-K genes by mean |EG| on the test rows
 that truly drive the response, K = number of true genes). The summary is Δ = model − baseline per retraining
-(mlp_graph − mlp, mlp_random_graph − mlp, mlp_extra − mlp, graph_lasso − lasso) with its mean and 95 % t
+(each arm − mlp, graph_lasso − lasso) with its mean and 95 % t
 confidence interval over retrainings.
 """
 
@@ -41,16 +58,24 @@ log = logging.getLogger("attrpriors.graph_prior_sweep")
 
 EXPERIMENT = "graph_prior_sweep"
 #: (model, baseline) differences summarised per cell.
-CONTRASTS = (("mlp_graph", "mlp"), ("mlp_random_graph", "mlp"), ("mlp_extra", "mlp"), ("graph_lasso", "lasso"))
+CONTRASTS = (("mlp_graph", "mlp"), ("mlp_random_graph", "mlp"), ("mlp_extra", "mlp"), ("mlp_graph_joint", "mlp"),
+             ("mlp_random_graph_joint", "mlp"), ("graph_lasso", "lasso"), ("pathway_mean", "lasso"))
 LABELS = {"mlp_graph": "MLP + graph prior − MLP", "mlp_random_graph": "MLP + random-graph prior − MLP",
-          "mlp_extra": "MLP + extra epochs − MLP", "graph_lasso": "Graph LASSO − LASSO (positive control)"}
+          "mlp_extra": "MLP + extra epochs − MLP",
+          "mlp_graph_joint": "MLP trained with the graph prior from the start − MLP",
+          "mlp_random_graph_joint": "MLP trained with a random-graph prior from the start − MLP",
+          "graph_lasso": "Graph LASSO − LASSO (positive control)",
+          "pathway_mean": "oracle equal-weight pathway means − LASSO (can equal coefficients win?)"}
+#: figure labels of the loading scenarios (graph_prior.sweep.loadings); other names are shown as they are.
+SCENARIOS = {"calibrated": "CALIBRATED loadings ±U(0.2, 1)", "equal": "EQUAL loadings (positive control)"}
 METRICS = {"test_r2": "ΔR² (test)", "feature_agreement": "Δ feature agreement"}
 
 
 def simulate_cell(simulation: Mapping, gene_noise: float, edge_precision: float, seed: int, preprocess: Mapping):
-    """Simulate one cell and preprocess it. Returns ``(X, genes, patients, response, edges, true_genes)``:
+    """Simulate one cell and preprocess it. Returns ``(X, genes, patients, response, edges, true_genes, drivers)``:
     ``X`` patients × kept genes (standardised log2 FPKM), ``response`` the long (patient, drug, response) table,
-    ``edges`` (E × 2 indices into the kept genes) of the simulator's graph, ``true_genes`` the driver genes kept."""
+    ``edges`` (E × 2 indices into the kept genes) of the simulator's graph, ``true_genes`` the driver genes kept,
+    ``drivers`` {driving pathway: (indices of its kept genes, the signs of their loadings)} (simulator truth)."""
     from ..data.simulate_rnaseq import simulate_drug_response
     from ..preprocess import preprocess_counts
 
@@ -70,8 +95,12 @@ def simulate_cell(simulation: Mapping, gene_noise: float, edge_precision: float,
     e = [(idx.get(sim.genes[a]), idx.get(sim.genes[b])) for a, b in sim.graph_edges]
     e = np.array([p for p in e if p[0] is not None and p[1] is not None], dtype=np.int64).reshape(-1, 2)
     true = set(np.asarray(sim.genes)[sim.gene_importance > 0]) & set(genes)
+    drivers = {}
+    for p in sim.driving_pathways:
+        kept = [(idx[g], float(np.sign(w))) for g, w in zip(sim.pathways[p], sim.pathway_loadings[p]) if g in idx]
+        drivers[p] = (np.array([k for k, _ in kept], dtype=np.int64), np.array([w for _, w in kept]))
     return (x.to_numpy(np.float32), genes, np.asarray(x.index, dtype=str), sim.response, np.sort(e, axis=1),
-            sorted(true))
+            sorted(true), drivers)
 
 
 def _design(X: np.ndarray, patients: np.ndarray, response: pd.DataFrame, split: Mapping):
@@ -94,11 +123,20 @@ def _design(X: np.ndarray, patients: np.ndarray, response: pd.DataFrame, split: 
     return Design(Xs, ys, rows, np.asarray([]), drugs, mu, sd)
 
 
+def cell_simulation(simulation: Mapping, loadings: Mapping, scenario: str) -> dict:
+    """The simulation arguments of one loading scenario: ``simulation`` with ``loadings[scenario]`` on top."""
+    if scenario not in loadings:
+        raise KeyError(f"graph_prior.sweep.loadings has no scenario {scenario!r} (it has {sorted(loadings)})")
+    return {**dict(simulation), **dict(loadings[scenario] or {})}
+
+
 def run_cell(gene_noise: float, edge_precision: float, params: Mapping, simulation: Mapping, preprocess: Mapping,
-             seed: int, device: str, out_metrics: str) -> None:
+             seed: int, device: str, out_metrics: str, loadings: str = "calibrated") -> None:
     """Train and score every model of one (gene noise, edge precision) cell over ``params["retrainings"]``
-    retrainings; writes the tidy metrics (experiment, gene_noise, edge_precision, model, seed, metric, value)."""
-    from sklearn.linear_model import Lasso
+    retrainings; writes the tidy metrics (experiment, loadings, gene_noise, edge_precision, model, seed, metric,
+    value). ``loadings`` names the loading scenario: its overrides (``params["loadings"]``) go on top of
+    ``simulation`` (:func:`cell_simulation`)."""
+    from sklearn.linear_model import Lasso, LinearRegression
 
     from ..evaluation import mean_abs_expected_gradients, ranking_feature_agreement
     from ..models import build_model
@@ -109,12 +147,13 @@ def run_cell(gene_noise: float, edge_precision: float, params: Mapping, simulati
     from ..training import fit, predict
     from . import graph_prior as gp
 
-    X, genes, patients, response, edges, true = simulate_cell(simulation, gene_noise, edge_precision,
+    simulation = cell_simulation(simulation, params.get("loadings", {"calibrated": {}}), loadings)
+    X, genes, patients, response, edges, true, drivers = simulate_cell(simulation, gene_noise, edge_precision,
                                                               derive_seed(seed, EXPERIMENT, "data"), preprocess)
     n_genes = len(genes)
     weights = np.ones(len(edges))
-    log.info("cell gene_noise=%g precision=%g: %d patients × %d genes, %d edges, %d true genes", gene_noise,
-             edge_precision, len(patients), n_genes, len(edges), len(true))
+    log.info("cell %s loadings, gene_noise=%g precision=%g: %d patients × %d genes, %d edges, %d true genes",
+             loadings, gene_noise, edge_precision, len(patients), n_genes, len(edges), len(true))
     rows = []
     for r in range(int(params["retrainings"])):
         sp = split_by_group(patients, float(params["split"]["test"]), float(params["split"]["val"]),
@@ -140,6 +179,15 @@ def run_cell(gene_noise: float, edge_precision: float, params: Mapping, simulati
                 gl = (val, float(nu), gp._linear_model(g.coef_, g.intercept_, n_in))
         models["graph_lasso"] = gl[2].eval()
         values["graph_lasso"] = {"nu_prime": gl[1]}
+        if "pathway_mean" in params["models"]:
+            # oracle diagnostic: least squares on each driving pathway's equal-weight (loading-signed) gene mean
+            # and the drug columns: what equal coefficients within a pathway can reach at best
+            def feats(Xp):
+                return np.column_stack([(Xp[:, i] * w).mean(axis=1) for i, w in drivers.values()] + [Xp[:, n_genes:]])
+            ols = LinearRegression().fit(feats(d.X["train"]), d.y["train"])
+            rows += [{"experiment": EXPERIMENT, "loadings": loadings, "gene_noise": float(gene_noise),
+                      "edge_precision": float(edge_precision), "model": "pathway_mean", "seed": r,
+                      "metric": "test_r2", "value": float(r2(d.y["test"], ols.predict(feats(d.X["test"]))))}]
         # ---- MLP and its fine-tuned variants
         m = params["mlp"]
         spec = {"type": "mlp", "hidden": list(m["hidden"]), "activation": m.get("activation", "relu")}
@@ -156,7 +204,8 @@ def run_cell(gene_noise: float, edge_precision: float, params: Mapping, simulati
         training = {**dict(ft["training"]), "lr": float(m["lr"])}
         order_seed = derive_seed(seed, EXPERIMENT, "finetune", r)
         for variant in ("mlp_extra", "mlp_graph", "mlp_random_graph"):
-            if variant not in params["models"]:
+            joint = f"{variant}_joint"
+            if variant not in params["models"] and joint not in params["models"]:
                 continue
             graph = gp.finetune_graphs(variant, edges, weights, n_genes, derive_seed(seed, EXPERIMENT, r), r)
             nus, balance = [0.0], {}
@@ -171,11 +220,27 @@ def run_cell(gene_noise: float, edge_precision: float, params: Mapping, simulati
                                                   int(training["batch_size"]), int(ft["balance_batches"]), penalty,
                                                   order_seed)
                 nus = [balance["prior_weight"] * float(k) for k in ft["nu_scales"]]
-            choice, _, _ = gp.finetune_candidates(base, opt_state, d.X, d.y, factory, nus, training, penalty,
-                                                  order_seed, device, False, f"{variant} cell retraining {r}")
-            models[variant] = choice["model"].eval()
-            values[variant] = {"extra_epochs": choice["extra_epochs"], "prior_weight": choice["nu"],
-                               "nu_scale": choice["nu"] / balance["prior_weight"] if balance else 0.0}
+            if variant in params["models"]:
+                choice, _, _ = gp.finetune_candidates(base, opt_state, d.X, d.y, factory, nus, training, penalty,
+                                                      order_seed, device, False, f"{variant} cell retraining {r}")
+                models[variant] = choice["model"].eval()
+                values[variant] = {"extra_epochs": choice["extra_epochs"], "prior_weight": choice["nu"],
+                                   "nu_scale": choice["nu"] / balance["prior_weight"] if balance else 0.0}
+            if joint in params["models"] and graph is not None:
+                # from the start: the MLP's initial weights, settings and batch order, on MSE + L1 + ν Ω
+                best = None
+                for nu in nus:
+                    seed_everything(job)
+                    res_j = fit(build_model(spec, n_in, 1), d.X["train"], d.y["train"], d.X["val"], d.y["val"],
+                                config=gp._fit_config({**dict(m["training"]), "lr": float(m["lr"]),
+                                                       "schedule": "joint", "prior_weight": float(nu)},
+                                                      job, device, False),
+                                prior=factory(), weight_penalty=penalty)
+                    if best is None or res_j.best_val_loss < best[0]:
+                        best = (res_j.best_val_loss, float(nu), res_j)
+                models[joint] = best[2].model.eval()
+                values[joint] = {"best_epoch": best[2].best_epoch, "prior_weight": best[1],
+                                 "nu_scale": best[1] / balance["prior_weight"]}
         # ---- scores
         ex_rows = d.X["test"]
         for name, net in models.items():
@@ -187,7 +252,7 @@ def run_cell(gene_noise: float, edge_precision: float, params: Mapping, simulati
             fa = ranking_feature_agreement(pd.Series(phibar, index=genes), true)
             vals = {"test_r2": r2(d.y["test"], predict(net, d.X["test"])), "feature_agreement": fa,
                     **values.get(name, {})}
-            rows += [{"experiment": EXPERIMENT, "gene_noise": float(gene_noise),
+            rows += [{"experiment": EXPERIMENT, "loadings": loadings, "gene_noise": float(gene_noise),
                       "edge_precision": float(edge_precision), "model": name, "seed": r, "metric": k,
                       "value": float(v)} for k, v in vals.items()]
         log.info("retraining %d: %s", r, {k: round(v["value"], 4) for k, v in
@@ -201,8 +266,8 @@ def contrasts(metrics: pd.DataFrame) -> pd.DataFrame:
     from scipy import stats
 
     out = []
-    keys = ["gene_noise", "edge_precision"]
-    for (noise, prec), cell in metrics.groupby(keys):
+    keys = ["loadings", "gene_noise", "edge_precision"]
+    for (scenario, noise, prec), cell in metrics.groupby(keys, sort=False):
         for metric in METRICS:
             wide = cell[cell["metric"] == metric].pivot_table(index="seed", columns="model", values="value")
             for a, b in CONTRASTS:
@@ -211,7 +276,7 @@ def contrasts(metrics: pd.DataFrame) -> pd.DataFrame:
                 diff = (wide[a] - wide[b]).dropna().to_numpy()
                 n = len(diff)
                 half = stats.t.ppf(0.975, n - 1) * diff.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan
-                out.append({"experiment": EXPERIMENT, "gene_noise": noise, "edge_precision": prec, "metric": metric,
+                out.append({"experiment": EXPERIMENT, "loadings": scenario, "gene_noise": noise, "edge_precision": prec, "metric": metric,
                             "model": a, "baseline": b, "n": n, "mean_difference": diff.mean(),
                             "ci95_low": diff.mean() - half, "ci95_high": diff.mean() + half,
                             "n_model_better": int((diff > 0).sum())})
@@ -219,16 +284,21 @@ def contrasts(metrics: pd.DataFrame) -> pd.DataFrame:
 
 
 def heatmap_figure(table: pd.DataFrame, path: str) -> None:
-    """``erion_graph_prior_when_it_helps``: one heatmap per (contrast, metric); colour = mean Δ on the panel's own
-    symmetric scale, text = mean and 95 % CI; a cell whose CI excludes 0 is outlined."""
+    """``erion_graph_prior_when_it_helps``: one heatmap per (loading scenario, metric, contrast): a row of panels
+    per scenario and metric; colour = mean Δ on the panel's own symmetric scale, text = mean and 95 % CI; a cell
+    whose CI excludes 0 is outlined."""
     import matplotlib.colors as mcolors
 
-    panels = [(m, c) for m in METRICS for c in ("mlp_graph", "mlp_random_graph", "graph_lasso")]
+    scenarios = list(dict.fromkeys(table["loadings"]))
+    cols = [c for c in ("mlp_graph", "mlp_random_graph", "mlp_graph_joint", "mlp_random_graph_joint", "graph_lasso")
+            if c in set(table["model"])]
+    panels = [(sc, m, c) for sc in scenarios for m in METRICS for c in cols]
     noises = sorted(table["gene_noise"].unique())
     precs = sorted(table["edge_precision"].unique())
-    with plots.figure(path, 2, 3, figsize=(15, 8.5)) as (fig, axes):
-        for ax, (metric, model) in zip(np.ravel(axes), panels):
-            sub = table[(table["metric"] == metric) & (table["model"] == model)]
+    nrows = 2 * len(scenarios)
+    with plots.figure(path, nrows, len(cols), figsize=(5.2 * len(cols), 5.0 * nrows)) as (fig, axes):
+        for k, (ax, (scenario, metric, model)) in enumerate(zip(np.ravel(axes), panels)):
+            sub = table[(table["loadings"] == scenario) & (table["metric"] == metric) & (table["model"] == model)]
             grid = np.full((len(noises), len(precs)), np.nan)
             lo, hi = grid.copy(), grid.copy()
             for r in sub.itertuples():
@@ -252,9 +322,12 @@ def heatmap_figure(table: pd.DataFrame, path: str) -> None:
             ax.grid(False)
             ax.set_xticks(range(len(precs)), [f"{p:g}" for p in precs])
             ax.set_yticks(range(len(noises)), [f"{g:g}" for g in noises])
-            ax.set_xlabel("graph edge precision (fraction of within-pathway edges)")
-            ax.set_ylabel("gene noise (× calibrated NB dispersion)")
-            ax.set_title(f"{METRICS[metric]}: {LABELS[model]}", fontsize=9.5)
+            if k >= len(panels) - len(cols):
+                ax.set_xlabel("edge precision (fraction of within-pathway edges)", fontsize=8.5)
+            if k % len(cols) == 0:
+                ax.set_ylabel(f"{SCENARIOS.get(scenario, scenario)}\ngene noise (× calibrated NB dispersion)",
+                              fontsize=9)
+            ax.set_title(f"{METRICS[metric]}:\n{LABELS[model]}", fontsize=9)
             fig.colorbar(im, ax=ax, shrink=0.8)
         n = int(table["n"].max()) if len(table) else 0
         fig.suptitle(f"When does a graph prior help? Mean Δ over {n} retrainings [95 % CI]; outlined: CI excludes 0")
@@ -262,7 +335,7 @@ def heatmap_figure(table: pd.DataFrame, path: str) -> None:
 
 def summarize(metrics: Sequence[str], out_metrics: str, out_table: str, out_md: str, out_png: str) -> None:
     """Join the cells' metrics, compute the contrasts and draw the heatmaps."""
-    m = pd.concat([read_table(p, ("gene_noise", "edge_precision", "model", "seed", "metric", "value"))
+    m = pd.concat([read_table(p, ("loadings", "gene_noise", "edge_precision", "model", "seed", "metric", "value"))
                    for p in metrics], ignore_index=True)
     save_table(m, out_metrics)
     t = contrasts(m)

@@ -32,10 +32,12 @@ def graph_prior_files(pattern):
 
 
 def graph_prior_sweep_cells():
-    """A3 sweep: results/graph_prior/sweep/noise{g}_precision{p}.csv for every (gene noise, edge precision)."""
+    """A3 sweep: results/graph_prior/sweep/{loadings}/noise{g}_precision{p}.csv for every loading scenario,
+    gene noise and edge precision."""
     sw = config["graph_prior"]["sweep"]
     return [
-        f"results/graph_prior/sweep/noise{g:g}_precision{p:g}.csv"
+        f"results/graph_prior/sweep/{s}/noise{g:g}_precision{p:g}.csv"
+        for s in sw["loadings"]
         for g in sw["gene_noise"]
         for p in sw["edge_precision"]
     ]
