@@ -32,7 +32,7 @@ lint: $(STAMP)
 	$(BIN)/snakemake --lint
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 clean:
 	rm -rf results .snakemake

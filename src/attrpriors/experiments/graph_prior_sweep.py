@@ -6,6 +6,8 @@ Loading scenarios (``loadings``: a name → ``simulate_drug_response`` overrides
 * ``calibrated`` — the simulator's own loadings: each gene of a pathway loads on its activity with ±U(0.2, 1.0)
   (20 % negative) and its noise depends on its expression (the calibrated dispersion trend), so the genes of a
   pathway are *unequal* proxies and the best linear predictor weights them unequally;
+* ``positive`` — the same magnitudes, none negative: separates the two ways the calibrated loadings depart from
+  the Laplacian's assumption (signs that an unsigned Laplacian pulls together, and unequal magnitudes);
 * ``equal`` — every gene loads +1 on its pathway: the assumption under which a Laplacian penalty (equal
   coefficients of linked genes) is right. This is the positive control's data: Graph LASSO must beat LASSO here
   when genes are noisy and the graph precise, or the implementation is wrong.
@@ -67,7 +69,8 @@ LABELS = {"mlp_graph": "MLP + graph prior − MLP", "mlp_random_graph": "MLP + r
           "graph_lasso": "Graph LASSO − LASSO (positive control)",
           "pathway_mean": "oracle equal-weight pathway means − LASSO (can equal coefficients win?)"}
 #: figure labels of the loading scenarios (graph_prior.sweep.loadings); other names are shown as they are.
-SCENARIOS = {"calibrated": "CALIBRATED loadings ±U(0.2, 1)", "equal": "EQUAL loadings (positive control)"}
+SCENARIOS = {"calibrated": "CALIBRATED loadings ±U(0.2, 1)", "positive": "POSITIVE loadings +U(0.2, 1)",
+             "equal": "EQUAL loadings (positive control)"}
 METRICS = {"test_r2": "ΔR² (test)", "feature_agreement": "Δ feature agreement"}
 
 
