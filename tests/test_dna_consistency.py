@@ -13,6 +13,7 @@ import torch
 from attrpriors import consistency as C
 from attrpriors.attributions import attribute
 from attrpriors.augmentation import gaussian_noise, make_batch_transform, mixup
+from attrpriors.config_check import load_config
 from attrpriors.experiments import dna_consistency as E
 from attrpriors.models import DNACNN, build_model, load_model, model_checkpoint_info
 from attrpriors.seeds import seed_everything
@@ -305,7 +306,7 @@ def test_training_history_and_curves_figure(tmp_path):
     histories = []
     for name in ("relu_nobn_standard", "exponential_bn_standard"):
         out = {k: tmp_path / f"{name}_{k}" for k in ("model.pt", "perf.csv", "hist.csv")}
-        E.train_model(str(data), name, 0, {"type": "dna_cnn", "dropout": [0.1, 0.2, 0.3, 0.4, 0.5]},
+        E.train_model(str(data), name, 0, load_config()["dna_consistency"]["model"],  # the default's dropout
                       {"epochs": 3, "batch_size": 32, "lr": 1e-3, "patience": 2, "monitor": "val_auroc",
                        "lr_factor": 0.2, "lr_patience": 0, "progress": False}, {}, 0, "cpu", 1,
                       str(out["model.pt"]), str(out["perf.csv"]), str(out["hist.csv"]))

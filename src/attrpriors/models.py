@@ -106,8 +106,8 @@ class DNACNN(nn.Module):
     hidden_batch_norm : batch normalisation after every later convolution and the dense layer.
     spectral_norm : spectral normalisation of every convolution and dense weight (Miyato et al. 2018).
     dropout : dropout rate after every activation (0 = none): one number for every layer, or one per layer
-        (``len(filters) + 1`` values: the convolutions, then the dense layer; the paper's code uses
-        0.1, 0.2, 0.3, 0.4, 0.5).
+        (``len(filters) + 1`` values: the convolutions, then the dense layer; the consistency paper's code uses
+        0.1 after every convolution and 0.5 after the dense layer; Koo & Ploenzke's deeper CNN 0.1, 0.2, …, 0.5).
     filters, kernels, pools, dense : the architecture (defaults as above).
     init : ``glorot`` (Glorot-uniform weights, zero biases: the Keras defaults of the paper's TensorFlow models;
         PyTorch's smaller default scale leaves this deep, max-pooled stack on a long loss plateau) or ``torch``.
