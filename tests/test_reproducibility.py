@@ -8,11 +8,12 @@ import json
 import time
 
 import numpy as np
+import pytest
 import pandas as pd
 import torch
 
 from attrpriors.io import save_npz, save_table, save_torch
-from attrpriors.reproducibility import compare_outputs, one_job_per_rule, run_jobs, snakemake_markers
+from attrpriors.reproducibility import compare_outputs, one_job_per_rule, rerun_levels, run_jobs, snakemake_markers
 
 
 def _marker(root, output: str, **meta):
@@ -36,6 +37,26 @@ def test_jobs_and_the_shortest_job_of_each_rule_come_from_snakemakes_metadata(tm
     assert sorted(len(j["outputs"]) for j in run_jobs(tmp_path)) == [1, 1, 3]
     # the figure-only rule is left out, the timing file too
     assert one_job_per_rule(tmp_path) == {"train": ["results/experiment/b.csv", "results/experiment/b.npz"]}
+
+
+def test_rerun_levels_never_put_a_chosen_job_upstream_of_another_in_one_group(tmp_path):
+    """data -> (d1, d2) -> model (via an unchosen intermediate) -> table; data also -> table directly."""
+    def job(out, rule, h, inputs):
+        _marker(tmp_path, out, rule=rule, job_hash=h, starttime=0, endtime=1, input=inputs)
+    job("r/data.npz", "data", 1, [])
+    job("r/d1.npz", "split", 2, ["r/data.npz"])
+    job("r/d2.npz", "split", 3, ["r/data.npz"])
+    job("r/mid.npz", "prep", 4, ["r/d1.npz"])
+    job("r/model.pt", "train", 5, ["r/mid.npz"])
+    job("r/other.csv", "score", 6, ["r/data.npz"])
+    job("r/table.csv", "table", 7, ["r/model.pt", "r/data.npz", "r/other.csv"])
+    chosen = {"data": ["r/data.npz"], "split": ["r/d1.npz"], "train": ["r/model.pt"], "score": ["r/other.csv"],
+              "table": ["r/table.csv"]}
+    # prep (unchosen) sits between split and train: train must still come a level after split
+    assert rerun_levels(tmp_path, chosen) == [["r/data.npz"], ["r/d1.npz", "r/other.csv"], ["r/model.pt"],
+                                              ["r/table.csv"]]
+    with pytest.raises(KeyError, match="no job of the run wrote"):
+        rerun_levels(tmp_path, {"x": ["r/missing.csv"]})
 
 
 def test_outputs_that_differ_only_in_logged_seconds_are_the_same(tmp_path):

@@ -40,14 +40,46 @@ def snakemake_markers(folder: str | Path) -> dict[str, Path]:
 
 def run_jobs(workdir: str | Path) -> list[dict[str, Any]]:
     """The jobs of a finished run in ``workdir``, from Snakemake's metadata: dicts with ``rule``, ``outputs``
-    (sorted, relative to ``workdir``) and ``seconds`` (its wall time)."""
+    (sorted, relative to ``workdir``), ``inputs`` (sorted) and ``seconds`` (its wall time)."""
     jobs: dict[int, dict] = defaultdict(lambda: {"outputs": []})
     for output, marker in snakemake_markers(Path(workdir) / ".snakemake" / "metadata").items():
         meta = json.loads(marker.read_text())
         job = jobs[meta["job_hash"]]
-        job.update(rule=meta["rule"], seconds=float(meta["endtime"]) - float(meta["starttime"]))
+        job.update(rule=meta["rule"], seconds=float(meta["endtime"]) - float(meta["starttime"]),
+                   inputs=sorted(meta.get("input") or []))
         job["outputs"].append(output)
     return [{**job, "outputs": sorted(job["outputs"])} for job in jobs.values()]
+
+
+def rerun_levels(workdir: str | Path, chosen: dict[str, list[str]]) -> list[list[str]]:
+    """The outputs of ``chosen`` (rule -> outputs of one job, as :func:`one_job_per_rule`) in groups, upstream
+    groups first, such that no job of a group is upstream of another job of the same group.
+
+    Rerunning the groups one Snakemake call each runs the chosen jobs and few others: within one call no chosen job
+    feeds another (Snakemake would rerun every job between them), and between calls a job in between reruns only
+    if a regenerated input's bytes changed (Snakemake compares input checksums; deterministic outputs do not
+    change). Level of a job = the largest number of chosen jobs on a path into it (from the run's metadata)."""
+    jobs = run_jobs(workdir)
+    producer = {o: k for k, job in enumerate(jobs) for o in job["outputs"]}
+    targets = {o for outs in chosen.values() for o in outs}
+    is_chosen = [bool(targets & set(job["outputs"])) for job in jobs]
+    level: dict[int, int] = {}
+
+    def depth(k: int, seen: tuple = ()) -> int:
+        if k not in level:
+            if k in seen:
+                raise ValueError(f"{workdir}: the run's jobs form a cycle at {jobs[k]['outputs']}")
+            parents = {producer[i] for i in jobs[k]["inputs"] if i in producer}
+            level[k] = max((depth(p, seen + (k,)) + is_chosen[p] for p in parents), default=0)
+        return level[k]
+
+    groups: dict[int, list[str]] = defaultdict(list)
+    for outs in chosen.values():
+        ks = {producer[o] for o in outs if o in producer}
+        if not ks:
+            raise KeyError(f"{workdir}: no job of the run wrote {outs}")
+        groups[max(depth(k) for k in ks)].extend(outs)
+    return [sorted(groups[g]) for g in sorted(groups)]
 
 
 def one_job_per_rule(workdir: str | Path, skip_prefixes: tuple[str, ...] = ("results/timings/",)) -> dict[str, list[str]]:
