@@ -195,11 +195,17 @@ def run_cell(gene_noise: float, edge_precision: float, params: Mapping, simulati
         m = params["mlp"]
         spec = {"type": "mlp", "hidden": list(m["hidden"]), "activation": m.get("activation", "relu")}
         job = derive_seed(seed, EXPERIMENT, "mlp", r)
-        seed_everything(job)
         penalty = gp.WeightL1(float(m["l1"])) if float(m["l1"]) > 0 else None
-        res = fit(build_model(spec, n_in, 1), d.X["train"], d.y["train"], d.X["val"], d.y["val"],
-                  config=gp._fit_config({**dict(m["training"]), "lr": float(m["lr"])}, job, device, False),
-                  weight_penalty=penalty)
+
+        def train_mlp(prior=None, nu: float = 0.0):
+            """The cell's MLP (its settings, initial weights and batch order); with a prior, trained on
+            MSE + L1 + ν Ω from the start."""
+            seed_everything(job)
+            cfg = {**dict(m["training"]), "lr": float(m["lr"]), "schedule": "joint", "prior_weight": float(nu)}
+            return fit(build_model(spec, n_in, 1), d.X["train"], d.y["train"], d.X["val"], d.y["val"],
+                       config=gp._fit_config(cfg, job, device, False), prior=prior, weight_penalty=penalty)
+
+        res = train_mlp()
         mlp, opt_state = res.model, res.optimizer_state
         models["mlp"] = mlp.eval()
         values["mlp"] = {"best_epoch": res.best_epoch}
@@ -230,20 +236,12 @@ def run_cell(gene_noise: float, edge_precision: float, params: Mapping, simulati
                 values[variant] = {"extra_epochs": choice["extra_epochs"], "prior_weight": choice["nu"],
                                    "nu_scale": choice["nu"] / balance["prior_weight"] if balance else 0.0}
             if joint in params["models"] and graph is not None:
-                # from the start: the MLP's initial weights, settings and batch order, on MSE + L1 + ν Ω
-                best = None
-                for nu in nus:
-                    seed_everything(job)
-                    res_j = fit(build_model(spec, n_in, 1), d.X["train"], d.y["train"], d.X["val"], d.y["val"],
-                                config=gp._fit_config({**dict(m["training"]), "lr": float(m["lr"]),
-                                                       "schedule": "joint", "prior_weight": float(nu)},
-                                                      job, device, False),
-                                prior=factory(), weight_penalty=penalty)
-                    if best is None or res_j.best_val_loss < best[0]:
-                        best = (res_j.best_val_loss, float(nu), res_j)
-                models[joint] = best[2].model.eval()
-                values[joint] = {"best_epoch": best[2].best_epoch, "prior_weight": best[1],
-                                 "nu_scale": best[1] / balance["prior_weight"]}
+                # from the start, ν on validation
+                fits = [(train_mlp(factory(), nu), float(nu)) for nu in nus]
+                res_j, nu_j = min(fits, key=lambda f: f[0].best_val_loss)
+                models[joint] = res_j.model.eval()
+                values[joint] = {"best_epoch": res_j.best_epoch, "prior_weight": nu_j,
+                                 "nu_scale": nu_j / balance["prior_weight"]}
         # ---- scores
         ex_rows = d.X["test"]
         for name, net in models.items():
