@@ -89,8 +89,8 @@ def test_one_cell_writes_every_model_and_metric(tmp_path):
               "models": ["lasso", "graph_lasso", "pathway_mean", "mlp", "mlp_extra", "mlp_graph", "mlp_random_graph",
                          "mlp_graph_joint"],
               "lasso": {"alphas": [0.01, 0.1]}, "graph_lasso": {"nus": [0.1]},
-              "mlp": {"hidden": [8], "lr": 0.003, "l1": 1e-5, "training": {"epochs": 3, "batch_size": 16,
-                                                                        "patience": 3}},
+              "mlp": {"model": {"type": "mlp"}, "grid": {"lr": [0.003], "l1": [1e-5], "hidden": [[8]]},
+                      "training": {"epochs": 3, "batch_size": 16, "patience": 3}},
               "finetune": {"n_references": 2, "balance_batches": 2, "nu_scales": [1.0],
                            "training": {"epochs": 1, "batch_size": 16, "patience": 1}},
               "n_references": 5}
@@ -108,13 +108,36 @@ def test_one_cell_writes_every_model_and_metric(tmp_path):
     assert m.loc[m["model"] == "pathway_mean", "metric"].unique().tolist() == ["test_r2"]
 
 
+def test_mlp_settings_are_chosen_on_validation_of_retraining_0_and_kept(tmp_path, caplog):
+    """The cell's MLP grid is searched once, on the tuning split (retraining 0): the setting with the lowest
+    validation MSE wins and every retraining uses it."""
+    import logging
+
+    params = {"retrainings": 2, "split": {"test": 0.2, "val": 0.2}, "models": ["mlp"],
+              "lasso": {"alphas": [0.1]}, "graph_lasso": {"nus": [0.1]},
+              "mlp": {"model": {"type": "mlp"}, "grid": {"lr": [0.003], "l1": [10.0, 1e-5], "hidden": [[8]]},
+                      "training": {"epochs": 4, "batch_size": 16, "patience": 4}},
+              "finetune": {"n_references": 2, "balance_batches": 2, "nu_scales": [1.0],
+                           "training": {"epochs": 1, "batch_size": 16, "patience": 1}},
+              "n_references": 5}
+    out = tmp_path / "cell.csv"
+    with caplog.at_level(logging.INFO, logger="attrpriors.graph_prior_sweep"):
+        sw.run_cell(2.0, 0.9, params, SMALL, {"max_zero_frac": 0.7}, 0, "cpu", str(out))
+    m = pd.read_csv(out).query("model == 'mlp'").pivot_table(index="seed", columns="metric", values="value")
+    tuned = [r.getMessage() for r in caplog.records if "cell MLP settings" in r.getMessage()]
+    assert len(tuned) == 1  # searched once per cell, not per retraining
+    val = [float(v) for v in tuned[0].split("grid [")[1].rstrip("])").split(",")]  # validation MSE per setting
+    assert len(val) == 2 and val[0] != val[1]
+    assert m["l1"].tolist() == [[10.0, 1e-5][int(np.argmin(val))]] * 2 and m["lr"].tolist() == [0.003, 0.003]
+
+
 def test_the_from_the_start_arm_is_the_mlp_when_its_prior_vanishes(tmp_path):
     """Paired by construction: the joint arm starts from the MLP's weights with its settings and batch order, so a
     vanishing ν gives the MLP back (and a real ν moves it)."""
     params = {"retrainings": 1, "split": {"test": 0.2, "val": 0.2}, "models": ["mlp", "mlp_graph_joint"],
               "lasso": {"alphas": [0.1]}, "graph_lasso": {"nus": [0.1]},
-              "mlp": {"hidden": [8], "lr": 0.003, "l1": 1e-5, "training": {"epochs": 4, "batch_size": 16,
-                                                                        "patience": 4}},
+              "mlp": {"model": {"type": "mlp"}, "grid": {"lr": [0.003], "l1": [1e-5], "hidden": [[8]]},
+                      "training": {"epochs": 4, "batch_size": 16, "patience": 4}},
               "finetune": {"n_references": 2, "balance_batches": 2, "nu_scales": [1e-12],
                            "training": {"epochs": 1, "batch_size": 16, "patience": 1}},
               "n_references": 5}

@@ -24,7 +24,8 @@ Per retraining (a new patient split and new seeds) the cell trains, with the pro
 
 * ``lasso`` (α on validation) and ``graph_lasso`` (the LASSO's α, ν' on validation, solved exactly) — the positive control: averaging
   over a precise graph must help a linear model when single genes are noisy (a known statistical result);
-* ``mlp`` (fixed settings from the config, L1, early stopping; its Adam state kept);
+* ``mlp`` (learning rate, L1 and hidden sizes chosen over ``mlp.grid`` on the validation MSE of retraining 0, as
+  :func:`graph_prior.tune_mlp`, and kept for the cell's other retrainings; L1, early stopping; its Adam state kept);
 * ``mlp_graph`` — the MLP fine-tuned on the joint loss with the graph prior over the simulator's graph, ν from
   ``ν₀ ×`` a grid and the extra epochs (0 included) chosen on validation (:func:`graph_prior.finetune_candidates`);
 * ``mlp_random_graph`` — the same over a random graph with as many edges (the negative control);
@@ -191,26 +192,36 @@ def run_cell(gene_noise: float, edge_precision: float, params: Mapping, simulati
             rows += [{"experiment": EXPERIMENT, "loadings": loadings, "gene_noise": float(gene_noise),
                       "edge_precision": float(edge_precision), "model": "pathway_mean", "seed": r,
                       "metric": "test_r2", "value": float(r2(d.y["test"], ols.predict(feats(d.X["test"]))))}]
-        # ---- MLP and its fine-tuned variants
+        # ---- MLP (settings chosen on validation) and its prior variants
         m = params["mlp"]
-        spec = {"type": "mlp", "hidden": list(m["hidden"]), "activation": m.get("activation", "relu")}
         job = derive_seed(seed, EXPERIMENT, "mlp", r)
-        penalty = gp.WeightL1(float(m["l1"])) if float(m["l1"]) > 0 else None
 
-        def train_mlp(prior=None, nu: float = 0.0):
+        def train_mlp(prior=None, nu: float = 0.0, setting=None):
             """The cell's MLP (its settings, initial weights and batch order); with a prior, trained on
             MSE + L1 + ν Ω from the start."""
+            spec, l1, training = gp.mlp_settings(m, setting if setting is not None else chosen)
             seed_everything(job)
-            cfg = {**dict(m["training"]), "lr": float(m["lr"]), "schedule": "joint", "prior_weight": float(nu)}
+            cfg = {**training, "schedule": "joint", "prior_weight": float(nu)}
             return fit(build_model(spec, n_in, 1), d.X["train"], d.y["train"], d.X["val"], d.y["val"],
-                       config=gp._fit_config(cfg, job, device, False), prior=prior, weight_penalty=penalty)
+                       config=gp._fit_config(cfg, job, device, False), prior=prior,
+                       weight_penalty=gp.WeightL1(l1) if l1 > 0 else None)
 
-        res = train_mlp()
+        if r == 0:
+            # the paper's protocol, as graph_prior.tune_mlp: lr, L1 and hidden sizes chosen on the validation MSE
+            # of the tuning split (retraining 0), kept for every retraining of the cell
+            tuned = [(train_mlp(setting=s), s) for s in gp.mlp_grid(m)]
+            res, chosen = min(tuned, key=lambda t: t[0].best_val_loss)
+            log.info("cell MLP settings %s (validation MSE %.4f; grid %s)", chosen, res.best_val_loss,
+                     [round(t[0].best_val_loss, 4) for t in tuned])
+        else:
+            res = train_mlp()
+        l1 = float(chosen["l1"])
+        penalty = gp.WeightL1(l1) if l1 > 0 else None
         mlp, opt_state = res.model, res.optimizer_state
         models["mlp"] = mlp.eval()
-        values["mlp"] = {"best_epoch": res.best_epoch}
+        values["mlp"] = {"best_epoch": res.best_epoch, "lr": float(chosen["lr"]), "l1": l1}
         ft = params["finetune"]
-        training = {**dict(ft["training"]), "lr": float(m["lr"])}
+        training = {**dict(ft["training"]), "lr": float(chosen["lr"])}
         order_seed = derive_seed(seed, EXPERIMENT, "finetune", r)
         for variant in ("mlp_extra", "mlp_graph", "mlp_random_graph"):
             joint = f"{variant}_joint"
