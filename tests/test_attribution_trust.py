@@ -312,3 +312,15 @@ def test_ranking_stability_does_not_reward_arbitrary_ties():
     stab = ranking_stability(pd.concat(rows), k=50)
     j = stab["jaccard"].iloc[0]
     assert 5 / 95 <= j < 0.2  # at least the shared 5 genes; far from 1
+
+
+def test_attribution_trust_is_the_same_with_forked_workers():
+    """workers > 1 scores the runs in parallel processes; every run keeps its seeds, so the table is identical."""
+    from attrpriors.evaluation import attribution_trust_per_run
+
+    df, true, gene_sets, true_sets = _trust_table(np.random.default_rng(1))
+    kw = dict(top_frac=0.1, gsea_permutations=50, gsea_min_size=5, seed=3)
+    one = attribution_trust_per_run(df, true, gene_sets, true_sets, **kw)
+    two = attribution_trust_per_run(df, true, gene_sets, true_sets, workers=2, **kw)
+    pd.testing.assert_frame_equal(one, two)
+    assert len(one) == df.groupby(["model", "seed"]).ngroups * 5

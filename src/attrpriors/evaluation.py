@@ -643,6 +643,7 @@ def attribution_trust_per_run(
     gsea_max_size: int = 500,
     fdr: float = 0.05,
     seed: int = 0,
+    workers: int = 1,
 ) -> pd.DataFrame:
     """Score every (model, seed) gene ranking of a tidy attribution table against the ground truth.
 
@@ -657,34 +658,52 @@ def attribution_trust_per_run(
 
     Feature agreement counts ties at the K-th place fractionally (:func:`topk_true_fraction`); GSEA needs one
     strict order and gets a seeded random order of tied genes (:func:`ranked_genes`, a 1e-12 jitter).
+    ``workers`` > 1 scores the runs in that many forked processes (GSEA prerank, ~5 s per run with 1,000
+    permutations, is most of the time); every run keeps its own seeds, so the table is the same for any ``workers``.
     """
-    from .enrichment import filter_gene_sets, gsea_prerank
-
     df = check_attribution_table(attributions)
     true = set(map(str, true_genes))
-    rows = []
-    for (model, s), g in df.groupby(["model", "seed"], sort=True):
-        scores = g.set_index("gene")["mean_abs_eg"].astype(float)
-        t = true & set(scores.index)
-        if not t:
-            raise ValueError(f"{model}, seed {s}: none of the true genes is among the {len(scores)} scored genes")
-        ranked = ranked_genes(scores, (seed, int(s)))
-        values = {
-            "feature_agreement": ranking_feature_agreement(scores, t),
-            "chance_feature_agreement": len(t) / len(scores),
-            "pathway_kld": pathway_attribution_kld(scores, gene_sets, top_frac=top_frac),
-        }
-        tested = filter_gene_sets(gene_sets, scores.index, min_size=gsea_min_size, max_size=gsea_max_size)
-        targets = [p for p in true_pathways if p in tested]
-        jitter = pd.Series(np.linspace(1e-12, 0.0, len(ranked)), index=ranked).reindex(scores.index)
-        res = gsea_prerank(scores + jitter, tested, permutations=gsea_permutations, seed=seed,
-                           min_size=gsea_min_size, max_size=gsea_max_size)
-        sig = res[(res["fdr_bh"] < fdr) & (res["nes"] > 0)]
-        values["gsea_significant"] = float(len(sig))
-        values["gsea_true_recovered"] = (float(np.mean([p in set(sig["term"]) for p in targets]))
-                                         if targets else float("nan"))
-        rows += [{"model": model, "seed": s, "metric": m, "value": v} for m, v in values.items()]
+    settings = {"top_frac": top_frac, "gsea_permutations": gsea_permutations, "gsea_min_size": gsea_min_size,
+                "gsea_max_size": gsea_max_size, "fdr": fdr, "seed": seed}
+    tasks = [(model, s, g.set_index("gene")["mean_abs_eg"].astype(float), true, gene_sets, list(true_pathways),
+              settings) for (model, s), g in df.groupby(["model", "seed"], sort=True)]
+    if int(workers) > 1 and len(tasks) > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        # fork: a Snakemake script is its own __main__, which a spawned worker would run again
+        with ProcessPoolExecutor(min(int(workers), len(tasks)), mp_context=multiprocessing.get_context("fork")) as ex:
+            parts = list(ex.map(_trust_one_run, tasks))
+    else:
+        parts = [_trust_one_run(t) for t in tasks]
+    rows = [r for part in parts for r in part]
     return pd.DataFrame(rows, columns=["model", "seed", "metric", "value"])
+
+
+def _trust_one_run(task) -> list[dict]:
+    """The metrics of :func:`attribution_trust_per_run` for one (model, seed) ranking (a picklable task)."""
+    from .enrichment import filter_gene_sets, gsea_prerank
+
+    model, s, scores, true, gene_sets, true_pathways, o = task
+    t = true & set(scores.index)
+    if not t:
+        raise ValueError(f"{model}, seed {s}: none of the true genes is among the {len(scores)} scored genes")
+    ranked = ranked_genes(scores, (o["seed"], int(s)))
+    values = {
+        "feature_agreement": ranking_feature_agreement(scores, t),
+        "chance_feature_agreement": len(t) / len(scores),
+        "pathway_kld": pathway_attribution_kld(scores, gene_sets, top_frac=o["top_frac"]),
+    }
+    tested = filter_gene_sets(gene_sets, scores.index, min_size=o["gsea_min_size"], max_size=o["gsea_max_size"])
+    targets = [p for p in true_pathways if p in tested]
+    jitter = pd.Series(np.linspace(1e-12, 0.0, len(ranked)), index=ranked).reindex(scores.index)
+    res = gsea_prerank(scores + jitter, tested, permutations=o["gsea_permutations"], seed=o["seed"],
+                       min_size=o["gsea_min_size"], max_size=o["gsea_max_size"])
+    sig = res[(res["fdr_bh"] < o["fdr"]) & (res["nes"] > 0)]
+    values["gsea_significant"] = float(len(sig))
+    values["gsea_true_recovered"] = (float(np.mean([p in set(sig["term"]) for p in targets]))
+                                     if targets else float("nan"))
+    return [{"model": model, "seed": s, "metric": m, "value": v} for m, v in values.items()]
 
 
 def ranking_stability(attributions: pd.DataFrame, k: int, seed: int = 0) -> pd.DataFrame:

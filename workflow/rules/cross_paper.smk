@@ -67,7 +67,7 @@ rule cross_paper_table:
         f"{LOGS}/cross_paper_table.log",
     conda:
         "../../envs/rnaseq.yaml"
-    threads: 1
+    threads: 2  # the runs' GSEA in forked processes (attrpriors.evaluation.attribution_trust_per_run)
     resources:
         mem_mb=4000,
         runtime=30,

@@ -65,10 +65,11 @@ def _truth(spec: Mapping) -> tuple[set, list | None]:
 
 
 def cross_paper_scores(sources: Mapping[str, Mapping], gene_sets: str, params: Mapping, seed: int,
-                       out_metrics: str) -> None:
+                       out_metrics: str, workers: int = 1) -> None:
     """Score the gene-expression models of other experiments (tidy ``gene, model, seed, mean_abs_eg`` tables)
     against the simulator's truth: feature agreement, pathway KL consistency, GSEA recovery of the driving
-    pathways (per run), and top-K overlap across seeds (per model). Writes one tidy metrics table."""
+    pathways (per run), and top-K overlap across seeds (per model). Writes one tidy metrics table. ``workers``:
+    processes scoring the runs (:func:`attrpriors.evaluation.attribution_trust_per_run`; same table for any)."""
     from ..enrichment import load_gene_sets
     from ..evaluation import attribution_trust_per_run, ranking_stability, true_pathways_from_genes
 
@@ -85,7 +86,8 @@ def cross_paper_scores(sources: Mapping[str, Mapping], gene_sets: str, params: M
                  len(true_sets))
         runs = attribution_trust_per_run(att, true_genes, sets, true_sets, top_frac=float(params["top_frac"]),
                                          gsea_permutations=int(g["permutations"]), gsea_min_size=int(g["min_size"]),
-                                         gsea_max_size=int(g["max_size"]), fdr=float(g["fdr"]), seed=seed)
+                                         gsea_max_size=int(g["max_size"]), fdr=float(g["fdr"]), seed=seed,
+                                         workers=workers)
         k = len(true_genes & set(att["gene"].astype(str)))
         stab = ranking_stability(att, k=k, seed=seed)
         stab_rows = stab.melt(id_vars=["model"], value_vars=["jaccard", "random_expectation", "n_seeds", "k"],
@@ -192,7 +194,7 @@ def cross_paper_figure(runs: pd.DataFrame, stab: pd.DataFrame, keys: Sequence[tu
 
 
 def cross_paper(inputs: Mapping, params: Mapping, seed: int, out_metrics: str, out_csv: str, out_md: str,
-                out_png: str, out_randomization_png: str | None = None) -> None:
+                out_png: str, out_randomization_png: str | None = None, workers: int = 1) -> None:
     """The cross-paper table from the rule's named inputs: ``gp_attributions``, ``gp_genes`` (genes.tsv with
     the simulator's importance), ``gp_drug_pathways`` of the graph-prior experiment; ``dapr_attributions`` and
     ``dapr_data`` (npz with ``genes, importance``) of the DAPr experiment; ``gene_sets`` (a GMT library)."""
@@ -204,7 +206,7 @@ def cross_paper(inputs: Mapping, params: Mapping, seed: int, out_metrics: str, o
         sources["dapr"] = {"attributions": list(inputs["dapr_attributions"]), "truth_npz": inputs["dapr_data"]}
     if not sources:
         raise ValueError("cross-paper table: no source given (cross_paper.sources is empty)")
-    cross_paper_scores(sources, inputs["gene_sets"], params, seed, out_metrics)
+    cross_paper_scores(sources, inputs["gene_sets"], params, seed, out_metrics, workers=workers)
     files = list(inputs.get("gp_randomization") or []) + list(inputs.get("dapr_randomization") or [])
     rnd = (pd.concat([read_table(p, RANDOMIZATION_KEYS) for p in files], ignore_index=True) if files else None)
     threshold = float(params.get("randomization", {}).get("threshold", 0.5))
