@@ -279,10 +279,12 @@ def test_mlp_checkpoint_continues_into_fine_tuning(tmp_path):
                  split=str(tmp_path / "split.json"))
     params = {"model": {"type": "mlp", "activation": "relu"},
               "grid": {"lr": [0.01], "l1": [0.0, 1e-4], "hidden": [[8]]},
-              "training": {"epochs": 30, "batch_size": 16, "patience": 5}}
+              "training": {"epochs": 30, "batch_size": 16, "patience": 5}, "tuning_seeds": 2}
     gp.tune_mlp(**files, params=params, seed=0, device="cpu", progress=False,
                 out_choice=str(tmp_path / "choice.json"), out_grid=str(tmp_path / "grid.csv"))
-    assert len(pd.read_csv(tmp_path / "grid.csv")) == 2
+    grid = pd.read_csv(tmp_path / "grid.csv")
+    assert len(grid) == 2 and (grid["n_seeds"] == 2).all() and grid["val_mse_sd"].notna().all()
+    assert grid.loc[grid["chosen"], "val_mse"].item() == grid["val_mse"].min()  # the lowest mean over the seeds
     gp.train_network("mlp", **files, edges=str(tmp_path / "edges.tsv"), lasso_metrics=None,
                      params={"mlp": params}, seed=0, retraining=0, device="cpu", progress=False,
                      out_model=str(tmp_path / "mlp.pt"), out_history=str(tmp_path / "h.csv"),
