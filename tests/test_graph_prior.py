@@ -302,3 +302,24 @@ def test_mlp_checkpoint_continues_into_fine_tuning(tmp_path):
          for v in ("mlp_extra", "mlp_graph", "mlp_random_graph")}
     assert m["mlp_graph"]["n_graph_edges"] == m["mlp_random_graph"]["n_graph_edges"] == 5  # G0-G1..G9-G10; GX dropped
     assert "n_graph_edges" not in m["mlp_extra"] and m["mlp_extra"]["extra_epochs"] in (0, 1, 2)
+
+
+def test_fig2_names_identical_arms_instead_of_nan_intervals(tmp_path, monkeypatch):
+    """When validation keeps 0 extra epochs in every retraining, a fine-tuned arm equals the MLP: no variance, no
+    t-test. The figure says so instead of printing [nan, nan]."""
+    rows = []
+    for s in range(3):
+        for model, v in (("mlp", 0.5 + 0.01 * s), ("mlp_graph", 0.5 + 0.01 * s), ("lasso", 0.4 + 0.02 * s)):
+            rows.append({"experiment": "graph_prior", "model": model, "seed": s, "metric": "test_r2", "value": v})
+    m = pd.DataFrame(rows)
+    tests = gp.paired_tests(m)
+    texts = []
+    import matplotlib.figure
+
+    orig = matplotlib.figure.Figure.text
+    monkeypatch.setattr(matplotlib.figure.Figure, "text",
+                        lambda self, x, y, s, *a, **k: (texts.append(s), orig(self, x, y, s, *a, **k))[1])
+    gp.r2_figure(m, tests, str(tmp_path / "fig2.png"))
+    text = "\n".join(texts)
+    assert "MLP + graph prior vs MLP: identical in all 3 pairs, no test" in text and "nan" not in text
+    assert (tmp_path / "fig2.png").stat().st_size > 0

@@ -682,9 +682,14 @@ def r2_figure(metrics: pd.DataFrame, tests: pd.DataFrame, path: str) -> None:
         n = metrics.query("metric == 'test_r2'").groupby("model").size()
         axes[0].set_title(f"Drug response, test R² ({int(n.max()) if len(n) else 0} retrainings)")
         axes[1].set_title("GSEA on genes ranked by mean |EG|")
-        lines = [f"{MODEL_LABELS[r.model]} vs {MODEL_LABELS[r.baseline]}: Δ={r.difference:+.4f} "
-                 f"[{r.ci95_low:+.4f}, {r.ci95_high:+.4f}], better in {r.n_model_better}/{r.n_pairs}, "
-                 f"p={_fmt_p(r.p_paired)}" for r in tests.itertuples() if r.metric == "test_r2"]
+        def line(r) -> str:
+            head = f"{MODEL_LABELS[r.model]} vs {MODEL_LABELS[r.baseline]}: "
+            if r.difference == 0 and not np.isfinite(r.ci95_low):  # every pair equal: no variance, no test
+                return head + f"identical in all {r.n_pairs} pairs, no test"
+            return (head + f"Δ={r.difference:+.4f} [{r.ci95_low:+.4f}, {r.ci95_high:+.4f}], better in "
+                    f"{r.n_model_better}/{r.n_pairs}, p={_fmt_p(r.p_paired)}")
+
+        lines = [line(r) for r in tests.itertuples() if r.metric == "test_r2"]
         fig.canvas.draw()  # place the t-test text below the rotated tick labels
         inv = fig.transFigure.inverted()
         bottom = min(inv.transform(ax.get_tightbbox(fig.canvas.get_renderer()))[0][1] for ax in axes)
