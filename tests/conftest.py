@@ -1,5 +1,8 @@
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -7,6 +10,28 @@ import torch
 
 from attrpriors.models import MLP
 from attrpriors.seeds import seed_everything
+
+
+def _stub_unreachable_scontrol() -> None:
+    """Outside the opt-in SLURM tests, put an ``scontrol`` that fails at once first on PATH.
+
+    snakemake-executor-plugin-slurm (2.8.0) runs ``scontrol show config`` when it is imported, i.e. at the start of
+    every Snakemake call, whatever the executor. Where a SLURM client is installed but no controller answers (this
+    CI machine: ``.ci/run`` installs SLURM for ``tests/test_slurm.py`` and stops it afterwards) that call waits
+    ~9 s before it fails, and the suite makes dozens of Snakemake calls. A failing ``scontrol`` is what the plugin
+    already handles (it then keeps its default), so only the wait goes. Without a SLURM client nothing changes.
+    """
+    if os.environ.get("ATTRPRIORS_SLURM") == "1" or shutil.which("scontrol") is None:
+        return
+    stub_dir = Path(tempfile.mkdtemp(prefix="attrpriors-stub-"))
+    stub = stub_dir / "scontrol"
+    stub.write_text("#!/bin/sh\necho 'scontrol stubbed by tests/conftest.py (no SLURM controller in tests)' >&2\n"
+                    "exit 1\n")
+    stub.chmod(0o755)
+    os.environ["PATH"] = f"{stub_dir}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
+_stub_unreachable_scontrol()
 
 
 @pytest.fixture
