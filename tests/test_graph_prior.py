@@ -322,4 +322,7 @@ def test_fig2_names_identical_arms_instead_of_nan_intervals(tmp_path, monkeypatc
     gp.r2_figure(m, tests, str(tmp_path / "fig2.png"))
     text = "\n".join(texts)
     assert "MLP + graph prior vs MLP: identical in all 3 pairs, no test" in text and "nan" not in text
+    row = tests.set_index("model").loc["mlp_graph"]
+    assert row["note"] == "identical in all 3 pairs, no test" and np.isnan(row["p_paired"])
+    assert tests.set_index("model").loc["mlp", "note"] == ""  # MLP vs LASSO: differences vary, a real test
     assert (tmp_path / "fig2.png").stat().st_size > 0

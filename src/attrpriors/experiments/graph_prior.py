@@ -612,7 +612,9 @@ def paired_tests(metrics: pd.DataFrame, metric: str = "test_r2", pairs=PAIRS) ->
 
     Retraining s of every model uses the same split (and the fine-tuned models start from the same MLP), so the
     pairs are matched by ``seed`` (retrainings missing from either model are left out). Reports the mean
-    difference, its 95 % t confidence interval and the two-sided p-value.
+    difference, its 95 % t confidence interval and the two-sided p-value; where the differences have no variance
+    (e.g. an arm that validation kept at 0 extra epochs in every retraining equals its MLP) there is no test:
+    CI and p are NaN and ``note`` says why (empty otherwise).
     """
     from scipy import stats
 
@@ -625,16 +627,19 @@ def paired_tests(metrics: pd.DataFrame, metric: str = "test_r2", pairs=PAIRS) ->
             continue
         diff = (va.loc[common] - vb.loc[common]).to_numpy()
         n = len(diff)
+        note = ""
         if n > 1 and np.std(diff) > 0:
             t, p = stats.ttest_rel(va.loc[common], vb.loc[common])
             half = stats.t.ppf(0.975, n - 1) * diff.std(ddof=1) / np.sqrt(n)
         else:
             t = p = half = np.nan
+            note = (f"identical in all {n} pairs, no test" if not np.any(diff) else
+                    "one pair, no test" if n == 1 else f"the same difference in all {n} pairs, no test")
         out.append({"experiment": EXPERIMENT, "metric": metric, "model": a, "baseline": b, "n_pairs": n,
                     "mean_model": float(va.loc[common].mean()), "mean_baseline": float(vb.loc[common].mean()),
                     "difference": float(diff.mean()), "ci95_low": float(diff.mean() - half),
                     "ci95_high": float(diff.mean() + half), "n_model_better": int((diff > 0).sum()), "t": float(t),
-                    "p_paired": float(p)})
+                    "p_paired": float(p), "note": note})
     return pd.DataFrame(out)
 
 
@@ -684,8 +689,8 @@ def r2_figure(metrics: pd.DataFrame, tests: pd.DataFrame, path: str) -> None:
         axes[1].set_title("GSEA on genes ranked by mean |EG|")
         def line(r) -> str:
             head = f"{MODEL_LABELS[r.model]} vs {MODEL_LABELS[r.baseline]}: "
-            if r.difference == 0 and not np.isfinite(r.ci95_low):  # every pair equal: no variance, no test
-                return head + f"identical in all {r.n_pairs} pairs, no test"
+            if getattr(r, "note", ""):  # no variance of the differences: no test (paired_tests says why)
+                return head + (r.note if r.difference == 0 else f"Δ={r.difference:+.4f}, {r.note}")
             return (head + f"Δ={r.difference:+.4f} [{r.ci95_low:+.4f}, {r.ci95_high:+.4f}], better in "
                     f"{r.n_model_better}/{r.n_pairs}, p={_fmt_p(r.p_paired)}")
 
