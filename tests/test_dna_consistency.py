@@ -289,6 +289,9 @@ def test_selection_table_and_summary(tmp_path):
     long = pd.read_csv(out["pop"])
     assert {"experiment", "model", "seed", "method", "metric", "value"} <= set(long.columns)
     assert "Pearson r of vector_kld with SNR" in out["smd"].read_text()
+    # every fake model learned (AUROC 0.90-0.93): the learned-only correlations are the same numbers
+    assert get["learned:n"] == 4 and get["vector_kld:learned:r"] == pytest.approx(get["vector_kld:r"])
+    assert "models with test AUROC ≥ 0.6" in out["smd"].read_text()
     # stop epoch and best epoch per model; the one model that ran into the epoch cap is counted
     md = out["md"].read_text()
     assert "stop epoch" in md and "best epoch" in md
@@ -341,3 +344,21 @@ def test_score_maps_ground_truth_beats_noise():
     blind = E.score_maps(rng.normal(size=x.shape), x, info, ds.x, metrics, has_truth=False)
     assert np.isnan(blind["snr"]) and np.isfinite(blind["vector_kld"])
     assert C.attribution_vector_kld(x) == pytest.approx(E.score_maps(x, x, info, ds.x, metrics)["vector_kld"])
+
+
+def test_correlations_are_also_reported_without_models_that_did_not_learn(tmp_path):
+    """A model at chance (low SNR, low consistency) can make the population's r large on its own: the summary
+    also gives r over the models whose test AUROC reaches LEARNED_AUROC only."""
+    rows = []
+    for i in range(5):  # learned models: consistency falls as SNR rises (negative r among them)
+        rows.append({"model": f"m{i}", "activation": "relu", "generalization_auroc": 0.9, "snr": 2.0 + i,
+                     "vector_kld": 1.0 - 0.1 * i, "kmer_kld": 1.0 - 0.1 * i, "interpretability_auroc": 0.8})
+    for i in range(2):  # two at chance, far below in both: the pooled r turns positive
+        rows.append({"model": f"chance{i}", "activation": "exponential", "generalization_auroc": 0.53,
+                     "snr": 0.1 + 0.05 * i, "vector_kld": -3.0 - 0.1 * i, "kmer_kld": -3.0 - 0.1 * i,
+                     "interpretability_auroc": 0.5})
+    df = pd.DataFrame(rows).assign(method="gradients", seed=0)
+    get = dict(zip(*E.summarize_population(df, "gradients")[["metric", "value"]].to_numpy().T))
+    assert get["vector_kld:r"] > 0.7 and get["vector_kld:n"] == 7
+    assert get["vector_kld:learned:r"] == pytest.approx(-1.0) and get["vector_kld:learned:n"] == 5
+    assert get["learned:n"] == 5
