@@ -326,3 +326,24 @@ def test_fig2_names_identical_arms_instead_of_nan_intervals(tmp_path, monkeypatc
     assert row["note"] == "identical in all 3 pairs, no test" and np.isnan(row["p_paired"])
     assert tests.set_index("model").loc["mlp", "note"] == ""  # MLP vs LASSO: differences vary, a real test
     assert (tmp_path / "fig2.png").stat().st_size > 0
+
+
+def test_choose_on_validation_averages_initialisations_and_takes_the_first_among_equals():
+    """The selection shared by tune_mlp and the sweep cells: mean validation MSE over initialisations decides,
+    not one lucky initialisation; ties go to the first setting."""
+    from types import SimpleNamespace
+
+    losses = {("a", 0): 0.30, ("a", 1): 0.70, ("b", 0): 0.45, ("b", 1): 0.45, ("c", 0): 0.45, ("c", 1): 0.45}
+    calls = []
+
+    def train(setting, k):
+        calls.append((setting["name"], k))
+        return SimpleNamespace(best_val_loss=losses[(setting["name"], k)])
+
+    settings = [{"name": "a"}, {"name": "b"}, {"name": "c"}]
+    best, fits = gp.choose_on_validation(settings, train, 2)
+    assert best == 1  # a's best initialisation (0.30) is the lowest single value, but its mean is 0.50
+    assert calls == [(n, k) for n in "abc" for k in (0, 1)] and [len(f) for f in fits] == [2, 2, 2]
+    assert gp.choose_on_validation(settings, train, 1)[0] == 0  # one initialisation: a's 0.30 wins
+    with pytest.raises(ValueError):
+        gp.choose_on_validation([], train, 1)

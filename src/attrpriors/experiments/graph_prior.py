@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import TYPE_CHECKING, Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -310,6 +310,19 @@ def mlp_settings(params: Mapping, choice: Mapping) -> tuple[dict, float, dict]:
     return spec, float(choice["l1"]), {**dict(params["training"]), "lr": float(choice["lr"])}
 
 
+def choose_on_validation(settings: Sequence[Mapping], train: Callable[[Mapping, int], object], n_inits: int
+                         ) -> tuple[int, list[list]]:
+    """The paper's selection of MLP settings: every setting trained from ``n_inits`` initialisations
+    (``train(setting, k)`` returns a :class:`~attrpriors.training.FitResult`; use the same initialisation seeds for
+    every setting), the one with the lowest mean validation MSE (``best_val_loss``) chosen, the first among equals.
+    Returns the chosen index and every setting's fits. Used by :func:`tune_mlp` and by each sweep cell."""
+    if not settings or n_inits < 1:
+        raise ValueError(f"need at least one setting and one initialisation, got {len(settings)} and {n_inits}")
+    fits = [[train(s, k) for k in range(int(n_inits))] for s in settings]
+    means = [float(np.mean([f.best_val_loss for f in fs])) for fs in fits]
+    return int(np.argmin(means)), fits
+
+
 def tune_mlp(expression: str, response: str, split: str, params: Mapping, seed: int, device: str, progress: bool,
              out_choice: str, out_grid: str) -> None:
     """Choose the MLP's learning rate, L1 strength and hidden sizes on validation (the paper's protocol).
@@ -325,25 +338,25 @@ def tune_mlp(expression: str, response: str, split: str, params: Mapping, seed: 
 
     d = load_design(expression, response, split)
     n_seeds = int(params.get("tuning_seeds", 1))
-    rows = []
-    for choice in mlp_grid(params):
+
+    def train(choice, k):
         spec, l1, training = mlp_settings(params, choice)
-        vals, epochs = [], []
-        for k in range(n_seeds):
-            job_seed = derive_seed(seed, EXPERIMENT, "mlp_tuning", k)
-            seed_everything(job_seed)
-            res = fit(build_model(spec, d.n_inputs, 1), d.X["train"], d.y["train"], d.X["val"], d.y["val"],
-                      task="regression", config=_fit_config(training, job_seed, device, progress),
-                      weight_penalty=WeightL1(l1) if l1 > 0 else None, description=f"mlp tuning {choice} seed {k}")
-            vals.append(res.best_val_loss)
-            epochs.append(res.best_epoch)
+        job_seed = derive_seed(seed, EXPERIMENT, "mlp_tuning", k)
+        seed_everything(job_seed)
+        res = fit(build_model(spec, d.n_inputs, 1), d.X["train"], d.y["train"], d.X["val"], d.y["val"],
+                  task="regression", config=_fit_config(training, job_seed, device, progress),
+                  weight_penalty=WeightL1(l1) if l1 > 0 else None, description=f"mlp tuning {choice} seed {k}")
+        log.info("mlp %s seed %d: validation MSE %.4f (best epoch %d)", choice, k, res.best_val_loss, res.best_epoch)
+        return res
+
+    best, fits = choose_on_validation(mlp_grid(params), train, n_seeds)
+    rows = []
+    for choice, fs in zip(mlp_grid(params), fits):
+        vals = [f.best_val_loss for f in fs]
         rows.append({**choice, "hidden": "-".join(map(str, choice["hidden"])), "val_mse": float(np.mean(vals)),
                      "val_mse_sd": float(np.std(vals, ddof=1)) if n_seeds > 1 else float("nan"),
-                     "n_seeds": n_seeds, "best_epoch": float(np.mean(epochs))})
-        log.info("mlp %s: validation MSE %.4f (seeds: %s; best epochs %s)", choice, np.mean(vals),
-                 ", ".join(f"{v:.4f}" for v in vals), epochs)
+                     "n_seeds": n_seeds, "best_epoch": float(np.mean([f.best_epoch for f in fs]))})
     grid = pd.DataFrame(rows)
-    best = int(np.argmin(grid["val_mse"].to_numpy()))
     save_table(grid.assign(experiment=EXPERIMENT, chosen=np.arange(len(grid)) == best), out_grid)
     choice = mlp_grid(params)[best] | {"val_mse": float(grid["val_mse"].iloc[best])}
     save_json(choice, out_choice)

@@ -211,12 +211,12 @@ def run_cell(gene_noise: float, edge_precision: float, params: Mapping, simulati
             # the paper's protocol, as graph_prior.tune_mlp: lr, L1 and hidden sizes chosen on the (mean over
             # mlp.tuning_seeds initialisations) validation MSE of the tuning split (retraining 0), kept for every
             # retraining of the cell
-            tuned = []
-            for s in gp.mlp_grid(m):
-                fits = [train_mlp(setting=s, init=k) for k in range(int(m.get("tuning_seeds", 1)))]
-                tuned.append((float(np.mean([f.best_val_loss for f in fits])), fits[0], s))
-            val, res, chosen = min(tuned, key=lambda t: t[0])
-            log.info("cell MLP settings %s (validation MSE %.4f; grid %s)", chosen, val, [round(t[0], 4) for t in tuned])
+            grid = gp.mlp_grid(m)
+            best, fits = gp.choose_on_validation(grid, lambda s, k: train_mlp(setting=s, init=k),
+                                                 int(m.get("tuning_seeds", 1)))
+            res, chosen = fits[best][0], grid[best]  # initialisation 0 is the cell's own MLP of retraining 0
+            means = [round(float(np.mean([f.best_val_loss for f in fs])), 4) for fs in fits]
+            log.info("cell MLP settings %s (validation MSE %.4f; grid %s)", chosen, means[best], means)
         else:
             res = train_mlp()
         l1 = float(chosen["l1"])
