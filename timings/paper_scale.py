@@ -56,6 +56,7 @@ sys.path.insert(0, str(ROOT / "src"))  # the library, without an install (as the
 
 from attrpriors import attributions as A  # noqa: E402
 from attrpriors.augmentation import make_batch_transform  # noqa: E402
+from attrpriors.evaluation import mean_abs_expected_gradients  # noqa: E402
 from attrpriors.data.two_moons import make_two_moons_nuisance, mean_std_meta_features  # noqa: E402
 from attrpriors.experiments import benchmark as bm_exp  # noqa: E402
 from attrpriors.experiments import dapr as dapr_exp  # noqa: E402
@@ -221,14 +222,16 @@ class Bench:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
 
-    def cached(self, key: str, fn: Callable[[], object]) -> Callable[[], object]:
-        """``fn`` evaluated once, on first use (so that --rules measures only what it reports)."""
+    def cached(self, key: str, fn: Callable[[], object], parts: tuple[str, str] = ("per row", "per call")
+               ) -> Callable[[], object]:
+        """``fn`` evaluated once, on first use (so that --rules measures only what it reports); ``parts`` names
+        the two values of a tuple result in the progress line."""
         def get():
             if key not in self.memo:
                 t0 = time.perf_counter()
                 value = fn()
                 self.memo[key] = value
-                shown = (f"{fmt_seconds(value[0])} per row + {fmt_seconds(value[1])} per call"
+                shown = (f"{fmt_seconds(value[0])} {parts[0]} + {fmt_seconds(value[1])} {parts[1]}"
                          if isinstance(value, tuple) else fmt_seconds(value))
                 print(f"  measured {key}: {shown} ({time.perf_counter() - t0:.1f} s)", file=sys.stderr, flush=True)
             return self.memo[key]
@@ -281,6 +284,61 @@ class Bench:
             res = fit(model, X, y, config=cfg, **kwargs)
             return float(res.history["seconds"].min()) / self.steps
         return self.cached(f"{key} · fit step", measure)
+
+    def stacked_epoch(self, key: str, penalty: str, strength: float, n_models: int, n_features: int,
+                      batch_size: int, n_val: int, spec: Mapping, training: Mapping, n_references: int,
+                      max_models: int = 16) -> tuple[Callable[[], float], Callable[[], float]]:
+        """(seconds per optimisation step, seconds per epoch-end validation pass) of one stack of ``n_models``
+        single-logit MLPs trained by :func:`attrpriors.experiments.sparsity_prior.train_models` (the sparsity
+        experiment's trainer: every model of a sweep job or of a small-data step in one stack).
+
+        Steps: one-epoch calls of ``train_models`` on ``--steps`` batches with a 2-row validation set (fastest of
+        ``--repeats``, after a warm-up). Validation pass: what ``train_stacked`` does at every epoch's end on
+        ``n_val`` rows (the stack's logits, its BCE and ROC-AUC per model; fastest of ``--repeats``). Stacks larger
+        than ``max_models`` are timed at ``max_models`` models and scaled linearly (a stack's arithmetic grows in
+        proportion to its models; the fixed per-step cost a bigger stack shares makes this an upper bound).
+        """
+        from attrpriors.stacked import StackedMLP, _bce_per_model, stacked_roc_auc
+
+        m = min(int(n_models), int(max_models))
+        scale = int(n_models) / m
+        bs = int(batch_size)
+        tr = {k: training[k] for k in ("lr", "weight_decay") if k in training}
+        seeds = [derive_seed(self.seed, key, i) for i in range(m)]
+        yv2 = np.array([0, 1])
+
+        def steps(n_steps: int) -> float:
+            X = self.inputs(bs * n_steps, (n_features,), "normal", key, "train").numpy()
+            y = (np.arange(bs * n_steps) % 2).astype(np.float32)  # both classes in every batch
+            Xv = self.inputs(2, (n_features,), "normal", key, "val2").numpy()
+            t0 = time.perf_counter()
+            sp_exp.train_models(penalty, [float(strength)] * m, seeds, X, y, Xv, yv2, spec,
+                                {**tr, "epochs": 1, "batch_size": bs}, n_references, retries=0)
+            self.sync()
+            return (time.perf_counter() - t0) / n_steps
+
+        def validation() -> float:
+            hidden = dict(spec).get("hidden", [64, 32])
+            stack = StackedMLP.initialized(n_features, hidden, seeds, dict(spec).get("activation", "relu")).eval()
+            Xv = self.inputs(n_val, (n_features,), "normal", key, "val")
+            yv = np.arange(n_val) % 2
+            t0 = time.perf_counter()
+            with torch.no_grad():
+                logits = stack(Xv)
+                _bce_per_model(logits, torch.as_tensor(yv, dtype=logits.dtype))
+            stacked_roc_auc(yv, logits.numpy())
+            return time.perf_counter() - t0
+
+        def measure() -> tuple[float, float]:
+            steps(1)  # warm-up
+            n = max(1, int(self.steps))
+            step = min(steps(n) for _ in range(self.repeats))
+            val = min(validation() for _ in range(max(2, self.repeats)))
+            return step * scale, val * scale
+
+        get = self.cached(f"{key} · stack of {n_models} (timed at {m})", measure,
+                          ("per step", "per validation pass"))
+        return (lambda: get()[0]), (lambda: get()[1])
 
     def per_row(self, key: str, call: Callable[[int], object], max_rows: int) -> Callable[[int], float]:
         """``cost(chunk)``: seconds per row of ``call`` when one call handles ``chunk`` rows.
@@ -508,37 +566,21 @@ def rules_sparsity_prior(c: Config, b: Bench) -> list[Workload]:
     p = cohort["n_features"]
     n_train, n_val, n_test = cohort["rows"]["train"], cohort["rows"]["val"], cohort["rows"]["test"]
 
-    def step_for(kind: str, penalty: str, strength: float, spec: Mapping, training: Mapping, k: int):
-        """The model, prior and weight penalty of sparsity_prior.train_models for ``penalty``."""
-        s = dict(spec)
-        if kind == "dropout":
-            s["dropout"] = float(strength)
-        prior, wp, weight = None, None, 0.0
-        if kind == "attribution":
-            prior = lambda: AttributionPrior(sp_exp.ATTRIBUTION_PENALTIES[penalty], n_references=k,  # noqa: E731
-                                             seed=b.seed)
-            weight = float(strength)
-        elif kind == "weight":
-            wp = make_weight_penalty(penalty, strength)
-        return b.fit_step(f"NHANES MLP {penalty} (batch {training['batch_size']})", lambda: build_model(s, p, 2),
-                          (p,), "normal", "classification", 2, training, overrides={"prior_weight": weight},
-                          prior=prior, weight_penalty=wp)
-
     sweep = w["train_mlp"].get("nhanes", {})
     small = w["small_data"]["nhanes"]
     spec = small["model"]
-    model = lambda: build_model(spec, p, 2)  # noqa: E731
-    fwd = b.forward_rows("NHANES MLP", model, (p,), "normal")
+    model = lambda: build_model(spec, p, 1)  # noqa: E731  (the single-logit MLP a stack unstacks to)
+    fwd = b.forward_rows("NHANES single-logit MLP", model, (p,), "normal")
     bg = b.inputs(min(n_train, 4096), (p,), "normal", "nhanes background").to(b.device)
 
     eg_by_k: dict[int, Callable[[], float]] = {}
 
     def eg_rows(k_eval: int) -> Callable[[], float]:
         if k_eval not in eg_by_k:
-            eg_by_k[k_eval] = b.attribution_rows(
-                f"NHANES MLP EG k={k_eval}", model, (p,), "normal",
-                lambda net, x: A.expected_gradients(net, x, torch.randint(0, 2, (len(x),), device=b.device), bg,
-                                                    n_samples=k_eval, generator=b.generator("nhanes eg")),
+            eg_by_k[k_eval] = b.attribution_rows(  # phibar_of: EG of the logit, mean |φ| over the rows
+                f"NHANES single-logit MLP EG k={k_eval}", model, (p,), "normal",
+                lambda net, x: torch.from_numpy(mean_abs_expected_gradients(
+                    net, x.cpu().numpy(), bg.cpu().numpy(), k_eval, b.seed, device=str(b.device))),
                 n_test, k_eval)
         return eg_by_k[k_eval]
 
@@ -546,7 +588,7 @@ def rules_sparsity_prior(c: Config, b: Bench) -> list[Workload]:
     for penalty, job in sweep.items():
         tr, k, k_eval = job["training"], job["n_references"], job["eval_references"]
         eg = eg_rows(k_eval)
-        base = (f"{mlp_words(p, job['model']['hidden'], 2)}; {n_train} train rows, batch {tr['batch_size']} → "
+        base = (f"{mlp_words(p, job['model']['hidden'], 1)}; {n_train} train rows, batch {tr['batch_size']} → "
                 f"{steps_per_epoch(n_train, tr['batch_size'])} steps × {tr['epochs']} epochs (fixed)")
         score = f"; scored: EG ({k_eval} references) on {n_val} validation + {n_test} test rows"
         what = {"none": f"{job['seeds']} seeds in the one job", "dropout": "dropout after every hidden layer",
@@ -554,26 +596,38 @@ def rules_sparsity_prior(c: Config, b: Bench) -> list[Workload]:
         if job["kind"] != "none":
             what += f"; {job['strengths']} strengths in the one job"
         fits = job["jobs"] * job["fits_per_job"]
+        stack = job["fits_per_job"]  # every (strength, seed) of the job in one stack (train_sweep)
+        step, val_pass = b.stacked_epoch(f"NHANES stacked MLP {penalty} (batch {tr['batch_size']})", penalty,
+                                         job["first_strength"], stack, p, tr["batch_size"], n_val, job["model"], tr,
+                                         k)
+        n_steps = job["jobs"] * tr["epochs"] * steps_per_epoch(n_train, tr["batch_size"])
         out.append(Workload("sparsity_prior_train_mlp", penalty, job["jobs"], f"{base}; {what}{score}",
-                            fit_parts("fit", fits, tr["epochs"], n_train, tr["batch_size"], 0,
-                                      step_for(job["kind"], penalty, job["first_strength"], job["model"], tr, k),
-                                      None)
-                            + [Part("EG score rows", fits * job["scored_rows"], "explained row", eg),
-                               Part("predicted rows", fits * job["scored_rows"], "predict row",
-                                    per_call(fwd, n_val))]))
+                            [Part(f"stack steps ({stack} models)", n_steps, "stack step", step),
+                             Part(f"stack validation passes ({n_val} rows)", job["jobs"] * tr["epochs"],
+                                  "validation pass", val_pass),
+                             Part("EG score rows", fits * job["scored_rows"], "explained row", eg),
+                             Part("predicted rows", fits * job["scored_rows"], "predict row",
+                                  per_call(fwd, n_val))]))
     jobs, subsamples = small["jobs"], small["subsamples"]
     st, n_tr_s, n_va_s = small["training"], small["n_train"], small["n_val"]
     eg = eg_rows(small["eval_references"])
     parts, words = [], []
+    bs_s = min(int(st["batch_size"]), n_tr_s)  # full batch when the batch is the subsample
     for penalty, pen in small["penalties"].items():
         fits = pen["fits"]
-        parts += fit_parts(f"{penalty} fit", subsamples * fits, st["epochs"], n_tr_s, st["batch_size"], 0,
-                           step_for(pen["kind"], penalty, pen["first_strength"], spec, st, small["n_references"]),
-                           None)
-        parts += [Part(f"{penalty} validation rows", subsamples * fits * n_va_s, "predict row",
-                       per_call(fwd, n_va_s)),
-                  Part(f"{penalty} EG test rows", subsamples * pen["top"] * small["explained_rows"],
-                       "explained row", eg)]
+        # per subsample: one stack of the grid's models, then one of the restarts (small_data_replicate)
+        for what, m in (("grid", pen["grid_fits"]), ("restarts", pen["restarts"])):
+            if not m:
+                continue
+            step, val_pass = b.stacked_epoch(f"NHANES small-data stacked MLP {penalty} {what}", penalty,
+                                             pen["first_strength"], m, p, bs_s, n_va_s, spec, st,
+                                             small["n_references"])
+            parts += [Part(f"{penalty} {what} stack steps ({m} models)",
+                           subsamples * st["epochs"] * steps_per_epoch(n_tr_s, bs_s), "stack step", step),
+                      Part(f"{penalty} {what} validation passes ({n_va_s} rows)", subsamples * st["epochs"],
+                           "validation pass", val_pass)]
+        parts.append(Part(f"{penalty} EG test rows", subsamples * pen["top"] * small["explained_rows"],
+                          "explained row", eg))
         words.append(f"{penalty} {fits} fits")
     out.append(Workload("sparsity_prior_small_data", "", jobs,
                         f"per subsample ({small['subsamples_per_job']} per job): {', '.join(words)} "
@@ -958,10 +1012,12 @@ def rules_ig_limits(c: Config, b: Bench) -> list[Workload]:
 
 
 # ------------------------------------------------------------------------------------------------ peak memory
-#: The five largest paper-scale jobs by memory (rule: variant); each runs alone in a fresh process on inputs of
-#: the paper's shapes (the whole design matrix, as the job loads it) and reports its peak resident memory.
+#: The largest paper-scale jobs by memory (rule: variant); each runs alone in a fresh process on inputs of the
+#: paper's shapes (the whole design matrix, as the job loads it) and reports its peak resident memory. The sparsity
+#: sweep job holds a whole grid (130 models) in one stack with double back-propagation through EG.
 MEMORY_JOBS = ("graph_prior_train_lasso", "graph_prior_train_network:gcn", "graph_prior_finetune:mlp_graph",
-               "graph_prior_explain:gcn", "ig_limits_explain:TCGA MLP")
+               "graph_prior_explain:gcn", "ig_limits_explain:TCGA MLP", "sparsity_prior_train_mlp:l2_eg",
+               "sparsity_prior_small_data:gini")
 #: Rows explained in the memory measurement of the attribution jobs (the attributions of all rows are then held
 #: as one rows × inputs float32 array: added exactly, see memory_job).
 MEMORY_EXPLAIN_ROWS = 64
@@ -1045,6 +1101,37 @@ def memory_job(name: str, c: Config, seed: int) -> dict:
         np.ones((n_test, p), np.float32)
         return {"did": f"TCGA {model}: IG with {ig['max_steps']} steps (max_batch {ig.get('max_batch')}) on "
                        f"{MEMORY_EXPLAIN_ROWS} rows + a {n_test} × {p} float32 result"}
+    if rule == "sparsity_prior_train_mlp":
+        d = DATA["nhanes"]
+        w = sp_exp.workload(c.data, {"nhanes": {"n_samples": d["n_samples"], "n_features": d["n_features"]}})
+        cohort, job = w["cohorts"]["nhanes"], w["train_mlp"]["nhanes"][variant]
+        tr, p = job["training"], cohort["n_features"]
+        bs = int(tr["batch_size"])
+        rows = cohort["rows"]
+        X, _ = _design(rows, p, seed)
+        y = {k: (np.arange(n) % 2).astype(np.float32) for k, n in rows.items()}
+        M = int(job["fits_per_job"])
+        sp_exp.train_models(variant, [float(job["first_strength"])] * M, list(range(M)), X["train"][: 4 * bs],
+                            y["train"][: 4 * bs], X["val"], y["val"], job["model"],
+                            {k: tr[k] for k in ("lr", "weight_decay") if k in tr} | {"epochs": 1, "batch_size": bs},
+                            int(job["n_references"]), retries=0)
+        return {"did": f"{variant}: a stack of {M} single-logit MLPs, 4 batches of {bs} (EG k = "
+                       f"{job['n_references']}) + validation on all {rows['val']} rows"}
+    if rule == "sparsity_prior_small_data":  # the grid step of one subsample: the larger of its two stacks
+        d = DATA["nhanes"]
+        w = sp_exp.workload(c.data, {"nhanes": {"n_samples": d["n_samples"], "n_features": d["n_features"]}})
+        small, p = w["small_data"]["nhanes"], w["cohorts"]["nhanes"]["n_features"]
+        pen, st = small["penalties"][variant], small["training"]
+        M = max(int(pen["grid_fits"]), int(pen["restarts"]))
+        X, _ = _design({"train": small["n_train"], "val": small["n_val"]}, p, seed)
+        y = {k: (np.arange(len(v)) % 2).astype(np.float32) for k, v in X.items()}
+        bs = min(int(st["batch_size"]), small["n_train"])
+        sp_exp.train_models(variant, [float(pen["first_strength"])] * M, list(range(M)), X["train"], y["train"],
+                            X["val"], y["val"], small["model"],
+                            {k: st[k] for k in ("lr", "weight_decay") if k in st} | {"epochs": 1, "batch_size": bs},
+                            int(small["n_references"]), retries=0)
+        return {"did": f"{variant}: a stack of {M} single-logit MLPs, one full batch of {small['n_train']} (EG k = "
+                       f"{small['n_references']}) + validation on {small['n_val']} rows"}
     raise KeyError(f"no memory job {name!r}; known: {MEMORY_JOBS}")
 
 
