@@ -289,3 +289,21 @@ def test_early_stopping_maximizes_a_metric_and_keeps_the_loss_of_its_best_epoch(
         done = stop.update(epoch, loss, model, value=auc)
     assert done and stop.stopped and stop.best_epoch == 1
     assert stop.best_value == 0.7 and stop.best_loss == 0.5  # the loss of the best-AUROC epoch, not the lowest
+
+
+def test_fused_adam_equals_the_default_update_up_to_rounding_and_wins_over_a_loaded_state():
+    """``fused_adam`` selects Adam's fused kernel: the fit ends where the default implementation ends (float
+    rounding apart), the default stays the default (bit-identical quick runs), and a fit that continues a saved
+    optimiser state uses its own setting, not the flag stored in the state."""
+    a, b = _fit(), _fit(fused_adam=True)
+    assert a.best_epoch == b.best_epoch
+    for pa, pb in zip(a.model.parameters(), b.model.parameters()):
+        assert torch.allclose(pa, pb, atol=1e-5)
+    assert a.optimizer_state["param_groups"][0]["fused"] is None
+    assert b.optimizer_state["param_groups"][0]["fused"] is True
+    X, y = _linear_data(n=64)
+    cfg = dict(epochs=1, batch_size=64, lr=1e-2, seed=0, device="cpu", progress=False)
+    cont = fit(a.model, X, y, config=FitConfig(**cfg, fused_adam=True), optimizer_state=a.optimizer_state)
+    assert cont.optimizer_state["param_groups"][0]["fused"] is True
+    back = fit(b.model, X, y, config=FitConfig(**cfg), optimizer_state=b.optimizer_state)
+    assert back.optimizer_state["param_groups"][0]["fused"] is None

@@ -70,7 +70,7 @@ from attrpriors.models import MLP, GeneInteractionInputs, build_model  # noqa: E
 from attrpriors.priors import (AttributionPrior, DAPrPrior, EvalModeAttributionPrior, GraphPrior,  # noqa: E402
                                MetaWeightPrior, make_weight_penalty, total_variation_penalty, weight_l1, weight_l2)
 from attrpriors.seeds import derive_seed, seed_everything  # noqa: E402
-from attrpriors.training import FitConfig, fit, predict, select_device  # noqa: E402
+from attrpriors.training import FitConfig, Optimizers, fit, predict, select_device  # noqa: E402
 
 #: Dataset sizes the config does not hold. ``source`` says where a number comes from; ``assumed`` ones are offline
 #: estimates (override with --set name.key=value).
@@ -766,7 +766,9 @@ def gcn_profile(c: Config, b: Bench) -> pd.DataFrame:
     bs = int(tr["batch_size"])
     x = b.inputs(bs, (w["n_inputs"],), "normal", "gcn profile").to(b.device)
     y = b.targets(bs, "regression", 1, "gcn profile").to(b.device)
-    opt = torch.optim.Adam(model.parameters(), lr=float(tr["lr"]), weight_decay=float(tr.get("weight_decay", 0.0)))
+    # the fit loop's optimiser for these settings (Optimizers.for_fit: Adam, fused kernel when fused_adam is set)
+    opt = Optimizers.for_fit(model, None, FitConfig.from_mapping(tr, device=str(b.device), progress=False)).model
+    kernel = "fused" if tr.get("fused_adam") else "default"
     coo, csr = model._adjacency()
     genes = x[:, :G]
     with torch.no_grad():
@@ -799,7 +801,8 @@ def gcn_profile(c: Config, b: Bench) -> pd.DataFrame:
          "→ 1)", grad_free(lambda: model.head(head_in))),
         ("whole forward", grad_free(lambda: model(x))),
         ("forward + backward", fwd_bwd),
-        (f"optimiser step (Adam, {sum(p.numel() for p in model.parameters()):,} parameters)", step),
+        (f"optimiser step (Adam, {kernel} kernel, {sum(p.numel() for p in model.parameters()):,} parameters)",
+         step),
         ("whole training step (forward + backward + Adam)", step),
     ]
     rows = []

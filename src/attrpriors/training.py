@@ -84,6 +84,11 @@ class FitConfig:
     lr_factor: float | None = None
     lr_patience: int = 5
     min_lr: float = 0.0
+    #: Adam's fused kernel (``torch.optim.Adam(fused=True)``, CPU and CUDA): the same update in one pass over each
+    #: parameter, ≈ 7× faster per step on a 33 M-parameter layer on one CPU thread; results differ from the default
+    #: implementation at float rounding (≈ 1e-8 per step), so it is off by default (bit-identical quick runs) and
+    #: on in the paper-scale overlay for the graph-prior networks, whose first layers hold 8–33 M weights
+    fused_adam: bool = False
 
     @classmethod
     def from_mapping(cls, mapping: Mapping | None, **overrides) -> "FitConfig":
@@ -260,12 +265,13 @@ class Optimizers:
         use_prior = prior is not None and config.prior_weight > 0
         prior_lr = config.prior_lr or config.lr
         own = list(prior.extra_parameters()) if use_prior and hasattr(prior, "extra_parameters") else []
+        kernel = {"fused": True} if config.fused_adam else {}
         return cls(
-            model=torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay),
-            prior_step=torch.optim.Adam(model.parameters(), lr=prior_lr)
+            model=torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, **kernel),
+            prior_step=torch.optim.Adam(model.parameters(), lr=prior_lr, **kernel)
             if use_prior and config.schedule == "alternating"
             else None,
-            prior_params=torch.optim.Adam(own, lr=prior_lr) if own else None,
+            prior_params=torch.optim.Adam(own, lr=prior_lr, **kernel) if own else None,
         )
 
 
@@ -406,6 +412,8 @@ def fit(
     opts = Optimizers.for_fit(model, prior, config)
     if optimizer_state is not None:
         opts.model.load_state_dict(copy.deepcopy(dict(optimizer_state)))
+        for group in opts.model.param_groups:  # the saved groups carry their kernel flag: this fit's setting wins
+            group["fused"] = True if config.fused_adam else None
     gen = torch.Generator().manual_seed(config.seed)
     aug_gen = None if batch_transform is None else torch.Generator().manual_seed(
         derive_seed(config.seed, "batch_transform"))
