@@ -67,8 +67,8 @@ from attrpriors.experiments import pixel_prior as pp_exp  # noqa: E402
 from attrpriors.experiments import sparsity_prior as sp_exp  # noqa: E402
 from attrpriors.io import atomic_path, save_table  # noqa: E402
 from attrpriors.models import MLP, GeneInteractionInputs, build_model  # noqa: E402
-from attrpriors.priors import (AttributionPrior, DAPrPrior, EvalModeAttributionPrior, GraphPrior,  # noqa: E402
-                               MetaWeightPrior, make_weight_penalty, total_variation_penalty, weight_l1, weight_l2)
+from attrpriors.priors import (DAPrPrior, EvalModeAttributionPrior, GraphPrior, MetaWeightPrior,  # noqa: E402
+                               total_variation_penalty, weight_l1, weight_l2)
 from attrpriors.seeds import derive_seed, seed_everything  # noqa: E402
 from attrpriors.training import FitConfig, Optimizers, fit, predict, select_device  # noqa: E402
 
@@ -297,6 +297,7 @@ class Bench:
         ``n_val`` rows (the stack's logits, its BCE and ROC-AUC per model; fastest of ``--repeats``). Stacks larger
         than ``max_models`` are timed at ``max_models`` models and scaled linearly (a stack's arithmetic grows in
         proportion to its models; the fixed per-step cost a bigger stack shares makes this an upper bound).
+        The stacked trainer runs on the CPU whatever ``--device`` is, as the experiment's jobs do.
         """
         from attrpriors.stacked import StackedMLP, _bce_per_model, stacked_roc_auc
 
