@@ -1,3 +1,4 @@
+import atexit
 import os
 import shutil
 import subprocess
@@ -24,6 +25,7 @@ def _stub_unreachable_scontrol() -> None:
     if os.environ.get("ATTRPRIORS_SLURM") == "1" or shutil.which("scontrol") is None:
         return
     stub_dir = Path(tempfile.mkdtemp(prefix="attrpriors-stub-"))
+    atexit.register(shutil.rmtree, stub_dir, True)
     stub = stub_dir / "scontrol"
     stub.write_text("#!/bin/sh\necho 'scontrol stubbed by tests/conftest.py (no SLURM controller in tests)' >&2\n"
                     "exit 1\n")
