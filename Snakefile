@@ -23,6 +23,7 @@ include: "workflow/rules/graph_prior.smk"
 include: "workflow/rules/dna_consistency.smk"
 include: "workflow/rules/dapr.smk"
 include: "workflow/rules/cross_paper.smk"
+include: "workflow/rules/claims.smk"  # last: it reads every experiment's final outputs
 
 
 # The default target: every experiment's final figures and tables, which each .smk names with final(rules.<name>).

@@ -33,15 +33,21 @@ LOGS = "results/logs"  # results/logs/<rule>/...: one log per job
 BENCH = "results/timings"  # results/timings/<rule>/...: benchmark: files of the training and attribution jobs
 # The default target `all` (Snakefile) asks for these; each .smk names its final rules with final(...).
 FINAL_OUTPUTS = []
+# the same outputs by experiment (the .smk that called final()): the claims stability runs ask for one
+# experiment's outputs with target rule claims_inputs_<experiment> (workflow/rules/claims.smk)
+FINAL_BY_EXPERIMENT = {}
 
 
 def final(*outputs, **wildcards):
     """Add ``outputs`` to the default target: ``rules.<name>`` (all its outputs) or ``rules.<name>.output.<key>``,
     expanded over ``wildcards`` when the rule has wildcards.
     """
+    experiment = Path(str(workflow.included_stack[-1].get_path_or_uri(secret_free=True))).stem
     for out in outputs:
         paths = list(out.output) if hasattr(out, "output") else [out]
-        FINAL_OUTPUTS.extend(expand(paths, **wildcards) if wildcards else paths)
+        paths = expand(paths, **wildcards) if wildcards else paths
+        FINAL_OUTPUTS.extend(paths)
+        FINAL_BY_EXPERIMENT.setdefault(experiment, []).extend(paths)
 
 
 def train_resources(mem_mb=2000, runtime=60):

@@ -187,7 +187,8 @@ def _neighbours(indices: Sequence[int], chosen: int) -> list[int]:
 
 def summarize(metrics: Sequence[str], max_accuracy_drop: float, out_metrics: str, out_csv: str, out_md: str,
               out_selection: str) -> None:
-    """All metrics in one tidy table; a per-λ summary (mean ± s.d. over seeds); the λ chosen on validation.
+    """All metrics in one tidy table (with each row's ``arm``: baseline, selected or other); a per-λ summary
+    (mean ± s.d. over seeds); the λ chosen on validation.
 
     Selected λ: the largest λ whose mean validation accuracy is at most ``max_accuracy_drop`` below the
     baseline's. The noise figure shows it and its neighbours on the grid.
@@ -195,7 +196,6 @@ def summarize(metrics: Sequence[str], max_accuracy_drop: float, out_metrics: str
     df = pd.concat([read_table(p, ("experiment", "model", "seed", "metric", "value", "strength")) for p in metrics],
                    ignore_index=True)
     df["lambda_index"] = df["model"].str.removeprefix("lambda").astype(int)
-    save_table(df, out_metrics)
     flat = df[df["metric"] != "noisy_accuracy"]
     noisy = df[df["metric"] == "noisy_accuracy"].assign(
         metric=lambda t: "accuracy_noise_" + t["noise_fraction"].map(lambda f: f"{f:g}"))
@@ -226,6 +226,10 @@ def summarize(metrics: Sequence[str], max_accuracy_drop: float, out_metrics: str
         "rule": "largest λ whose mean validation accuracy is within max_val_accuracy_drop of the baseline's",
     }
     save_json(selection, out_selection)
+    # the arm of every row (baseline / selected / other λ): the claims registry pairs selected with baseline by seed
+    df["arm"] = np.where(df["lambda_index"] == 0, "baseline",
+                         np.where(df["lambda_index"] == (chosen if chosen is not None else -1), "selected", "other"))
+    save_table(df, out_metrics)
     save_table(summary, out_csv)
     cols = ["test_accuracy", "val_accuracy", "attribution_tv"] + sorted(
         [c for c in wide.columns if c.startswith("accuracy_noise_")], key=lambda c: float(c.rsplit("_", 1)[1]))

@@ -1,0 +1,11 @@
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # the library, without an install
+
+from attrpriors.claims import run_claims
+from attrpriors.workflow import run
+
+o = snakemake.output
+run(snakemake, run_claims, registry=snakemake.input.registry, tables=list(snakemake.input.finals), out_csv=o.csv,
+    out_md=o.md, stability_csv=(snakemake.input.stability[0] if snakemake.input.stability else None),
+    config_key=snakemake.params.config_key)
