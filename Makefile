@@ -7,7 +7,7 @@ CORES  ?= all
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: venv reproduce test report rulegraph lint clean
+.PHONY: venv reproduce test report rulegraph lint clean claims-stability
 
 $(STAMP): pyproject.toml requirements/constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,14 @@ venv: $(STAMP)
 
 reproduce: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES)
+
+# rerun the claim-bearing experiments at base seeds 1, 2, at 2 threads and with AVX2 kernels (results/stability/),
+# then mark claims whose verdict differs as unstable: make claims-stability EXPERIMENTS="dapr ig_limits"
+EXPERIMENTS ?=
+VARIANTS    ?= seed0 seed1 seed2 threads2 avx2
+claims-stability: $(STAMP)
+	$(BIN)/python scripts/claims_stability.py --cores $(if $(filter all,$(CORES)),$$(nproc),$(CORES)) \
+		--variants $(VARIANTS) $(if $(EXPERIMENTS),--experiments $(EXPERIMENTS))
 
 report: $(STAMP)
 	$(BIN)/snakemake --report results/report.html

@@ -372,6 +372,10 @@ def evaluate_claim(claim: Mapping[str, Any], df: pd.DataFrame | None, confidence
             va = df.loc[arms == str(test["a"]), test["value"]].astype(float)
             for b in np.atleast_1d(test.get("b", [])):
                 vb = df.loc[arms == str(b), test["value"]].astype(float)
+                if len(va) == 0 or len(vb) == 0:  # an arm this configuration does not run
+                    results.append((math.nan, math.nan, math.nan, 0, math.nan,
+                                    f"no row with {test['arm']} = {str(b) if len(va) else str(test['a'])!r}"))
+                    continue
                 if len(va) != 1 or len(vb) != 1:
                     raise RegistryError(f"claim {cid}: a point test needs one row per arm; {claim['table']} has "
                                         f"{len(va)} for {test['a']!r} and {len(vb)} for {b!r} after the filter")
@@ -392,11 +396,13 @@ def evaluate_claim(claim: Mapping[str, Any], df: pd.DataFrame | None, confidence
         n = int(r[test["n"]]) if "n" in test and test["n"] in df else 0
         results.append((float(r[test["estimate"]]), float(r[test["low"]]), float(r[test["high"]]), n, math.nan,
                         "interval as reported by the table"))
-    verdicts = [verdict_of(e, lo, hi, direction, threshold, margin) for e, lo, hi, *_ in results]
     if not results or all(r[3] == 0 for r in results):
         out.update(verdict="inconclusive", detail="; ".join(r[5] for r in results if r[5]) or
                    "no rows after the filter")
         return out
+    absent = [r[5] for r in results if r[3] == 0]  # baselines this configuration does not run: left out
+    results = [r for r in results if r[3] > 0]
+    verdicts = [verdict_of(e, lo, hi, direction, threshold, margin) for e, lo, hi, *_ in results]
     if "contradicted" in verdicts:
         pick = verdicts.index("contradicted")
     elif all(v == "reproduced" for v in verdicts):  # the weakest of the comparisons
@@ -406,7 +412,7 @@ def evaluate_claim(claim: Mapping[str, Any], df: pd.DataFrame | None, confidence
         pick = next(i for i, v in enumerate(verdicts) if v == "inconclusive")
     est, lo, hi, n, sd, label = results[pick]
     verdict = verdicts[pick]
-    detail = label
+    detail = label + (f" (left out, not run: {'; '.join(absent)})" if absent else "")
     if n < 2 and kind in ("paired", "one_sample", "difference"):
         detail = (detail + "; " if detail else "") + f"n = {n}: no interval"
     elif kind in ("paired", "one_sample") and np.isfinite(sd) and sd == 0:

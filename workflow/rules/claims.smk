@@ -3,22 +3,7 @@
 # Stability (other base seeds, 2 threads, AVX2 kernels): `make claims-stability` (scripts/claims_stability.py)
 # writes results/tables/claims_stability.{csv,md}; docs/claims_stability.csv is the committed record of the
 # default config, used when this run has none of its own and its config is the one the record was measured on.
-sys.path.insert(0, str(Path(workflow.basedir) / "src"))
-from attrpriors.claims import config_key as _claims_config_key
-
-CLAIMS_REGISTRY = f"{workflow.basedir}/workflow/claims.yaml"
-CLAIMS_FINAL = list(FINAL_OUTPUTS)  # every experiment's final outputs (claims.smk is included last)
-
-
-def claims_stability_record(wildcards):
-    """This folder's stability record, else the committed one of the default config (docs/), else none."""
-    for path in (
-        "results/tables/claims_stability.csv",
-        f"{workflow.basedir}/docs/claims_stability.csv",
-    ):
-        if Path(path).exists():
-            return [path]
-    return []
+include: "helpers/claims.smk"
 
 
 rule claims_table:

@@ -42,7 +42,9 @@ def final(*outputs, **wildcards):
     """Add ``outputs`` to the default target: ``rules.<name>`` (all its outputs) or ``rules.<name>.output.<key>``,
     expanded over ``wildcards`` when the rule has wildcards.
     """
-    experiment = Path(str(workflow.included_stack[-1].get_path_or_uri(secret_free=True))).stem
+    experiment = Path(
+        str(workflow.included_stack[-1].get_path_or_uri(secret_free=True))
+    ).stem
     for out in outputs:
         paths = list(out.output) if hasattr(out, "output") else [out]
         paths = expand(paths, **wildcards) if wildcards else paths
