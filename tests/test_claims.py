@@ -200,9 +200,21 @@ def test_missing_table_is_not_run_and_a_missing_column_is_named(reg):
 
 
 def test_n_needed_from_the_observed_sd():
-    # effect 0.05 with s.d. 0.1: (2.80 * 0.1 / 0.05)^2 = 31.4 -> 32
-    assert C.n_needed(0.05, 0.1) == 32
+    from scipy import stats
+
+    # effect 0.05 with s.d. 0.1: the normal approximation (2.80 * 0.1 / 0.05)^2 = 31.4; the t quantile adds ~2
+    n = C.n_needed(0.05, 0.1)
+    assert 32 <= n <= 35
+    assert (stats.t.ppf(0.975, n - 1) + stats.norm.ppf(0.8)) * 0.1 / np.sqrt(n) < 0.05
+    assert (stats.t.ppf(0.975, n - 2) + stats.norm.ppf(0.8)) * 0.1 / np.sqrt(n - 1) >= 0.05
     assert C.n_needed(0.0, 0.1) == float("inf")
+    # simulated power: at the returned n about 80 % of t intervals exclude 0
+    rng = np.random.default_rng(0)
+    x = rng.normal(0.05, 0.1, (4000, int(n)))
+    half = stats.t.ppf(0.975, n - 1) * x.std(axis=1, ddof=1) / np.sqrt(n)
+    assert 0.75 < np.mean(x.mean(axis=1) - half > 0) < 0.9
+    # a correlation of 0.66: ((1.96 + 0.84) / atanh 0.66)^2 + 3 = 15.6 -> 16
+    assert C.n_needed_correlation(0.66) == 16
 
 
 # ------------------------------------------------------------------------------------------------ stability

@@ -27,7 +27,7 @@ import pandas as pd
 
 __all__ = [
     "VERDICTS", "load_registry", "check_registry", "registry_tables", "evaluate_claim", "evaluate",
-    "stability", "claims_table", "claims_markdown", "run_claims", "n_needed",
+    "stability", "claims_table", "claims_markdown", "run_claims", "n_needed", "n_needed_correlation",
 ]
 
 VERDICTS = ("reproduced", "contradicted", "inconclusive")
@@ -222,15 +222,35 @@ def _bootstrap_interval(df: pd.DataFrame, statistic: str, columns: Mapping[str, 
 
 def n_needed(effect: float, sd: float, threshold: float = 0.0, power: float = 0.8,
              confidence: float = 0.95) -> float:
-    """Replicates a paired / one-sample t interval needs to exclude ``threshold`` at ``power`` if the true mean
-    is ``effect`` with s.d. ``sd``: ⌈((z_{1−α/2} + z_power) · sd / |effect − threshold|)²⌉ (normal approx.)."""
+    """Replicates a paired / one-sample t interval needs to exclude ``threshold`` with probability ``power`` if
+    the true mean is ``effect`` with s.d. ``sd``: the smallest n ≥ 2 with (t_{n−1, 1−α/2} + z_power) · sd / √n
+    < |effect − threshold| (inf when the effect equals the threshold; capped at 100,000)."""
     from scipy import stats
 
     gap = abs(effect - threshold)
     if not (np.isfinite(gap) and np.isfinite(sd)) or gap == 0:
         return math.inf
+    zb = stats.norm.ppf(power)
+    n = 2
+    while n <= 100_000:
+        if (stats.t.ppf(0.5 + confidence / 2, n - 1) + zb) * sd / math.sqrt(n) < gap:
+            return float(n)
+        n = n + 1 if n < 200 else int(n * 1.05) + 1
+    return math.inf
+
+
+def n_needed_correlation(r: float, threshold: float = 0.0, power: float = 0.8, confidence: float = 0.95) -> float:
+    """Models a Fisher-z interval of a Pearson r needs to exclude ``threshold`` at ``power`` if the true r is
+    ``r``: ⌈((z_{1−α/2} + z_power) / |atanh r − atanh threshold|)²⌉ + 3."""
+    from scipy import stats
+
+    if not np.isfinite(r) or abs(r) >= 1:
+        return math.inf
+    gap = abs(math.atanh(r) - math.atanh(threshold))
+    if gap == 0:
+        return math.inf
     z = stats.norm.ppf(0.5 + confidence / 2) + stats.norm.ppf(power)
-    return float(max(2, math.ceil((z * sd / gap) ** 2)))
+    return float(math.ceil((z / gap) ** 2) + 3)
 
 
 # ------------------------------------------------------------------------------------------------ one claim
@@ -497,11 +517,19 @@ def claims_table(reg: Mapping[str, Any], results: pd.DataFrame, stable: pd.DataF
             ours = f"{_fmt(r['estimate'])} [{_fmt(r['ci_low'])}, {_fmt(r['ci_high'])}]"
         needs = ""
         if r["verdict"] == "inconclusive" or verdict == UNSTABLE:
+            target = threshold if direction != "equivalent" else (
+                threshold + float(c["margin"]) * (1 if r["estimate"] < threshold else -1))
+            k = math.nan
             if c["test"]["kind"] in ("paired", "one_sample") and np.isfinite(r["sd"]) and r["sd"] > 0:
-                target = threshold if direction != "equivalent" else (
-                    threshold + float(c["margin"]) * (1 if r["estimate"] < threshold else -1))
                 k = n_needed(r["estimate"], r["sd"], target)
-                needs = f"needs n ≈ {int(k)} (from the observed s.d.)" if np.isfinite(k) else ""
+                how = "from the observed s.d."
+            elif c["test"]["kind"] == "correlation":
+                k = n_needed_correlation(r["estimate"], target)
+                how = "if r is the observed r"
+            if np.isfinite(k):
+                needs = f"needs n ≈ {int(k)} ({how}, 80 % power)"
+            elif not np.isnan(k):
+                needs = "no effect observed: more replicates would not decide it"
         controls = {}
         for role in ("positive", "negative"):
             target = (c.get("controls") or {}).get(role)
@@ -537,8 +565,9 @@ def claims_markdown(table: pd.DataFrame, stability_source: str = "") -> str:
         f"Stability: {stability_source or 'no stability runs for this configuration (make claims-stability)'}.",
         "",
     ]
-    cols = ["id", "paper", "source", "claim", "paper_value", "test", "ours", "n", "verdict", "stability",
+    cols = ["id", "where", "claim", "paper_value", "test", "ours", "n", "verdict", "stability",
             "positive_control", "negative_control", "needs"]
+    table = table.assign(where=table["paper"] + ", " + table["source"])
     for role, title in (("claim", "Claims"), ("positive_control", "Positive controls"),
                         ("negative_control", "Negative controls")):
         sub = table[table["role"] == role]
