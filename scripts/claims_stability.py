@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         if proc.returncode != 0:
             print(f"[{variant}] snakemake failed (exit {proc.returncode}); see the log above", file=sys.stderr)
             return proc.returncode
-        results[variant] = evaluate(sub, read_run_tables(sub, workdir))
+        results[variant] = evaluate(sub, read_run_tables(sub, workdir), float(reg.get("confidence", 0.95)))
         print(f"[{variant}] {walls[variant]:.0f} s: " + ", ".join(
             f"{v} {n}" for v, n in results[variant]["verdict"].value_counts().items()), flush=True)
 
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         old = read_table(out_csv)
         if "config_key" in old and set(old["config_key"].astype(str)) == {key}:
             old = old[~old["experiment"].isin(experiments)]
-            record = pd_concat(old, record, [c["id"] for c in reg["claims"]])
+            record = merge_records(old, record, [c["id"] for c in reg["claims"]])
     save_table(record, out_csv)
     with atomic_path(out_csv.with_suffix(".md")) as tmp:
         tmp.write_text(stability_markdown(record) + "\n")
@@ -136,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def pd_concat(old, new, order):
+def merge_records(old, new, order):
+    """Rows of an earlier record (other experiments) and the new ones, in registry order."""
     import pandas as pd
 
     out = pd.concat([old, new], ignore_index=True)
@@ -145,8 +146,9 @@ def pd_concat(old, new, order):
 
 
 def stability_markdown(record) -> str:
-    runs = [c for c in record.columns if c not in ("id", "stability", "n_runs", "experiment", "config_key", "commit")
-            and not c.startswith("wall_s_")]
+    from attrpriors.claims import run_columns
+
+    runs = run_columns(record)
     n_unstable = int((record["stability"] == "unstable").sum())
     lines = [
         "# Claims stability: each claim's verdict in each run",

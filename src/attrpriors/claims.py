@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
-    "VERDICTS", "load_registry", "check_registry", "registry_tables", "evaluate_claim", "evaluate",
+    "VERDICTS", "load_registry", "check_registry", "evaluate_claim", "evaluate",
     "stability", "claims_table", "claims_markdown", "run_claims", "n_needed", "n_needed_correlation",
 ]
 
@@ -122,11 +122,6 @@ def check_registry(reg: Mapping[str, Any]) -> None:
                 raise RegistryError(f"{where}: controls.{role}: only 'positive' and 'negative'")
             if target not in ids:
                 raise RegistryError(f"{where}: controls.{role} names {target!r}, which is no claim id")
-
-
-def registry_tables(reg: Mapping[str, Any]) -> list[str]:
-    """The tables the registry reads (keys of :func:`table_key`), in registry order, each once."""
-    return list(dict.fromkeys(table_key(c["table"]) for c in reg["claims"]))
 
 
 # ------------------------------------------------------------------------------------------------ statistics
@@ -338,9 +333,9 @@ def evaluate_claim(claim: Mapping[str, Any], df: pd.DataFrame | None, confidence
         _need(df, [test["value"], test["arm"], *np.atleast_1d(test["pair_by"])], cid, claim["table"])
         keys = list(np.atleast_1d(test["pair_by"]))
         wide = df.pivot_table(index=keys, columns=test["arm"], values=test["value"], aggfunc="mean")
+        wide.columns = wide.columns.astype(str)
+        a = str(test["a"])
         for b in np.atleast_1d(test["b"]):
-            a = str(test["a"])
-            wide.columns = wide.columns.astype(str)
             absent = [x for x in (a, str(b)) if x not in wide.columns]
             if absent:  # e.g. no λ met the selection criterion, or a config without that arm
                 results.append((math.nan, math.nan, math.nan, 0, math.nan,
@@ -488,8 +483,8 @@ def _fmt(x: float, digits: int = 3) -> str:
     return f"{x:.{digits}g}" if abs(x) < 1e4 else f"{x:.3g}"
 
 
-def claims_table(reg: Mapping[str, Any], results: pd.DataFrame, stable: pd.DataFrame | None = None,
-                 stability_source: str = "") -> pd.DataFrame:
+def claims_table(reg: Mapping[str, Any], results: pd.DataFrame, stable: pd.DataFrame | None = None
+                 ) -> pd.DataFrame:
     """The claims table: one row per claim with the paper's value, ours (estimate [95 % CI], n), the verdict
     (``unstable`` where the stability runs disagree) and the verdicts of the experiment's controls beside it."""
     res = results.set_index("id")
@@ -543,9 +538,7 @@ def claims_table(reg: Mapping[str, Any], results: pd.DataFrame, stable: pd.DataF
             "table": table_key(c["table"]), "estimate": r["estimate"], "ci_low": r["ci_low"], "ci_high": r["ci_high"],
             "verdict_this_run": r["verdict"],
         })
-    out = pd.DataFrame(rows)
-    out.attrs["stability_source"] = stability_source
-    return out
+    return pd.DataFrame(rows)
 
 
 def claims_markdown(table: pd.DataFrame, stability_source: str = "") -> str:
@@ -630,7 +623,7 @@ def run_claims(registry: str, tables: Iterable[str], out_csv: str, out_md: str, 
     log = logging.getLogger(__name__)
     reg = load_registry(registry)
     avail = set(tables)
-    res = evaluate(reg, read_run_tables(reg, ".", avail))
+    res = evaluate(reg, read_run_tables(reg, ".", avail), float(reg.get("confidence", 0.95)))
     stable, source = None, ""
     if stability_csv and Path(stability_csv).exists():
         rec = read_table(stability_csv)
@@ -643,7 +636,7 @@ def run_claims(registry: str, tables: Iterable[str], out_csv: str, out_md: str, 
         else:
             source = (f"`{stability_csv}` was measured on another configuration (config key "
                       f"{sorted(keys)} ≠ {config_key}); not used")
-    table = claims_table(reg, res, stable, source)
+    table = claims_table(reg, res, stable)
     table["config_key"] = config_key
     save_table(table, out_csv)
     with atomic_path(out_md) as tmp:

@@ -1,5 +1,4 @@
 # Helpers of workflow/rules/claims.smk: the registry, the final outputs it reads, the stability record.
-sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from attrpriors.claims import config_key as _claims_config_key
 
 CLAIMS_REGISTRY = f"{workflow.basedir}/workflow/claims.yaml"
