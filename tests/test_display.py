@@ -14,7 +14,7 @@ def test_format_mean_sd():
 def test_format_estimate_and_labels():
     assert format_estimate(0.1234, 0.01, 3) == "0.123 ± 0.010"
     assert format_estimate(0.5, float("nan"), 2) == "0.50"
-    assert model_label("graph_prior", "mlp_graph") == "MLP + graph prior"
+    assert model_label("graph_prior", "mlp_graph") == "MLP + graph prior (strict)"
     assert model_label("graph_prior", "unknown_model") == "unknown_model"
     assert all(isinstance(v, str) for labels in MODEL_LABELS.values() for v in labels.values())
 

@@ -164,3 +164,34 @@ def test_positive_control_graph_lasso_beats_lasso_on_equal_loadings(tmp_path):
     sw.run_cell(4.0, 0.9, params, sim, cfg["rnaseq"]["preprocess"], cfg["seed"], "cpu", str(out), loadings="equal")
     t = sw.contrasts(pd.read_csv(out)).query("metric == 'test_r2' and model == 'graph_lasso'").iloc[0]
     assert t["mean_difference"] > 0.02 and t["n_model_better"] >= 4
+
+
+def test_paper_protocol_arms_run_on_their_loadings_only_with_one_number_of_extra_epochs(tmp_path):
+    """The sweep's `paper` arms use the main experiment's code (graph_prior.paper_finetune_arms): on the listed
+    loading scenarios only, every arm and retraining after the one number of extra epochs of the cell."""
+    paper = {"loadings": ["equal"],
+             "mlp": {"model": {"type": "mlp"}, "grid": {"lr": [1e-3], "l1": [1e-3], "hidden": [[8]]},
+                     "l1_biases": True, "training": {"epochs": 8, "batch_size": 16, "patience": 3}},
+             "finetune": {"n_references": 2, "balance_batches": 2, "training": {"epochs": 3, "batch_size": 16}}}
+    params = {"retrainings": 2, "split": {"test": 0.2, "val": 0.2},
+              "models": ["lasso", "graph_lasso", "mlp", "mlp_paper", "mlp_extra_paper", "mlp_graph_paper",
+                         "mlp_random_graph_paper"],
+              "lasso": {"alphas": [0.01, 0.1]}, "graph_lasso": {"nus": [0.1]},
+              "mlp": {"model": {"type": "mlp"}, "grid": {"lr": [0.003], "l1": [1e-5], "hidden": [[8]]},
+                      "training": {"epochs": 3, "batch_size": 16, "patience": 3}},
+              "finetune": {"n_references": 2, "balance_batches": 2, "nu_scales": [1.0],
+                           "training": {"epochs": 1, "batch_size": 16, "patience": 1}},
+              "n_references": 5, "paper": paper, "loadings": {"calibrated": {}, "equal": {"loading_range": [1, 1]}}}
+    for scenario, has_paper in (("calibrated", False), ("equal", True)):
+        out = tmp_path / f"{scenario}.csv"
+        sw.run_cell(2.0, 0.9, params, SMALL, {"max_zero_frac": 0.7}, 0, "cpu", str(out), loadings=scenario)
+        m = pd.read_csv(out)
+        models = set(m.loc[m["metric"] == "test_r2", "model"])
+        assert ({"mlp_paper", "mlp_extra_paper", "mlp_graph_paper", "mlp_random_graph_paper"} <= models) == has_paper
+        if has_paper:
+            extra = m[m["metric"] == "extra_epochs"]
+            paper_extra = extra[extra["model"].str.endswith("_paper")]
+            assert len(paper_extra) == 3 * 2 and paper_extra["value"].nunique() == 1
+            assert 1 <= paper_extra["value"].iloc[0] <= 3
+            t = sw.contrasts(m)
+            assert ("mlp_graph_paper", "mlp_random_graph_paper") in set(zip(t["model"], t["baseline"]))

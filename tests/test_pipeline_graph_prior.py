@@ -60,7 +60,22 @@ def test_graph_prior_metrics_are_tidy_and_complete(tiny_run: Path):
     assert set(nu["model"]) == {"mlp_graph", "mlp_random_graph"} & set(MODELS) and (nu["value"] > 0).all()
     extra = m.query("metric == 'extra_epochs'")
     ft = {"mlp_extra", "mlp_graph", "mlp_random_graph"} & set(MODELS)
-    assert set(extra["model"]) == ft and extra["value"].between(0, CFG["graph_prior"]["finetune"]["training"]["epochs"]).all()
+    strict = extra[extra["model"].isin(ft)]
+    assert strict["value"].between(0, CFG["graph_prior"]["finetune"]["training"]["epochs"]).all()
+    # the paper protocol: one number of extra epochs (≥ 1) for every arm and retraining, the one chosen
+    paper_ft = {"mlp_extra_paper", "mlp_graph_paper", "mlp_random_graph_paper"} & set(MODELS)
+    assert set(extra["model"]) == ft | paper_ft
+    chosen = json.loads((tiny_run / "results/graph_prior/tuning/paper_extra_epochs.json").read_text())
+    p = extra[extra["model"].isin(paper_ft)]
+    assert len(p) == len(paper_ft) * N and (p["value"] == chosen["extra_epochs"]).all()
+    assert 1 <= chosen["extra_epochs"] <= CFG["graph_prior"]["paper"]["finetune"]["training"]["epochs"]
+    reg = m[m["model"] == "mlp_paper"].set_index(["seed", "metric"])["value"]
+    assert (reg.xs("l1_share_at_start", level="metric").between(0, 1)).all()
+    assert (reg.xs("epochs_run", level="metric") == reg.xs("best_epoch", level="metric") + 1).all()
+    table = pd.read_csv(tiny_run / "results/tables/erion_graph_prior_paper_protocol.csv")
+    assert {"lr", "l1_share_at_start", "val_slope_at_end", "mlp_graph_paper.extra_epochs"} <= set(table.columns)
+    assert _png(tiny_run / "results/figures/erion_graph_prior_paper_protocol.png")
+    assert not list((tiny_run / "results/graph_prior/finetune_paper").glob("*_states.pt"))  # temporary
     pen = m.query("metric == 'graph_penalty'")
     assert set(pen["model"]) == set(MODELS) and (pen["value"] >= 0).all()
     truth = m.query("metric == 'n_driving_recovered'")
@@ -71,6 +86,10 @@ def test_graph_prior_metrics_are_tidy_and_complete(tiny_run: Path):
 def test_graph_prior_tables_and_figures(tiny_run: Path):
     t = pd.read_csv(tiny_run / "results/tables/erion_fig2_graph_prior_ttests.csv")
     assert ("mlp_graph", "mlp") in set(zip(t["model"], t["baseline"]))
+    assert ("mlp_graph_paper", "mlp_paper") in set(zip(t["model"], t["baseline"]))
+    assert set(t.set_index(["model", "baseline"])["protocol"].loc[[("mlp_graph", "mlp"),
+                                                                   ("mlp_graph_paper", "mlp_paper")]]) == {"strict",
+                                                                                                         "paper"}
     assert t["p_paired"].dropna().between(0, 1).all() and (t["ci95_low"] <= t["ci95_high"]).all()
     grid = pd.read_csv(tiny_run / "results/tables/erion_graph_prior_mlp_tuning.csv")
     g = CFG["graph_prior"]["mlp"]["grid"]

@@ -398,6 +398,12 @@ def check_names(cfg: Mapping) -> list[str]:
             if p not in grids:
                 out.append(f"sparsity_prior.{key} names {p!r}, which has no strength grid in "
                            f"sparsity_prior.penalties{_did_you_mean(p, grids)} (known: {_listing(grids)})")
+    sw = _get(cfg, "graph_prior.sweep", {}) or {}
+    scenarios = list(sw.get("loadings", {}) or {})
+    for sc in _get(sw, "paper.loadings", []) or []:
+        if sc not in scenarios:
+            out.append(f"graph_prior.sweep.paper.loadings names {sc!r}, which is not a scenario of "
+                       f"graph_prior.sweep.loadings{_did_you_mean(sc, scenarios)} (known: {_listing(scenarios)})")
     dna = _get(cfg, "dna_consistency", {}) or {}
     sel, methods = _get(dna, "selection.method"), _get(dna, "attribution.methods")
     if sel is not None and isinstance(methods, list) and sel not in methods:

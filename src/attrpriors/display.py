@@ -36,10 +36,14 @@ MODEL_LABELS = {
     "graph_prior": {
         "lasso": "LASSO",
         "graph_lasso": "Graph LASSO",
-        "mlp": "MLP",
-        "mlp_extra": "MLP + extra epochs",
-        "mlp_random_graph": "MLP + random-graph prior",
-        "mlp_graph": "MLP + graph prior",
+        "mlp": "MLP (strict)",
+        "mlp_extra": "MLP + extra epochs (strict)",
+        "mlp_random_graph": "MLP + random-graph prior (strict)",
+        "mlp_graph": "MLP + graph prior (strict)",
+        "mlp_paper": "MLP (paper)",
+        "mlp_extra_paper": "MLP + extra epochs (paper)",
+        "mlp_random_graph_paper": "MLP + random-graph prior (paper)",
+        "mlp_graph_paper": "MLP + graph prior (paper)",
         "gcn": "GCN",
     },
     "dapr": {

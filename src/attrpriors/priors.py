@@ -321,8 +321,12 @@ class MetaWeightPrior(nn.Module):
         return [p for p in self.parameters() if p.requires_grad]
 
 
-def weight_l1(model: nn.Module) -> Tensor:
-    """Σ |w| over the weight matrices (not biases) of every linear / convolutional layer."""
+def weight_l1(model: nn.Module, biases: bool = False) -> Tensor:
+    """Σ |w| over the weight matrices (not biases) of every linear / convolutional layer; ``biases=True``: over
+    every trainable parameter, biases included (what the original graph-prior code regularises:
+    ``l1_regularizer`` on all ``tf.trainable_variables()``)."""
+    if biases:
+        return sum(p.abs().sum() for p in model.parameters() if p.requires_grad)
     return sum(m.weight.abs().sum() for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d)))
 
 

@@ -89,6 +89,11 @@ class FitConfig:
     #: implementation at float rounding (≈ 1e-8 per step), so it is off by default (bit-identical quick runs) and
     #: on in the paper-scale overlay for the graph-prior networks, whose first layers hold 8–33 M weights
     fused_adam: bool = False
+    #: keep the weights (and optimiser state) of the best epoch by ``monitor`` (early stopping's restore); False:
+    #: keep the last epoch's, as a fixed-length training without restoring does (the original graph-prior code
+    #: trains for the number of epochs early stopping found and fine-tunes from there). Validation is still
+    #: recorded every epoch; set ``patience`` ≥ ``epochs`` to run every epoch
+    restore_best: bool = True
 
     @classmethod
     def from_mapping(cls, mapping: Mapping | None, **overrides) -> "FitConfig":
@@ -368,6 +373,7 @@ def fit(
     batch_transform: Callable[[Tensor, Tensor, torch.Generator], tuple[Tensor, Tensor]] | None = None,
     optimizer_state: Mapping | None = None,
     initial_candidate: bool = False,
+    epoch_callback: Callable[[int, nn.Module], None] | None = None,
 ) -> FitResult:
     """Train ``model`` on ``(X_train, y_train)``; return the best model by the validation metric ``config.monitor``.
 
@@ -388,6 +394,8 @@ def fit(
         when fine-tuning a converged model. The model must have the same parameters in the same order.
     initial_candidate : the model as given competes for "best" with its validation metric before any step
         (reported as ``best_epoch == -1``, i.e. zero epochs, when nothing beats it).
+    epoch_callback : ``f(epoch, model)`` after every epoch's validation (e.g. to keep a copy of each epoch's
+        weights when the number of epochs is chosen later, over several fits).
 
     The steps: :class:`Optimizers` for the model (and the prior), :func:`train_epoch` per epoch with the
     schedule's step function (:func:`task_step`, :func:`joint_step` or :func:`alternating_step`), the
@@ -456,15 +464,26 @@ def fit(
             row["lr"] = lr
         history.append({**row, "seconds": time.perf_counter() - t0})
         bar.set_postfix(train=f"{train_loss:.4g}", val=f"{current:.4g}", refresh=False)
+        if epoch_callback is not None:
+            epoch_callback(epoch, model)
         if stopper.update(epoch, val_loss, model, prior, opts.model, value=current):
             log.info("%s: early stop at epoch %d (best %d)", description, epoch, stopper.best_epoch)
             break
         for sched in schedulers:
             sched.step(current)
     bar.close()
-    stopper.restore(model, prior)
-    model.eval()
     hist = pd.DataFrame(history)
+    if config.restore_best:
+        stopper.restore(model, prior)
+        best_epoch, best_loss, best_value = stopper.best_epoch, stopper.best_loss, stopper.best_value
+        opt_state = stopper.optimizer_state
+    else:  # the last epoch, as it is
+        best_epoch = int(hist["epoch"].iloc[-1]) if len(hist) else -1
+        best_loss = float(hist["val_loss"].iloc[-1] if has_val else hist["train_loss"].iloc[-1]) if len(hist) \
+            else float("nan")
+        best_value = float(hist[config.monitor].iloc[-1]) if config.monitor in hist and len(hist) else best_loss
+        opt_state = copy.deepcopy(opts.model.state_dict())
+    model.eval()
     if checkpoint is not None:
         save_torch(
             {
@@ -472,11 +491,11 @@ def fit(
                 "prior_state_dict": prior.state_dict() if prior is not None else None,
                 "history": hist.to_dict("list"),
                 "config": asdict(config),
-                "best_epoch": stopper.best_epoch,
+                "best_epoch": best_epoch,
                 "stopped_early": stopper.stopped,
                 **(checkpoint_extra or {}),
             },
             checkpoint,
         )
-    return FitResult(model, hist, stopper.best_epoch, stopper.best_loss, str(device), prior, asdict(config),
-                     stopper.optimizer_state, best_monitor=stopper.best_value, stopped_early=stopper.stopped)
+    return FitResult(model, hist, best_epoch, best_loss, str(device), prior, asdict(config), opt_state,
+                     best_monitor=best_value, stopped_early=stopper.stopped)

@@ -19,13 +19,15 @@ if (
 CP_INPUTS = {"gene_sets": "results/rnaseq/gene_sets/KEGG.gmt"}
 if "graph_prior" in CP_SOURCES:
     CP_INPUTS["gp_attributions"] = graph_prior_files(
-        "attributions/{model}/seed{seed}.csv"
+        "attributions/{model}/seed{seed}.csv",
+        models=graph_prior_cross_paper_models(),
+        retrainings=CP_CFG.get("graph_prior_retrainings"),
     )
     CP_INPUTS["gp_genes"] = "results/rnaseq/data/genes.tsv"
     CP_INPUTS["gp_drug_pathways"] = "results/rnaseq/data/drug_pathways.tsv"
     CP_INPUTS["gp_randomization"] = [
         f"results/graph_prior/randomization/{m}.csv"
-        for m in config["graph_prior"]["models"]
+        for m in graph_prior_cross_paper_models()
     ]
 if "dapr" in CP_SOURCES:
     CP_INPUTS["dapr_attributions"] = [

@@ -13,9 +13,10 @@ include: "helpers/graph_prior.smk"
 
 
 wildcard_constraints:
-    gp_net="graph_lasso|mlp|gcn",
+    gp_net="graph_lasso|mlp|mlp_paper|gcn",
     gp_ft="mlp_extra|mlp_graph|mlp_random_graph",
-    gp_model="lasso|graph_lasso|mlp|gcn|mlp_extra|mlp_graph|mlp_random_graph",
+    gp_tune="mlp|mlp_paper",
+    gp_model="|".join(GP_MODELS),
     gp_seed=r"\d+",
     noise=r"[0-9.e+-]+",
     precision=r"[0-9.e+-]+",
@@ -46,25 +47,27 @@ rule graph_prior_train_lasso:
         "../scripts/graph_prior_train_lasso.py"
 
 
+# The MLP's settings chosen on validation, per protocol: `mlp` (strict: graph_prior.mlp) and `mlp_paper`
+# (graph_prior.paper.mlp; the choice also holds the number of epochs early stopping found, its training length).
 rule graph_prior_tune_mlp:
     input:
         expression=rules.rnaseq_preprocess.output.expression,
         response=f"{RNA_DATA}/response.tsv",
         split=f"{RNA}/splits/split0.json",
     output:
-        choice=f"{GP}/tuning/mlp_choice.json",
-        grid="results/tables/erion_graph_prior_mlp_tuning.csv",
+        choice=f"{GP}/tuning/{{gp_tune}}_choice.json",
+        grid="results/tables/erion_graph_prior_{gp_tune}_tuning.csv",
     log:
-        f"{LOGS}/graph_prior_tune_mlp.log",
+        f"{LOGS}/graph_prior_tune_mlp/{{gp_tune}}.log",
     benchmark:
-        f"{BENCH}/graph_prior_tune_mlp.tsv"
+        f"{BENCH}/graph_prior_tune_mlp/{{gp_tune}}.tsv"
     conda:
         "../../envs/torch.yaml"
     threads: 1
     resources:
         **train_resources(),
     params:
-        mlp=GP_CFG["mlp"],
+        mlp=lambda wildcards: graph_prior_mlp_params(wildcards.gp_tune),
         seed=config["seed"],
         device=config["device"],
         progress=config["progress"],
@@ -94,7 +97,10 @@ rule graph_prior_train_network:
     resources:
         **train_resources(),
     params:
-        models={k: GP_CFG[k] for k in ("graph_lasso", "mlp", "gcn")},
+        models={
+            **{k: GP_CFG[k] for k in ("graph_lasso", "mlp", "gcn")},
+            "mlp_paper": GP_CFG["paper"]["mlp"],
+        },
         seed=config["seed"],
         device=config["device"],
         progress=config["progress"],
@@ -131,9 +137,71 @@ rule graph_prior_finetune:
         "../scripts/graph_prior_finetune.py"
 
 
+# The `paper` protocol's fine-tuning (graph_prior.finetune_paper): every arm of one retraining from the
+# fixed-length MLP, the weights after each extra epoch kept (temporary) until the number is chosen over retrainings.
+rule graph_prior_finetune_paper:
+    input:
+        mlp=f"{GP}/models/mlp_paper/seed{{gp_seed}}.pt",
+        expression=rules.rnaseq_preprocess.output.expression,
+        response=f"{RNA_DATA}/response.tsv",
+        split=graph_prior_split,
+        edges=f"{RNA_DATA}/graph_edges.tsv",
+    output:
+        states=temp(f"{GP}/finetune_paper/seed{{gp_seed}}_states.pt"),
+        history=f"{GP}/finetune_paper/seed{{gp_seed}}_history.csv",
+    log:
+        f"{LOGS}/graph_prior_finetune_paper/seed{{gp_seed}}.log",
+    benchmark:
+        f"{BENCH}/graph_prior_finetune_paper/seed{{gp_seed}}.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    resources:
+        **train_resources(),
+    params:
+        finetune=GP_CFG["paper"]["finetune"],
+        variants=GP_PAPER_ARMS,
+        seed=config["seed"],
+        device=config["device"],
+        progress=config["progress"],
+    script:
+        "../scripts/graph_prior_finetune_paper.py"
+
+
+# The `paper` protocol's one choice of the number of extra epochs (the graph arm's mean validation MSE over
+# retrainings), applied to every arm and retraining: their models and fit metrics.
+rule graph_prior_select_paper:
+    input:
+        states=graph_prior_retraining_files("finetune_paper/seed{seed}_states.pt"),
+        histories=graph_prior_retraining_files("finetune_paper/seed{seed}_history.csv"),
+        mlp=graph_prior_retraining_files("models/mlp_paper/seed{seed}.pt"),
+        splits=[graph_prior_split_of(s) for s in range(GP_CFG["retrainings"])],
+        expression=rules.rnaseq_preprocess.output.expression,
+        response=f"{RNA_DATA}/response.tsv",
+    output:
+        choice=f"{GP}/tuning/paper_extra_epochs.json",
+        curve="results/tables/erion_graph_prior_paper_extra_epochs.csv",
+        models=graph_prior_paper_files("models/{model}/seed{seed}.pt"),
+        metrics=graph_prior_paper_files("metrics/{model}/seed{seed}.csv"),
+    log:
+        f"{LOGS}/graph_prior_select_paper.log",
+    conda:
+        "../../envs/torch.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=30,
+    params:
+        retrainings=list(range(GP_CFG["retrainings"])),
+    script:
+        "../scripts/graph_prior_select_paper.py"
+
+
+# Every model of one retraining explained in one job (graph_prior.explain): the same EG references for all,
+# the data, graph and gene sets loaded once.
 rule graph_prior_explain:
     input:
-        model=f"{GP}/models/{{gp_model}}/seed{{gp_seed}}.pt",
+        models=graph_prior_model_files,
         expression=rules.rnaseq_preprocess.output.expression,
         response=f"{RNA_DATA}/response.tsv",
         split=graph_prior_split,
@@ -141,18 +209,21 @@ rule graph_prior_explain:
         gene_sets=rules.rnaseq_gene_sets.output[0],
         truth=[f"{RNA_DATA}/genes.tsv", f"{RNA_DATA}/truth.json"],
     output:
-        attributions=f"{GP}/attributions/{{gp_model}}/seed{{gp_seed}}.csv",
-        gsea=f"{GP}/gsea/{{gp_model}}/seed{{gp_seed}}.csv",
-        metrics=f"{GP}/metrics/{{gp_model}}/seed{{gp_seed}}_explain.csv",
+        attributions=[f"{GP}/attributions/{m}/seed{{gp_seed}}.csv" for m in GP_MODELS],
+        gsea=[f"{GP}/gsea/{m}/seed{{gp_seed}}.csv" for m in GP_MODELS],
+        metrics=[f"{GP}/metrics/{m}/seed{{gp_seed}}_explain.csv" for m in GP_MODELS],
     log:
-        f"{LOGS}/graph_prior_explain/{{gp_model}}/seed{{gp_seed}}.log",
+        f"{LOGS}/graph_prior_explain/seed{{gp_seed}}.log",
+    benchmark:
+        f"{BENCH}/graph_prior_explain/seed{{gp_seed}}.tsv"
     conda:
         "../../envs/rnaseq.yaml"
     threads: 1
     resources:
         mem_mb=4000,
-        runtime=30,
+        runtime=60,
     params:
+        models=GP_MODELS,
         explain=GP_CFG["explain"],
         simulated=RNA_CFG["source"] == "simulated",
         seed=config["seed"],
@@ -193,6 +264,7 @@ rule graph_prior_figures:
         + graph_prior_files("metrics/{model}/seed{seed}_explain.csv"),
         attributions=graph_prior_files("attributions/{model}/seed{seed}.csv"),
         gsea=graph_prior_files("gsea/{model}/seed{seed}.csv"),
+        histories=graph_prior_paper_histories(),
     output:
         metrics="results/tables/erion_fig2_graph_prior_metrics.csv",
         tests_csv="results/tables/erion_fig2_graph_prior_ttests.csv",
@@ -224,6 +296,7 @@ rule graph_prior_figures:
             labels={"table": "Supp. Fig. 11: top GSEA pathways per model"},
         ),
         truth=graph_prior_truth_outputs(),
+        paper=graph_prior_paper_outputs(),
     log:
         f"{LOGS}/graph_prior_figures.log",
     localrule: True

@@ -54,6 +54,10 @@ EXPERIMENT = "graph_prior"
 MODEL_LABELS = DISPLAY_LABELS[EXPERIMENT]
 #: Models fine-tuned from the converged MLP.
 FINETUNED = ("mlp_extra", "mlp_graph", "mlp_random_graph")
+#: The `paper` protocol's arms (the original code's: ORIGINAL_PROTOCOLS.md §1) → the `strict` arm they mirror.
+PAPER_ARMS = {"mlp_paper": "mlp", "mlp_extra_paper": "mlp_extra", "mlp_graph_paper": "mlp_graph",
+              "mlp_random_graph_paper": "mlp_random_graph"}
+PAPER_FINETUNED = ("mlp_extra_paper", "mlp_graph_paper", "mlp_random_graph_paper")
 #: The paper's comparisons (Fig. 2, supplement Fig. 10, section 7.4), as (model, baseline) pairs.
 PAIRS = (
     ("mlp_graph", "mlp"),
@@ -64,7 +68,22 @@ PAIRS = (
     ("mlp_graph", "gcn"),
     ("graph_lasso", "lasso"),
     ("mlp", "lasso"),
+    ("mlp_graph_paper", "mlp_paper"),
+    ("mlp_extra_paper", "mlp_paper"),
+    ("mlp_random_graph_paper", "mlp_paper"),
+    ("mlp_graph_paper", "mlp_random_graph_paper"),
+    ("mlp_graph_paper", "mlp_extra_paper"),
+    ("mlp_graph_paper", "gcn"),
+    ("mlp_paper", "lasso"),
 )
+
+
+def protocol_of(model: str) -> str:
+    """``paper`` (the original code's protocol), ``strict`` (restored optimum, per-retraining choice with 0 extra
+    epochs a candidate) or ``both`` (the linear models and the GCN, which both protocols share)."""
+    if model in PAPER_ARMS:
+        return "paper"
+    return "strict" if model == "mlp" or model in FINETUNED else "both"
 
 
 # ------------------------------------------------------------------------------------------------- data
@@ -139,15 +158,16 @@ def quadratic_form(phibar: np.ndarray, lap) -> float:
 
 # ---------------------------------------------------------------------------------------------- penalties
 class WeightL1:
-    """``λ Σ|w|`` over every weight matrix (the paper's L1 on all weights)."""
+    """``λ Σ|w|`` over every weight matrix (the paper's L1 on all weights); ``biases=True``: over every trainable
+    parameter, biases included (the original notebook's ``l1_regularizer`` on all trainable variables)."""
 
-    def __init__(self, strength: float) -> None:
-        self.strength = float(strength)
+    def __init__(self, strength: float, biases: bool = False) -> None:
+        self.strength, self.biases = float(strength), bool(biases)
 
     def __call__(self, model: nn.Module) -> torch.Tensor:
         from ..priors import weight_l1
 
-        return self.strength * weight_l1(model)
+        return self.strength * weight_l1(model, biases=self.biases)
 
 
 class GraphLassoPenalty:
@@ -304,10 +324,27 @@ def mlp_grid(params: Mapping) -> list[dict]:
             for hidden in grid["hidden"] for lr in grid["lr"] for l1 in grid["l1"]]
 
 
+def mlp_penalty(params: Mapping, l1: float) -> WeightL1 | None:
+    """The MLP's L1 penalty of strength ``l1``: over the weight matrices, or every parameter with
+    ``params["l1_biases"]`` (the original code's L1 on all trainable variables); ``None`` at 0."""
+    return WeightL1(l1, biases=bool(params.get("l1_biases", False))) if l1 > 0 else None
+
+
 def mlp_settings(params: Mapping, choice: Mapping) -> tuple[dict, float, dict]:
     """(model spec, L1 strength, training mapping) of the MLP with ``choice`` = ``{"lr", "l1", "hidden"}``."""
     spec = {**dict(params["model"]), "hidden": list(choice["hidden"])}
     return spec, float(choice["l1"]), {**dict(params["training"]), "lr": float(choice["lr"])}
+
+
+def training_length(fits: Sequence) -> int:
+    """The number of epochs early stopping found: the mean over fits (:class:`~attrpriors.training.FitResult`) of
+    the best epoch + 1, rounded (at least 1) — the `paper` protocol trains its MLP this long, unrestored."""
+    return max(1, int(round(float(np.mean([f.best_epoch + 1 for f in fits])))))
+
+
+def fixed_length(training: Mapping, epochs: int) -> dict:
+    """``training`` for exactly ``epochs`` epochs, the last one kept (no early stopping, no restoring)."""
+    return {**dict(training), "epochs": int(epochs), "patience": int(epochs) + 1, "restore_best": False}
 
 
 def choose_on_validation(settings: Sequence[Mapping], train: Callable[[Mapping, int], object], n_inits: int
@@ -345,7 +382,7 @@ def tune_mlp(expression: str, response: str, split: str, params: Mapping, seed: 
         seed_everything(job_seed)
         res = fit(build_model(spec, d.n_inputs, 1), d.X["train"], d.y["train"], d.X["val"], d.y["val"],
                   task="regression", config=_fit_config(training, job_seed, device, progress),
-                  weight_penalty=WeightL1(l1) if l1 > 0 else None, description=f"mlp tuning {choice} seed {k}")
+                  weight_penalty=mlp_penalty(params, l1), description=f"mlp tuning {choice} seed {k}")
         log.info("mlp %s seed %d: validation MSE %.4f (best epoch %d)", choice, k, res.best_val_loss, res.best_epoch)
         return res
 
@@ -358,7 +395,11 @@ def tune_mlp(expression: str, response: str, split: str, params: Mapping, seed: 
                      "n_seeds": n_seeds, "best_epoch": float(np.mean([f.best_epoch for f in fs]))})
     grid = pd.DataFrame(rows)
     save_table(grid.assign(experiment=EXPERIMENT, chosen=np.arange(len(grid)) == best), out_grid)
-    choice = mlp_grid(params)[best] | {"val_mse": float(grid["val_mse"].iloc[best])}
+    # the number of epochs early stopping found (mean over the initialisations): the training length of the
+    # `paper` protocol's MLP, which is trained that long and not restored (the original: "120 was the optimal
+    # number of training epochs")
+    epochs = training_length(fits[best])
+    choice = mlp_grid(params)[best] | {"val_mse": float(grid["val_mse"].iloc[best]), "epochs": epochs}
     save_json(choice, out_choice)
     log.info("chosen MLP settings: %s", choice)
 
@@ -402,31 +443,64 @@ def train_network(model: str, expression: str, response: str, split: str, edges:
         return
     else:
         seed_everything(job_seed)
-        if model == "mlp":
+        penalty = None
+        if model in ("mlp", "mlp_paper"):
             if mlp_choice is None:
-                raise ValueError("train_network('mlp') needs mlp_choice, the settings chosen by tune_mlp")
+                raise ValueError(f"train_network({model!r}) needs mlp_choice, the settings chosen by tune_mlp")
             choice = read_json(mlp_choice)
             spec, l1, training = mlp_settings(p, choice)
+            penalty = mlp_penalty(p, l1)
+            if model == "mlp_paper":  # the original's fixed training length, not restored (ORIGINAL_PROTOCOLS §1)
+                if "epochs" not in choice:
+                    raise KeyError(f"{mlp_choice}: no 'epochs' (the training length early stopping found; "
+                                   "written by tune_mlp)")
+                training = fixed_length(training, int(choice["epochs"]))
             extra_values = {"lr": training["lr"], "l1": l1}
         else:
             spec, l1, training = dict(p["model"]), float(p.get("l1", 0.0)), dict(p["training"])
+            penalty = WeightL1(l1) if l1 > 0 else None
         if spec.get("type") == "gcn":
             spec.update(n_genes=d.n_genes, n_edges=len(e))
         net = build_model(spec, d.n_inputs, 1)
         if spec.get("type") == "gcn":
             net.set_graph(e, w)
-        penalty = WeightL1(l1) if l1 > 0 else None
+        if model == "mlp_paper":
+            extra_values |= loss_shares(net, d.X["train"], d.y["train"], penalty)
         res = fit(net, d.X["train"], d.y["train"], d.X["val"], d.y["val"], task="regression",
                   config=_fit_config(training, job_seed, device, progress), weight_penalty=penalty,
                   description=f"{model} retraining {retraining}")
-        if model == "mlp":
-            extra_ckpt = {"optimizer_state": res.optimizer_state, "l1": l1, "training": training}
+        if model == "mlp_paper":
+            extra_values |= {"val_slope_at_end": validation_slope(res.history, int(p.get("slope_epochs", 10)))}
+        if model in ("mlp", "mlp_paper"):
+            extra_ckpt = {"optimizer_state": res.optimizer_state, "l1": l1, "training": training,
+                          "l1_biases": bool(p.get("l1_biases", False))}
     net = res.model.cpu().eval()
     _save_model(net, spec, d, out_model, {"best_epoch": res.best_epoch, **extra_ckpt})
     save_table(res.history.assign(experiment=EXPERIMENT, model=model, seed=retraining), out_history)
     values = _fit_metrics(net, d) | {"best_epoch": res.best_epoch, "epochs_run": len(res.history)} | extra_values
     save_table(_rows(model, retraining, values), out_metrics)
     log.info("%s retraining %d: best epoch %d, test R² %.4f", model, retraining, res.best_epoch, values["test_r2"])
+
+
+def loss_shares(net: nn.Module, X: np.ndarray, y: np.ndarray, penalty) -> dict:
+    """The L1 share of the training loss of ``net`` as given (before training): ``L1 / (MSE + L1)`` on the training
+    rows, with the two terms (the original notebook's loss is ≈ 98 % L1 at the start: 68.9 vs MSE 1.15)."""
+    import torch
+    from ..training import predict
+
+    mse = float(np.mean((predict(net, X).reshape(-1) - y) ** 2))
+    with torch.no_grad():
+        l1 = float(penalty(net)) if penalty is not None else 0.0
+    return {"initial_mse": mse, "initial_l1": l1, "l1_share_at_start": l1 / (mse + l1) if mse + l1 > 0 else np.nan}
+
+
+def validation_slope(history: pd.DataFrame, n_epochs: int) -> float:
+    """Least-squares slope of the validation MSE over the last ``n_epochs`` epochs of a fit, per epoch (< 0: the
+    model was still improving when training stopped, the regime in which the original fine-tunes)."""
+    h = history.dropna(subset=["val_loss"]).tail(max(2, int(n_epochs)))
+    if len(h) < 2:
+        return float("nan")
+    return float(np.polyfit(h["epoch"].to_numpy(float), h["val_loss"].to_numpy(float), 1)[0])
 
 
 def random_graph(edges: np.ndarray, weights: np.ndarray, n_nodes: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -556,67 +630,247 @@ def finetune(variant: str, mlp_model: str, expression: str, response: str, split
              choice["extra_epochs"], values["test_r2"])
 
 
+# ------------------------------------------------------------------------------------- the `paper` protocol
+def paper_finetune_run(net: nn.Module, optimizer_state: Mapping, X: Mapping, y: Mapping, prior, nu: float,
+                       training: Mapping, penalty, order_seed: int, device: str, progress: bool,
+                       description: str) -> tuple[list[dict], pd.DataFrame]:
+    """The original code's fine-tuning of one model: ``training["epochs"]`` extra epochs, every one kept.
+
+    Per batch a task step (MSE + L1) that continues the converged model's Adam (``optimizer_state``), then, with
+    a prior, a step on ``ν Ω`` alone with a second Adam at the same learning rate, fresh at the start of
+    fine-tuning (the notebook's ``train_eg_op``, whose slots ordinary training never touched); no early stopping
+    and no restoring. Without a prior only the task steps run (the extra-epochs control), in the same batch order
+    (``order_seed``). Returns the weights after each extra epoch (``states[e - 1]`` after ``e`` epochs, on the
+    CPU) and the history (``extra_epoch`` = 1, 2, …, ``val_loss``, ``train_loss``, ``train_prior``).
+    """
+    import copy
+
+    from ..training import fit
+
+    states: list[dict] = []
+    n = int(training["epochs"])
+    cfg = {**dict(training), "schedule": "alternating", "prior_weight": float(nu) if prior is not None else 0.0,
+           "prior_lr": float(training["lr"]), "patience": n + 1, "restore_best": False}
+    res = fit(copy.deepcopy(net), X["train"], y["train"], X["val"], y["val"], task="regression",
+              config=_fit_config(cfg, order_seed, device, progress), prior=prior, weight_penalty=penalty,
+              optimizer_state=optimizer_state, description=description,
+              epoch_callback=lambda e, m: states.append({k: v.detach().cpu().clone() for k, v in
+                                                         m.state_dict().items()}))
+    hist = res.history.assign(extra_epoch=res.history["epoch"] + 1, nu=float(cfg["prior_weight"]))
+    return states, hist
+
+
+def choose_extra_epochs(history: pd.DataFrame) -> tuple[int, pd.DataFrame]:
+    """The number of extra epochs, chosen once on validation: the ``extra_epoch`` with the lowest validation MSE
+    averaged over retrainings (``seed``) — the original chose 5 this way and used it for every retraining and for
+    the extra-epochs control. Only epochs every retraining reached count; ties go to fewer epochs. Returns the
+    choice and the curve (``extra_epoch``, ``mean_val_mse``, ``sd``, ``n``, ``chosen``)."""
+    h = history.dropna(subset=["val_loss"])
+    if h.empty:
+        raise ValueError("no validation MSE in the fine-tuning histories; cannot choose the extra epochs")
+    n_runs = h["seed"].nunique()
+    g = h.groupby("extra_epoch")["val_loss"]
+    curve = pd.DataFrame({"mean_val_mse": g.mean(), "sd": g.std(), "n": g.size()}).reset_index()
+    curve = curve[curve["n"] == n_runs].sort_values("extra_epoch", kind="stable")
+    best = int(curve.loc[curve["mean_val_mse"].idxmin(), "extra_epoch"])
+    return best, curve.assign(chosen=curve["extra_epoch"] == best).reset_index(drop=True)
+
+
+def paper_prior_factory(variant: str, edges: np.ndarray, weights: np.ndarray, n_genes: int, X_train: np.ndarray,
+                        params: Mapping, seed: int, retraining: int, device):
+    """The `paper` fine-tuning's prior of ``variant`` (``mlp_graph_paper``, ``mlp_random_graph_paper``): the
+    graph over the first ``n_genes`` columns (real, or random with as many edges, :func:`finetune_graphs`) and EG
+    with ``params["n_references"]`` references per row drawn from the training rows ``X_train`` (a stream separate
+    from the batch, as the original's ``reference_dataset``); ``None`` for ``mlp_extra_paper``."""
+    import torch
+    from ..priors import GraphPrior
+
+    graph = finetune_graphs(PAPER_ARMS[variant], edges, weights, n_genes, seed, retraining)
+    if graph is None:
+        return None
+    background = torch.as_tensor(X_train, dtype=torch.float32, device=device)
+    return GraphPrior(graph[0], graph[1], n_nodes=n_genes, n_references=int(params["n_references"]),
+                      background=background, input_slice=slice(0, n_genes),
+                      seed=derive_seed(seed, EXPERIMENT, variant, "eg", retraining)).to(device)
+
+
+def paper_finetune_arms(net: nn.Module, optimizer_state: Mapping, X: Mapping, y: Mapping, n_genes: int,
+                        edges: np.ndarray, weights: np.ndarray, variants: Sequence[str], params: Mapping, penalty,
+                        lr: float, seed: int, retraining: int, device: str, progress: bool) -> dict:
+    """Every `paper` fine-tuning arm of one retraining from the fixed-length MLP ``net`` (one implementation for
+    the main experiment and the sweep): per arm the weights after each extra epoch and the history
+    (:func:`paper_finetune_run`), with ν fixed by the balance rule (``ν Ω`` = the task loss on the MLP's first
+    ``params["balance_batches"]`` batches, :func:`balance_prior_weight`; the original's ν = 100 came from the same
+    rule). All arms see the same batch order. Returns ``{arm: {"states", "history", prior_weight, …}}``."""
+    from ..training import select_device
+
+    dev = select_device(device)
+    training = {**dict(params["training"]), "lr": float(lr)}
+    order_seed = derive_seed(seed, EXPERIMENT, "finetune_paper", retraining)
+    out = {}
+    for variant in variants:
+        if variant not in PAPER_FINETUNED:
+            raise ValueError(f"unknown paper fine-tuning arm {variant!r}; known: {PAPER_FINETUNED}")
+        seed_everything(derive_seed(seed, EXPERIMENT, variant, retraining))
+        prior = paper_prior_factory(variant, edges, weights, n_genes, X["train"], params, seed, retraining, dev)
+        balance = {}
+        if prior is not None:
+            balance = balance_prior_weight(net, prior, X["train"], y["train"], int(training["batch_size"]),
+                                           int(params["balance_batches"]), penalty, order_seed)
+            log.info("%s: task loss %.4g, Ω %.4g on %d batches → ν = %.4g", variant, balance["task_loss"],
+                     balance["prior_value"], balance["n_batches"], balance["prior_weight"])
+        states, hist = paper_finetune_run(net, optimizer_state, X, y, prior, balance.get("prior_weight", 0.0),
+                                          training, penalty, order_seed, device, progress,
+                                          f"{variant} retraining {retraining}")
+        out[variant] = {"states": states, "history": hist.assign(model=variant, seed=retraining), **balance,
+                        "n_graph_edges": 0 if prior is None else int(prior.edges.shape[0])}
+        log.info("%s retraining %d: validation MSE by extra epoch %s", variant, retraining,
+                 [round(v, 4) for v in hist["val_loss"]])
+    return out
+
+
+def finetune_paper(mlp_model: str, expression: str, response: str, split: str, edges: str, params: Mapping,
+                   variants: Sequence[str], seed: int, retraining: int, device: str, progress: bool, out_states: str,
+                   out_history: str) -> None:
+    """Every `paper` fine-tuning arm of one retraining (:func:`paper_finetune_arms`) from the fixed-length MLP
+    (``mlp_paper``): the weights after each extra epoch (``out_states``) and the histories, for the number of
+    extra epochs to be chosen once over retrainings (:func:`select_paper`)."""
+    from ..io import save_torch
+    from ..models import load_model
+    from ..training import select_device
+
+    d = load_design(expression, response, split)
+    ckpt = load_torch(mlp_model)
+    for key in ("optimizer_state", "l1", "training"):
+        if key not in ckpt:
+            raise KeyError(f"{mlp_model}: the MLP checkpoint lacks {key!r} (written by train_network('mlp_paper'))")
+    net = load_model(mlp_model).to(select_device(device)).train()
+    penalty = WeightL1(float(ckpt["l1"]), biases=bool(ckpt.get("l1_biases", False))) if ckpt["l1"] > 0 else None
+    e, w = graph_edges(edges, d.genes)
+    arms = paper_finetune_arms(net, ckpt["optimizer_state"], d.X, d.y, d.n_genes, e, w, variants, params, penalty,
+                               float(ckpt["training"]["lr"]), seed, retraining, device, progress)
+    save_torch({"extra_epochs_max": int(params["training"]["epochs"]),
+                **{a: {k: v for k, v in r.items() if k != "history"} for a, r in arms.items()}}, out_states)
+    save_table(pd.concat([r["history"] for r in arms.values()], ignore_index=True).assign(experiment=EXPERIMENT),
+               out_history)
+
+
+def select_paper(states: Sequence[str], histories: Sequence[str], mlp_models: Sequence[str], expression: str,
+                 response: str, splits: Sequence[str], retrainings: Sequence[int], out_choice: str, out_curve: str,
+                 out_models: Sequence[str], out_metrics: Sequence[str]) -> None:
+    """The `paper` protocol's one choice of the number of extra epochs, and its models.
+
+    ``e*`` = :func:`choose_extra_epochs` on the graph arm's (``mlp_graph_paper``) validation curves pooled over
+    the retrainings (the extra-epochs control alone when there is no graph arm); every arm of every retraining
+    (``states[i]``, ``histories[i]``, ``mlp_models[i]``, ``splits[i]`` of ``retrainings[i]``) is then taken after
+    ``e*`` epochs — the controls after the graph arm's number, as the original (supplement l.484). Writes
+    ``out_models``/``out_metrics`` in the order arm × retraining (arms in :data:`PAPER_FINETUNED` order, those
+    present), the choice (JSON) and the pooled curve of every arm (``out_curve``)."""
+    from ..models import load_model
+
+    hist = pd.concat([read_table(p, ("model", "seed", "extra_epoch", "val_loss")) for p in histories],
+                     ignore_index=True)
+    arms = [a for a in PAPER_FINETUNED if a in set(hist["model"])]
+    chooser = "mlp_graph_paper" if "mlp_graph_paper" in arms else arms[0]
+    e_star, _ = choose_extra_epochs(hist[hist["model"] == chooser])
+    curves = pd.concat([choose_extra_epochs(hist[hist["model"] == a])[1].assign(model=a) for a in arms],
+                       ignore_index=True)
+    curves["chosen"] = curves["extra_epoch"] == e_star
+    save_table(curves.assign(experiment=EXPERIMENT, chosen_on=chooser), out_curve)
+    save_json({"extra_epochs": e_star, "chosen_on": chooser, "retrainings": [int(r) for r in retrainings]},
+              out_choice)
+    log.info("paper protocol: %d extra epochs (lowest mean validation MSE of %s over %d retrainings)", e_star,
+             chooser, len(retrainings))
+    if len(out_models) != len(arms) * len(retrainings) or len(out_metrics) != len(out_models):
+        raise ValueError(f"{len(out_models)} model and {len(out_metrics)} metric paths for {len(arms)} arms × "
+                         f"{len(retrainings)} retrainings")
+    k = 0
+    for arm in arms:
+        for i, r in enumerate(retrainings):
+            d = load_design(expression, response, splits[i])
+            blob = load_torch(states[i])
+            net = load_model(mlp_models[i])
+            net.load_state_dict(blob[arm]["states"][e_star - 1])
+            net.eval()
+            info = {key: v for key, v in blob[arm].items() if key != "states"}
+            _save_model(net, load_torch(mlp_models[i])["model_spec"], d, out_models[k],
+                        {"extra_epochs": e_star, **info})
+            h = hist[(hist["model"] == arm) & (hist["seed"] == r)].set_index("extra_epoch")["val_loss"]
+            values = _fit_metrics(net, d) | {"extra_epochs": e_star, "best_val_mse": float(h.loc[e_star]),
+                                             "prior_weight": float(info.get("prior_weight", 0.0))}
+            if "prior_weight" in info:
+                values |= {"nu0": info["prior_weight"], "initial_task_loss": info["task_loss"],
+                           "initial_prior": info["prior_value"], "n_graph_edges": info["n_graph_edges"]}
+            save_table(_rows(arm, r, values), out_metrics[k])
+            k += 1
+
+
 # ----------------------------------------------------------------------------------------------- explain
-def explain(model: str, model_path: str, expression: str, response: str, split: str, edges: str, gene_sets: str,
-            truth_dir: str | None, params: Mapping, seed: int, retraining: int, device: str, out_attributions: str,
-            out_gsea: str, out_metrics: str) -> None:
-    """Mean |EG| per gene on the test rows, the graph penalty, GSEA prerank and (simulation) truth recovery."""
+def explain(models: Sequence[str], model_paths: Sequence[str], expression: str, response: str, split: str,
+            edges: str, gene_sets: str, truth_dir: str | None, params: Mapping, seed: int, retraining: int,
+            device: str, out_attributions: Sequence[str], out_gsea: Sequence[str], out_metrics: Sequence[str]) -> None:
+    """Every model of one retraining in one pass (``models[i]`` from ``model_paths[i]`` → the i-th outputs): mean
+    |EG| per gene on the test rows, the graph penalty, GSEA prerank and (simulation) truth recovery.
+
+    The data, graph, gene sets and explained rows are loaded once, and every model is explained with the same EG
+    references (common random numbers: a paired difference between two models — e.g. a fine-tuned arm that kept
+    0 extra epochs, i.e. the MLP itself — is the models' difference, not the noise of two reference draws)."""
     from ..models import load_model
     from ..enrichment import gsea_prerank, load_gene_sets
 
+    lengths = {len(models), len(model_paths), len(out_attributions), len(out_gsea), len(out_metrics)}
+    if len(lengths) != 1:
+        raise ValueError(f"explain: {len(models)} models, {len(model_paths)} model files and "
+                         f"{len(out_attributions)}/{len(out_gsea)}/{len(out_metrics)} outputs; they must match")
     d = load_design(expression, response, split)
-    net = load_model(model_path)
     X = d.X["test"]
     if params.get("n_explain") and len(X) > int(params["n_explain"]):
         X = X[np.sort(np.random.default_rng(derive_seed(seed, EXPERIMENT, "explain_rows", retraining))
                       .choice(len(X), int(params["n_explain"]), replace=False))]
-    # common random numbers: every model of one retraining is explained with the same EG references, so a paired
-    # difference between two models (e.g. a fine-tuned arm that kept 0 extra epochs, i.e. the MLP itself) is the
-    # models' difference, not the sampling noise of two reference draws
-    phibar = mean_abs_expected_gradients(net, X, d.X["train"], int(params["n_references"]),
-                                         derive_seed(seed, EXPERIMENT, "explain", retraining),
-                                         device)[: d.n_genes]  # the genes, not the drug indicator columns
-    save_table(pd.DataFrame({"gene": d.genes, "model": model, "seed": retraining, "mean_abs_eg": phibar}),
-               out_attributions)
-
     e, w = graph_edges(edges, d.genes)
     lap = laplacian(e, w, d.n_genes)
-    pen = quadratic_form(phibar, lap)
-    norm2 = float(phibar @ phibar)
-    values = {"graph_penalty": pen, "graph_penalty_normalized": pen / norm2 if norm2 > 0 else np.nan,
-              "mean_abs_eg": float(phibar.mean())}
-
     sets = load_gene_sets(source=gene_sets)
     g = params["gsea"]
-    scores = pd.Series(phibar, index=d.genes)
-    # a tiny deterministic tie-break so genes with equal (e.g. zero LASSO) attribution are ranked reproducibly
-    scores = scores + 1e-12 * np.arange(len(scores))[::-1] / len(scores)
-    gsea = gsea_prerank(scores, sets, permutations=int(g["permutations"]), seed=derive_seed(seed, EXPERIMENT, "gsea"),
-                        min_size=int(g["min_size"]), max_size=int(g["max_size"]), threads=1)
     fdr = float(g["fdr"])
-    sig = gsea[(gsea["fdr_bh"] < fdr) & (gsea["nes"] > 0)]
-    values |= {"n_significant_pathways": len(sig), "n_tested_pathways": len(gsea)}
-
+    truth = None
     if truth_dir:
-        truth = read_json(Path(truth_dir) / "truth.json")
-        driving = set(truth.get("driving_pathways", []))
+        t = read_json(Path(truth_dir) / "truth.json")
         gt = read_table(Path(truth_dir) / "genes.tsv", ("gene", "importance")).set_index("gene")["importance"]
-        imp = gt.reindex(d.genes).fillna(0.0).to_numpy() > 0
-        k = int(imp.sum())
-        top = np.argsort(-phibar, kind="stable")[:k]
-        tested_driving = driving & set(gsea["term"])
-        values |= {
-            "n_driving_pathways": len(driving),
-            "n_driving_tested": len(tested_driving),
-            "n_driving_recovered": len(driving & set(sig["term"])),
-            "n_nondriving_significant": len(set(sig["term"]) - driving),
-            "precision_top_genes": float(imp[top].mean()) if k else np.nan,
-            "auroc_truth": auroc(imp, phibar),
-        }
-        gsea["driving"] = gsea["term"].isin(driving)
-    save_table(gsea.assign(experiment=EXPERIMENT, model=model, seed=retraining), out_gsea)
-    save_table(_rows(model, retraining, values), out_metrics)
-    log.info("%s retraining %d: %s", model, retraining, {k: round(v, 4) for k, v in values.items()})
+        truth = (set(t.get("driving_pathways", [])), gt.reindex(d.genes).fillna(0.0).to_numpy() > 0)
+    for model, path, out_a, out_g, out_m in zip(models, model_paths, out_attributions, out_gsea, out_metrics):
+        net = load_model(path)
+        phibar = mean_abs_expected_gradients(net, X, d.X["train"], int(params["n_references"]),
+                                             derive_seed(seed, EXPERIMENT, "explain", retraining),
+                                             device)[: d.n_genes]  # the genes, not the drug indicator columns
+        save_table(pd.DataFrame({"gene": d.genes, "model": model, "seed": retraining, "mean_abs_eg": phibar}), out_a)
+        pen = quadratic_form(phibar, lap)
+        norm2 = float(phibar @ phibar)
+        values = {"graph_penalty": pen, "graph_penalty_normalized": pen / norm2 if norm2 > 0 else np.nan,
+                  "mean_abs_eg": float(phibar.mean())}
+        scores = pd.Series(phibar, index=d.genes)
+        # a tiny deterministic tie-break so genes with equal (e.g. zero LASSO) attribution are ranked reproducibly
+        scores = scores + 1e-12 * np.arange(len(scores))[::-1] / len(scores)
+        gsea = gsea_prerank(scores, sets, permutations=int(g["permutations"]),
+                            seed=derive_seed(seed, EXPERIMENT, "gsea"), min_size=int(g["min_size"]),
+                            max_size=int(g["max_size"]), threads=1)
+        sig = gsea[(gsea["fdr_bh"] < fdr) & (gsea["nes"] > 0)]
+        values |= {"n_significant_pathways": len(sig), "n_tested_pathways": len(gsea)}
+        if truth is not None:
+            driving, imp = truth
+            k = int(imp.sum())
+            top = np.argsort(-phibar, kind="stable")[:k]
+            values |= {
+                "n_driving_pathways": len(driving),
+                "n_driving_tested": len(driving & set(gsea["term"])),
+                "n_driving_recovered": len(driving & set(sig["term"])),
+                "n_nondriving_significant": len(set(sig["term"]) - driving),
+                "precision_top_genes": float(imp[top].mean()) if k else np.nan,
+                "auroc_truth": auroc(imp, phibar),
+            }
+            gsea["driving"] = gsea["term"].isin(driving)
+        save_table(gsea.assign(experiment=EXPERIMENT, model=model, seed=retraining), out_g)
+        save_table(_rows(model, retraining, values), out_m)
+        log.info("%s retraining %d: %s", model, retraining, {k: round(v, 4) for k, v in values.items()})
 
 
 # --------------------------------------------------------------------------------------------- aggregate
@@ -648,7 +902,10 @@ def paired_tests(metrics: pd.DataFrame, metric: str = "test_r2", pairs=PAIRS) ->
             t = p = half = np.nan
             note = (f"identical in all {n} pairs, no test" if not np.any(diff) else
                     "one pair, no test" if n == 1 else f"the same difference in all {n} pairs, no test")
-        out.append({"experiment": EXPERIMENT, "metric": metric, "model": a, "baseline": b, "n_pairs": n,
+        protocols = {protocol_of(a), protocol_of(b)}
+        protocol = "paper" if "paper" in protocols else "strict" if "strict" in protocols else "both"
+        out.append({"experiment": EXPERIMENT, "protocol": protocol, "metric": metric, "model": a, "baseline": b,
+                    "n_pairs": n,
                     "mean_model": float(va.loc[common].mean()), "mean_baseline": float(vb.loc[common].mean()),
                     "difference": float(diff.mean()), "ci95_low": float(diff.mean() - half),
                     "ci95_high": float(diff.mean() + half), "n_model_better": int((diff > 0).sum()), "t": float(t),
@@ -783,8 +1040,11 @@ def top_pathways(gsea: pd.DataFrame, fdr: float, n_top: int) -> pd.DataFrame:
 def aggregate(metrics: Sequence[str], attributions: Sequence[str], gsea: Sequence[str], params: Mapping,
               simulated: bool, out_metrics: str, out_tests_csv: str, out_tests_md: str, out_attributions: str,
               out_fig2: str, out_penalty_fig: str, out_penalty_table: str, out_pathways_csv: str,
-              out_pathways_md: str, out_truth_fig: str | None = None, out_truth_table: str | None = None) -> None:
-    """Tables and figures of the experiment from the per-job files (tidy long format throughout)."""
+              out_pathways_md: str, out_truth_fig: str | None = None, out_truth_table: str | None = None,
+              paper_histories: Sequence[str] = (), out_paper_fig: str | None = None,
+              out_paper_table: str | None = None) -> None:
+    """Tables and figures of the experiment from the per-job files (tidy long format throughout); with the
+    `paper` protocol's histories (the fixed-length MLP's and the fine-tuning's), its figure and table."""
     m = pd.concat([read_table(p, ("experiment", "model", "seed", "metric", "value")) for p in metrics],
                   ignore_index=True).sort_values(["model", "seed", "metric"], kind="stable")
     save_table(m, out_metrics)
@@ -824,11 +1084,80 @@ def aggregate(metrics: Sequence[str], attributions: Sequence[str], gsea: Sequenc
         wide = t.pivot_table(index="model", columns="metric", values="mean").reindex(_order(t["model"]))[keys]
         wide.insert(0, "n_driving_pathways", m.query("metric == 'n_driving_pathways'").groupby("model")["value"].max())
         save_table(wide.reset_index().assign(model=lambda f: f["model"].map(MODEL_LABELS)).round(4), out_truth_table)
+    if out_paper_fig and paper_histories:
+        paper_protocol_report(m, [read_table(p) for p in paper_histories], out_paper_fig, out_paper_table)
     r2s = summary[summary["metric"] == "test_r2"].set_index("model")[["mean", "se"]]
     log.info("test R² by model:\n%s", r2s.reindex(_order(r2s.index)).to_string())
     log.info("paired t-tests:\n%s", tests[["model", "baseline", "difference", "ci95_low", "ci95_high", "p_paired"]]
              .to_string(index=False))
     log.info("graph penalty:\n%s", pen.to_string(index=False))
+
+
+def paper_protocol_table(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Per retraining, what the `paper` protocol's regime was: the MLP's lr, L1, training length, the L1 share of
+    the loss at the start, the validation curve's slope at the start of fine-tuning, ν (balance rule) of the
+    prior arms, and the one number of extra epochs; with the mean over retrainings as the last row."""
+    keys = {"mlp_paper": ["lr", "l1", "epochs_run", "l1_share_at_start", "val_slope_at_end", "val_r2", "test_r2"],
+            "mlp_graph_paper": ["nu0", "extra_epochs"], "mlp_random_graph_paper": ["nu0"]}
+    parts = []
+    for model, cols in keys.items():
+        sub = metrics[(metrics["model"] == model) & metrics["metric"].isin(cols)]
+        if len(sub):
+            w = sub.pivot_table(index="seed", columns="metric", values="value")[[c for c in cols if c in
+                                                                                    set(sub["metric"])]]
+            parts.append(w.rename(columns=lambda c: f"{model}.{c}" if model != "mlp_paper" else c))
+    if not parts:
+        return pd.DataFrame()
+    t = pd.concat(parts, axis=1).reset_index().rename(columns={"seed": "retraining"})
+    mean = t.drop(columns="retraining").mean().to_frame().T.assign(retraining="mean")
+    return pd.concat([t.astype({"retraining": object}), mean], ignore_index=True)[t.columns]
+
+
+def paper_protocol_report(metrics: pd.DataFrame, histories: Sequence[pd.DataFrame], path: str,
+                          table_path: str | None) -> None:
+    """The `paper` protocol's figure: (left) the fixed-length MLP's validation MSE over its last epochs, per
+    retraining — still falling or flat where fine-tuning starts; (right) the change of validation MSE over the
+    extra epochs per arm (mean ± s.e. over retrainings, 0 = the MLP where fine-tuning starts), with the one
+    number of extra epochs chosen on the graph arm."""
+    from .. import plots
+
+    table = paper_protocol_table(metrics)
+    if table_path:
+        save_table(table.assign(experiment=EXPERIMENT, protocol="paper"), table_path)
+    h = pd.concat(histories, ignore_index=True)
+    mlp_h = h[h["model"] == "mlp_paper"] if "model" in h else h.iloc[:0]
+    ft_h = h[h["model"].isin(PAPER_FINETUNED)] if "model" in h else h.iloc[:0]
+    with plots.figure(path, 1, 2, figsize=(11, 4.0)) as (fig, axes):
+        ax = axes[0]
+        for seed, g in mlp_h.groupby("seed"):
+            g = g.sort_values("epoch").tail(60)
+            ax.plot(g["epoch"] + 1, g["val_loss"], lw=0.8, alpha=0.7)
+        slope = table["val_slope_at_end"].iloc[-1] if "val_slope_at_end" in table else np.nan
+        share = table["l1_share_at_start"].iloc[-1] if "l1_share_at_start" in table else np.nan
+        lr = table["lr"].iloc[-1] if "lr" in table else np.nan
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("validation MSE")
+        ax.set_title(f"MLP (paper): lr {lr:g}, L1 share of the loss at the start {share:.0%}\n"
+                     f"slope of validation MSE at the end: {slope:+.2g} per epoch (mean)", fontsize=9)
+        ax = axes[1]
+        start = mlp_h.sort_values("epoch").groupby("seed")["val_loss"].last()
+        chosen = metrics.query("model == 'mlp_graph_paper' and metric == 'extra_epochs'")["value"]
+        for i, (arm, g) in enumerate(ft_h.groupby("model", sort=False)):
+            g = g.assign(delta=g["val_loss"] - g["seed"].map(start))
+            agg = g.groupby("extra_epoch")["delta"].agg(["mean", "std", "size"])
+            se = agg["std"] / np.sqrt(agg["size"])
+            x = np.r_[0, agg.index.to_numpy(float)]
+            y = np.r_[0.0, agg["mean"].to_numpy()]
+            e = np.r_[0.0, se.fillna(0).to_numpy()]
+            ax.plot(x, y, marker="o", ms=3, label=MODEL_LABELS.get(arm, arm), color=f"C{i}")
+            ax.fill_between(x, y - e, y + e, alpha=0.2, color=f"C{i}")
+        if len(chosen):
+            ax.axvline(float(chosen.iloc[0]), color="k", ls="--", lw=1, label=f"chosen: {int(chosen.iloc[0])} epochs")
+        ax.axhline(0, color="grey", lw=0.6)
+        ax.set_xlabel("extra epochs of fine-tuning")
+        ax.set_ylabel("Δ validation MSE vs the MLP")
+        ax.set_title(f"fine-tuning (mean ± s.e. over {mlp_h['seed'].nunique()} retrainings)", fontsize=9)
+        ax.legend(fontsize=7.5)
 
 
 # ---------------------------------------------------------------------------------------------- workload

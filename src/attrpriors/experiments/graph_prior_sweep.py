@@ -62,13 +62,22 @@ log = logging.getLogger("attrpriors.graph_prior_sweep")
 EXPERIMENT = "graph_prior_sweep"
 #: (model, baseline) differences summarised per cell.
 CONTRASTS = (("mlp_graph", "mlp"), ("mlp_random_graph", "mlp"), ("mlp_extra", "mlp"), ("mlp_graph_joint", "mlp"),
-             ("mlp_random_graph_joint", "mlp"), ("graph_lasso", "lasso"), ("pathway_mean", "lasso"))
+             ("mlp_random_graph_joint", "mlp"), ("graph_lasso", "lasso"), ("pathway_mean", "lasso"),
+             ("mlp_graph_paper", "mlp_paper"), ("mlp_random_graph_paper", "mlp_paper"),
+             ("mlp_extra_paper", "mlp_paper"), ("mlp_graph_paper", "mlp_random_graph_paper"),
+             ("mlp_graph_paper", "mlp_extra_paper"))
 LABELS = {"mlp_graph": "MLP + graph prior − MLP", "mlp_random_graph": "MLP + random-graph prior − MLP",
           "mlp_extra": "MLP + extra epochs − MLP",
           "mlp_graph_joint": "MLP trained with the graph prior from the start − MLP",
           "mlp_random_graph_joint": "MLP trained with a random-graph prior from the start − MLP",
           "graph_lasso": "Graph LASSO − LASSO (positive control)",
-          "pathway_mean": "oracle equal-weight pathway means − LASSO (can equal coefficients win?)"}
+          "pathway_mean": "oracle equal-weight pathway means − LASSO (can equal coefficients win?)",
+          "mlp_graph_paper": "MLP + graph prior − MLP (paper protocol)",
+          "mlp_random_graph_paper": "MLP + random-graph prior − MLP (paper protocol)",
+          "mlp_extra_paper": "MLP + extra epochs − MLP (paper protocol)"}
+#: labels of contrasts whose baseline is not the arm's own MLP (model, baseline) → label
+PAIR_LABELS = {("mlp_graph_paper", "mlp_random_graph_paper"): "MLP + graph − random-graph prior (paper protocol)",
+               ("mlp_graph_paper", "mlp_extra_paper"): "MLP + graph prior − extra epochs (paper protocol)"}
 #: figure labels of the loading scenarios (graph_prior.sweep.loadings); other names are shown as they are.
 SCENARIOS = {"calibrated": "CALIBRATED loadings ±U(0.2, 1)", "positive": "POSITIVE loadings +U(0.2, 1)",
              "equal": "EQUAL loadings (positive control)"}
@@ -159,6 +168,22 @@ def run_cell(gene_noise: float, edge_precision: float, params: Mapping, simulati
     log.info("cell %s loadings, gene_noise=%g precision=%g: %d patients × %d genes, %d edges, %d true genes",
              loadings, gene_noise, edge_precision, len(patients), n_genes, len(edges), len(true))
     rows = []
+    paper = params.get("paper") or {}
+    paper_arms = [a for a in gp.PAPER_FINETUNED if a in params["models"]] \
+        if loadings in (paper.get("loadings") or []) else []
+    paper_runs: list = []
+
+    def score(name, net, d, r, extra) -> list[dict]:
+        """Test R² and feature agreement of one model of retraining r (tidy rows). Common random numbers: every
+        model of retraining r is explained with the same EG references (paired contrasts)."""
+        phibar = mean_abs_expected_gradients(net.cpu(), d.X["test"], d.X["train"], int(params["n_references"]),
+                                             derive_seed(seed, EXPERIMENT, "explain", r))[:n_genes]
+        fa = ranking_feature_agreement(pd.Series(phibar, index=genes), true)
+        vals = {"test_r2": r2(d.y["test"], predict(net, d.X["test"])), "feature_agreement": fa, **extra}
+        return [{"experiment": EXPERIMENT, "loadings": loadings, "gene_noise": float(gene_noise),
+                 "edge_precision": float(edge_precision), "model": name, "seed": r, "metric": k, "value": float(v)}
+                for k, v in vals.items()]
+
     for r in range(int(params["retrainings"])):
         sp = split_by_group(patients, float(params["split"]["test"]), float(params["split"]["val"]),
                             seed=derive_seed(seed, EXPERIMENT, "split", r))
@@ -257,23 +282,58 @@ def run_cell(gene_noise: float, edge_precision: float, params: Mapping, simulati
                 models[joint] = res_j.model.eval()
                 values[joint] = {"best_epoch": res_j.best_epoch, "prior_weight": nu_j,
                                  "nu_scale": nu_j / balance["prior_weight"]}
+        # ---- the `paper` protocol (graph_prior.paper_finetune_arms, the main experiment's code) on this cell's
+        # loading scenarios: the MLP trained for the epochs early stopping found on retraining 0 (not restored),
+        # then every arm fine-tuned; the number of extra epochs is chosen after the last retraining
+        if paper_arms:
+            pm = paper["mlp"]
+            if r == 0:
+                pgrid = gp.mlp_grid(pm)
+
+                def train_paper_tuning(setting, k):
+                    spec, l1_, training_ = gp.mlp_settings(pm, setting)
+                    s_ = derive_seed(seed, EXPERIMENT, "mlp_paper", "tuning", k)
+                    seed_everything(s_)
+                    return fit(build_model(spec, n_in, 1), d.X["train"], d.y["train"], d.X["val"], d.y["val"],
+                               config=gp._fit_config(training_, s_, device, False),
+                               weight_penalty=gp.mlp_penalty(pm, l1_))
+
+                pbest, pfits = gp.choose_on_validation(pgrid, train_paper_tuning, int(pm.get("tuning_seeds", 1)))
+                paper_choice, paper_epochs = pgrid[pbest], gp.training_length(pfits[pbest])
+                log.info("cell paper-protocol MLP settings %s, %d epochs", paper_choice, paper_epochs)
+            spec, pl1, ptraining = gp.mlp_settings(pm, paper_choice)
+            ppen = gp.mlp_penalty(pm, pl1)
+            s_ = derive_seed(seed, EXPERIMENT, "mlp_paper", r)
+            seed_everything(s_)
+            pres = fit(build_model(spec, n_in, 1), d.X["train"], d.y["train"], d.X["val"], d.y["val"],
+                       config=gp._fit_config(gp.fixed_length(ptraining, paper_epochs), s_, device, False),
+                       weight_penalty=ppen)
+            models["mlp_paper"] = pres.model.eval()
+            values["mlp_paper"] = {"epochs_run": len(pres.history), "lr": float(paper_choice["lr"]), "l1": pl1,
+                                   "val_slope_at_end": gp.validation_slope(pres.history,
+                                                                           int(pm.get("slope_epochs", 10)))}
+            arms = gp.paper_finetune_arms(copy.deepcopy(pres.model).train(), pres.optimizer_state, d.X, d.y,
+                                          n_genes, edges, weights, paper_arms, paper["finetune"], ppen,
+                                          float(paper_choice["lr"]), seed, r, device, False)
+            paper_runs.append((r, d, pres.model, arms))
         # ---- scores
-        ex_rows = d.X["test"]
         for name, net in models.items():
-            if name not in params["models"]:
-                continue
-            # common random numbers: the same EG references for every model of retraining r (paired contrasts)
-            phibar = mean_abs_expected_gradients(net.cpu(), ex_rows, d.X["train"], int(params["n_references"]),
-                                                 derive_seed(seed, EXPERIMENT, "explain", r))[:n_genes]
-            fa = ranking_feature_agreement(pd.Series(phibar, index=genes), true)
-            vals = {"test_r2": r2(d.y["test"], predict(net, d.X["test"])), "feature_agreement": fa,
-                    **values.get(name, {})}
-            rows += [{"experiment": EXPERIMENT, "loadings": loadings, "gene_noise": float(gene_noise),
-                      "edge_precision": float(edge_precision), "model": name, "seed": r, "metric": k,
-                      "value": float(v)} for k, v in vals.items()]
+            if name in params["models"]:
+                rows += score(name, net, d, r, values.get(name, {}))
         log.info("retraining %d: %s", r, {k: round(v["value"], 4) for k, v in
                                           pd.DataFrame(rows).query("seed == @r and metric == 'test_r2'")
                                           .set_index("model").iterrows()})
+    if paper_runs:  # one number of extra epochs for the cell (the graph arm's mean validation MSE), every arm
+        hist = pd.concat([a["history"] for _, _, _, arms in paper_runs for a in arms.values()], ignore_index=True)
+        chooser = "mlp_graph_paper" if "mlp_graph_paper" in paper_arms else paper_arms[0]
+        e_star, _ = gp.choose_extra_epochs(hist[hist["model"] == chooser])
+        log.info("cell paper protocol: %d extra epochs", e_star)
+        for r, d, base, arms in paper_runs:
+            for arm, run in arms.items():
+                net = copy.deepcopy(base)
+                net.load_state_dict(run["states"][e_star - 1])
+                rows += score(arm, net.eval(), d, r, {"extra_epochs": e_star,
+                                                      "prior_weight": run.get("prior_weight", 0.0)})
     save_table(pd.DataFrame(rows), out_metrics)
 
 
@@ -306,15 +366,19 @@ def heatmap_figure(table: pd.DataFrame, path: str) -> None:
     import matplotlib.colors as mcolors
 
     scenarios = list(dict.fromkeys(table["loadings"]))
-    cols = [c for c in ("mlp_graph", "mlp_random_graph", "mlp_graph_joint", "mlp_random_graph_joint", "graph_lasso")
-            if c in set(table["model"])]
+    cols = [c for c in ("mlp_graph", "mlp_random_graph", "mlp_graph_joint", "mlp_random_graph_joint",
+                        "mlp_graph_paper", "graph_lasso") if c in set(table["model"])]
+    base = {}
+    for a, b in CONTRASTS:  # each heatmap shows a model against its first baseline (its own MLP or the LASSO)
+        base.setdefault(a, b)
     panels = [(sc, m, c) for sc in scenarios for m in METRICS for c in cols]
     noises = sorted(table["gene_noise"].unique())
     precs = sorted(table["edge_precision"].unique())
     nrows = 2 * len(scenarios)
     with plots.figure(path, nrows, len(cols), figsize=(5.2 * len(cols), 5.0 * nrows)) as (fig, axes):
         for k, (ax, (scenario, metric, model)) in enumerate(zip(np.ravel(axes), panels)):
-            sub = table[(table["loadings"] == scenario) & (table["metric"] == metric) & (table["model"] == model)]
+            sub = table[(table["loadings"] == scenario) & (table["metric"] == metric) & (table["model"] == model)
+                        & (table["baseline"] == base[model])]
             grid = np.full((len(noises), len(precs)), np.nan)
             lo, hi = grid.copy(), grid.copy()
             for r in sub.itertuples():
@@ -356,7 +420,8 @@ def summarize(metrics: Sequence[str], out_metrics: str, out_table: str, out_md: 
     save_table(m, out_metrics)
     t = contrasts(m)
     save_table(t, out_table)
-    md = t.assign(contrast=t["model"].map(LABELS)).drop(columns=["experiment", "model", "baseline"])
+    md = t.assign(contrast=[PAIR_LABELS.get((a, b), LABELS[a]) for a, b in zip(t["model"], t["baseline"])]
+                  ).drop(columns=["experiment", "model", "baseline"])
     save_table(md.round(4), out_md)
     heatmap_figure(t, out_png)
     log.info("contrasts:\n%s", t.to_string(index=False))
