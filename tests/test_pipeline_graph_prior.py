@@ -57,7 +57,8 @@ def test_graph_prior_metrics_are_tidy_and_complete(tiny_run: Path):
     assert set(r2["model"]) == set(MODELS) and r2.groupby("model").size().eq(N).all()
     assert np.isfinite(r2["value"]).all() and (r2["value"] < 1).all()
     nu = m.query("metric == 'nu0'")
-    assert set(nu["model"]) == {"mlp_graph", "mlp_random_graph"} & set(MODELS) and (nu["value"] > 0).all()
+    prior_arms = {"mlp_graph", "mlp_random_graph", "mlp_graph_paper", "mlp_random_graph_paper"}
+    assert set(nu["model"]) == prior_arms & set(MODELS) and (nu["value"] > 0).all()
     extra = m.query("metric == 'extra_epochs'")
     ft = {"mlp_extra", "mlp_graph", "mlp_random_graph"} & set(MODELS)
     strict = extra[extra["model"].isin(ft)]

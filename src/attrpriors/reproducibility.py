@@ -84,10 +84,11 @@ def rerun_levels(workdir: str | Path, chosen: dict[str, list[str]]) -> list[list
 
 def one_job_per_rule(workdir: str | Path, skip_prefixes: tuple[str, ...] = ("results/timings/",)) -> dict[str, list[str]]:
     """Rule -> the outputs of its shortest job, for every rule of the run that writes more than figures (``.png``);
-    outputs under ``skip_prefixes`` (Snakemake's benchmark: timing files) left out."""
+    outputs under ``skip_prefixes`` (Snakemake's benchmark: timing files) and temporary ones the run has removed
+    (``temp()``) left out."""
     chosen: dict[str, dict] = {}
     for job in run_jobs(workdir):
-        outputs = [o for o in job["outputs"] if not o.startswith(skip_prefixes)]
+        outputs = [o for o in job["outputs"] if not o.startswith(skip_prefixes) and (Path(workdir) / o).exists()]
         if not outputs or all(o.endswith(".png") for o in outputs):
             continue
         best = chosen.get(job["rule"])
