@@ -943,7 +943,7 @@ def r2_figure(metrics: pd.DataFrame, tests: pd.DataFrame, path: str) -> None:
                 v = sub.loc[sub["model"] == m, "value"].to_numpy(float)
                 if not len(v):
                     continue
-                colour = "C3" if m == "mlp_graph" else ("C7" if m in ("lasso", "graph_lasso") else "C0")
+                colour = "C3" if m in ("mlp_graph", "mlp_graph_paper") else ("C7" if m in ("lasso", "graph_lasso") else "C0")
                 se = v.std(ddof=1) / np.sqrt(len(v)) if len(v) > 1 else 0.0
                 ax.bar(i, v.mean(), yerr=se, color=colour, alpha=0.45, capsize=3)
                 jitter = (np.arange(len(v)) - (len(v) - 1) / 2) * 0.08
@@ -987,7 +987,7 @@ def penalty_figure(metrics: pd.DataFrame, path: str) -> None:
                 v = v[v > 0]
                 if not len(v):
                     continue
-                colour = "C3" if m in ("mlp_graph", "graph_lasso") else "C0"
+                colour = "C3" if m in ("mlp_graph", "mlp_graph_paper", "graph_lasso") else "C0"
                 ax.scatter(np.full(len(v), i), v, s=14, color=colour, zorder=3)
                 ax.hlines(np.exp(np.log(v).mean()), i - 0.3, i + 0.3, color=colour)
             ax.set_yscale("log")
@@ -1013,7 +1013,7 @@ def truth_figure(metrics: pd.DataFrame, path: str) -> None:
                 if not len(v):
                     continue
                 se = v.std(ddof=1) / np.sqrt(len(v)) if len(v) > 1 else 0.0
-                colour = "C3" if m == "mlp_graph" else "C0"
+                colour = "C3" if m in ("mlp_graph", "mlp_graph_paper") else "C0"
                 ax.bar(i, v.mean(), yerr=se, color=colour, alpha=0.45, capsize=3)
                 ax.scatter(i + (np.arange(len(v)) - (len(v) - 1) / 2) * 0.08, v, s=12, color=colour, zorder=3)
             ax.set_xticks(range(len(models)), labels, rotation=35, ha="right")
@@ -1155,6 +1155,7 @@ def paper_protocol_report(metrics: pd.DataFrame, histories: Sequence[pd.DataFram
             ax.axvline(float(chosen.iloc[0]), color="k", ls="--", lw=1, label=f"chosen: {int(chosen.iloc[0])} epochs")
         ax.axhline(0, color="grey", lw=0.6)
         ax.set_xlabel("extra epochs of fine-tuning")
+        ax.xaxis.set_major_locator(plots.plt.MaxNLocator(integer=True))
         ax.set_ylabel("Δ validation MSE vs the MLP")
         ax.set_title(f"fine-tuning (mean ± s.e. over {mlp_h['seed'].nunique()} retrainings)", fontsize=9)
         ax.legend(fontsize=7.5)
