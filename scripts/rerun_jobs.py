@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, help="write the comparison table here (.csv)")
     args = ap.parse_args(argv)
 
-    chosen = one_job_per_rule(args.run)
+    chosen = one_job_per_rule(args.run, skip_missing=True)
     targets = [o for outputs in chosen.values() for o in outputs]
     env = dict(os.environ, **dict(kv.split("=", 1) for kv in args.env))
     with tempfile.TemporaryDirectory(prefix="attrpriors-rerun-") as tmp:

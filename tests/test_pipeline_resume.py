@@ -176,7 +176,7 @@ def test_a_killed_run_resumes_with_the_same_command_to_identical_tables(tiny_run
 
 def test_every_rule_reproduces_its_outputs_bit_for_bit(tiny_run: Path, tmp_path):
     work = _copy(tiny_run, tmp_path / "work")
-    chosen = one_job_per_rule(tiny_run)
+    chosen = one_job_per_rule(tiny_run, skip_missing=True)
     assert len(chosen) >= 40, sorted(chosen)  # every rule of the tiny run but the figure-only ones
     targets = [o for outputs in chosen.values() for o in outputs]
     for out in targets:

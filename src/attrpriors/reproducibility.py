@@ -82,13 +82,15 @@ def rerun_levels(workdir: str | Path, chosen: dict[str, list[str]]) -> list[list
     return [sorted(groups[g]) for g in sorted(groups)]
 
 
-def one_job_per_rule(workdir: str | Path, skip_prefixes: tuple[str, ...] = ("results/timings/",)) -> dict[str, list[str]]:
+def one_job_per_rule(workdir: str | Path, skip_prefixes: tuple[str, ...] = ("results/timings/",),
+                     skip_missing: bool = False) -> dict[str, list[str]]:
     """Rule -> the outputs of its shortest job, for every rule of the run that writes more than figures (``.png``);
-    outputs under ``skip_prefixes`` (Snakemake's benchmark: timing files) and temporary ones the run has removed
-    (``temp()``) left out."""
+    outputs under ``skip_prefixes`` (Snakemake's benchmark: timing files) left out, and with ``skip_missing``
+    those no longer on disk (temporary outputs, ``temp()``, that the run removed)."""
     chosen: dict[str, dict] = {}
     for job in run_jobs(workdir):
-        outputs = [o for o in job["outputs"] if not o.startswith(skip_prefixes) and (Path(workdir) / o).exists()]
+        outputs = [o for o in job["outputs"] if not o.startswith(skip_prefixes)
+                   and not (skip_missing and not (Path(workdir) / o).exists())]
         if not outputs or all(o.endswith(".png") for o in outputs):
             continue
         best = chosen.get(job["rule"])
