@@ -566,6 +566,22 @@ def finetune_candidates(net: nn.Module, optimizer_state: Mapping, X: Mapping, y:
     return best, pd.DataFrame(rows), pd.concat(hist, ignore_index=True)
 
 
+def load_converged_mlp(mlp_model: str, device: str, writer: str):
+    """A fine-tuning's start: the MLP checkpoint (it must hold the keys :func:`train_network` writes), the model on
+    ``device`` in training mode and its L1 penalty (over every parameter when it was trained so)."""
+    from ..models import load_model
+    from ..training import select_device
+
+    ckpt = load_torch(mlp_model)
+    for key in ("optimizer_state", "l1", "training"):
+        if key not in ckpt:
+            raise KeyError(f"{mlp_model}: the MLP checkpoint lacks {key!r} (written by train_network({writer!r}))")
+    net = load_model(mlp_model).to(select_device(device)).train()
+    l1 = float(ckpt["l1"])
+    penalty = WeightL1(l1, biases=bool(ckpt.get("l1_biases", False))) if l1 > 0 else None
+    return ckpt, net, penalty
+
+
 def finetune(variant: str, mlp_model: str, expression: str, response: str, split: str, edges: str,
              params: Mapping, seed: int, retraining: int, device: str, progress: bool, out_model: str,
              out_history: str, out_metrics: str) -> None:
@@ -579,20 +595,12 @@ def finetune(variant: str, mlp_model: str, expression: str, response: str, split
     extra-epochs control (ν = 0) chooses its own number of epochs the same way. All variants of a retraining see
     the same batch order.
     """
-    from ..models import load_model
     from ..priors import GraphPrior
-    from ..training import select_device
 
     d = load_design(expression, response, split)
-    ckpt = load_torch(mlp_model)
-    for key in ("optimizer_state", "l1", "training"):
-        if key not in ckpt:
-            raise KeyError(f"{mlp_model}: the MLP checkpoint lacks {key!r} (written by train_network('mlp'))")
-    net = load_model(mlp_model).to(select_device(device)).train()
+    ckpt, net, penalty = load_converged_mlp(mlp_model, device, "mlp")
     order_seed = derive_seed(seed, EXPERIMENT, "finetune", retraining)
     seed_everything(derive_seed(seed, EXPERIMENT, variant, retraining))
-    l1 = float(ckpt["l1"])
-    penalty = WeightL1(l1) if l1 > 0 else None
     training = {**dict(params["training"]), "lr": float(ckpt["training"]["lr"]),
                 "batch_size": int(params["training"].get("batch_size", ckpt["training"]["batch_size"]))}
     e, w = graph_edges(edges, d.genes)
@@ -736,16 +744,9 @@ def finetune_paper(mlp_model: str, expression: str, response: str, split: str, e
     (``mlp_paper``): the weights after each extra epoch (``out_states``) and the histories, for the number of
     extra epochs to be chosen once over retrainings (:func:`select_paper`)."""
     from ..io import save_torch
-    from ..models import load_model
-    from ..training import select_device
 
     d = load_design(expression, response, split)
-    ckpt = load_torch(mlp_model)
-    for key in ("optimizer_state", "l1", "training"):
-        if key not in ckpt:
-            raise KeyError(f"{mlp_model}: the MLP checkpoint lacks {key!r} (written by train_network('mlp_paper'))")
-    net = load_model(mlp_model).to(select_device(device)).train()
-    penalty = WeightL1(float(ckpt["l1"]), biases=bool(ckpt.get("l1_biases", False))) if ckpt["l1"] > 0 else None
+    ckpt, net, penalty = load_converged_mlp(mlp_model, device, "mlp_paper")
     e, w = graph_edges(edges, d.genes)
     arms = paper_finetune_arms(net, ckpt["optimizer_state"], d.X, d.y, d.n_genes, e, w, variants, params, penalty,
                                float(ckpt["training"]["lr"]), seed, retraining, device, progress)
@@ -784,17 +785,17 @@ def select_paper(states: Sequence[str], histories: Sequence[str], mlp_models: Se
     if len(out_models) != len(arms) * len(retrainings) or len(out_metrics) != len(out_models):
         raise ValueError(f"{len(out_models)} model and {len(out_metrics)} metric paths for {len(arms)} arms × "
                          f"{len(retrainings)} retrainings")
-    k = 0
-    for arm in arms:
-        for i, r in enumerate(retrainings):
-            d = load_design(expression, response, splits[i])
-            blob = load_torch(states[i])
+    for i, r in enumerate(retrainings):  # each retraining's data, states and MLP loaded once
+        d = load_design(expression, response, splits[i])
+        blob = load_torch(states[i])
+        spec = load_torch(mlp_models[i])["model_spec"]
+        for a, arm in enumerate(arms):
+            k = a * len(retrainings) + i  # outputs are in the order arm × retraining
             net = load_model(mlp_models[i])
             net.load_state_dict(blob[arm]["states"][e_star - 1])
             net.eval()
             info = {key: v for key, v in blob[arm].items() if key != "states"}
-            _save_model(net, load_torch(mlp_models[i])["model_spec"], d, out_models[k],
-                        {"extra_epochs": e_star, **info})
+            _save_model(net, spec, d, out_models[k], {"extra_epochs": e_star, **info})
             h = hist[(hist["model"] == arm) & (hist["seed"] == r)].set_index("extra_epoch")["val_loss"]
             values = _fit_metrics(net, d) | {"extra_epochs": e_star, "best_val_mse": float(h.loc[e_star]),
                                              "prior_weight": float(info.get("prior_weight", 0.0))}
@@ -802,7 +803,6 @@ def select_paper(states: Sequence[str], histories: Sequence[str], mlp_models: Se
                 values |= {"nu0": info["prior_weight"], "initial_task_loss": info["task_loss"],
                            "initial_prior": info["prior_value"], "n_graph_edges": info["n_graph_edges"]}
             save_table(_rows(arm, r, values), out_metrics[k])
-            k += 1
 
 
 # ----------------------------------------------------------------------------------------------- explain
