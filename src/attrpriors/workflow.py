@@ -48,7 +48,7 @@ def logged(log_path: str | None):
 #: fixed costs per kind, and tests/test_imports.py checks that figure, table and data rules import neither torch
 #: nor gseapy.
 RULE_KINDS = (
-    ("figure/table", r"^figures?_|^table_|_summary$|cross_?paper|_figure_|_prior_pathways$|^dapr_table1$|"
+    ("figure/table", r"^figures?_|^table_|_summary$|cross_?paper|_figure_|_prior_pathways$|^dapr_table1(_paper)?$|"
                      r"_topk_overlap$|_selection$"),
     ("training", r"train|finetune|small_data$"),
     ("attribution", r"attribution|explain|eg_convergence|^evaluate_|_metrics$"),

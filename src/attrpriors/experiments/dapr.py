@@ -271,8 +271,9 @@ def strength_grid(params: Mapping, model: str) -> list[float | None]:
 
 
 def _fit_row(d: Mapping, s: Mapping, dataset: str, model: str, split: int, strength: float | None,
-             params: Mapping, init_seed: int, device: str):
-    """One neural Table 1 row at one penalty strength; (predictions, diagnostics, model to explain, prior)."""
+             params: Mapping, init_seed: int, device: str, epoch_callback: Callable | None = None):
+    """One neural Table 1 row at one penalty strength; (predictions, diagnostics, model to explain, prior).
+    ``epoch_callback(epoch, model)`` is passed to :func:`attrpriors.training.fit`."""
     import torch
     from ..models import GeneInteractionInputs, MLP
     from ..priors import DAPrPrior, MetaWeightPrior, weight_l1, weight_l2
@@ -316,7 +317,7 @@ def _fit_row(d: Mapping, s: Mapping, dataset: str, model: str, split: int, stren
         prior.g.apply(lambda m: m.reset_parameters() if isinstance(m, torch.nn.Linear) else None)
     cfg = FitConfig.from_mapping(training, seed=init_seed, device=device)
     res = fit(net, Xin[tr], y[tr], Xin[va], y[va], task="regression", config=cfg, prior=prior,
-              weight_penalty=weight_penalty,
+              weight_penalty=weight_penalty, epoch_callback=epoch_callback,
               description=f"{dataset} split {split} {model}" + ("" if strength is None else f" strength {strength:g}"))
     pred = predict(res.model, Xin)
     extra = {"best_epoch": res.best_epoch, "epochs": len(res.history), "val_mse": res.best_val_loss}
@@ -437,6 +438,157 @@ def train_table1_model(data: str, dataset: str, model: str, params: Mapping, see
                    out_prior)
 
 
+# ---------------------------------------------------------------------------------------------------------
+# B2/B3 under the original AML code's protocol (suinleelab/deep_attribution_priors@d42456e, aml.py) and its 2×2
+# ---------------------------------------------------------------------------------------------------------
+#: arms of the `paper` protocol: arm → (the Table 1 row it trains, whether it gets ``paper.dropout``). The
+#: original gives dropout 0.5 to the DAPr network only (aml.py l.321; the MLP l.308 and the random-prior MLP
+#: l.349 have 0); the ``*_dropout`` arms give it to the MLP and the noise-prior network too.
+PAPER_ARMS = {"mlp": ("mlp", False), "mlp_dropout": ("mlp", True), "dapr_noise": ("dapr_noise", False),
+              "dapr_noise_dropout": ("dapr_noise", True), "dapr_informative": ("dapr_informative", True)}
+#: the sensitivity's dropout factor: which arms stand for the MLP and the noise prior in each level
+PAPER_DROPOUT = {"dapr_only": {"mlp": "mlp", "dapr_noise": "dapr_noise"},
+                 "all": {"mlp": "mlp_dropout", "dapr_noise": "dapr_noise_dropout"}}
+#: the sensitivity's scoring factor: the last epoch (the original never reloads its checkpoint, so it scores the
+#: network ``patience`` epochs after the validation optimum, aml.py l.94–106, 147–159) or the restored optimum
+PAPER_SCORING = {"last": "test_mse_last", "restored": "test_mse_restored"}
+#: the comparisons of every sensitivity cell: (model, baseline) in the cell's arms
+PAPER_COMPARISONS = (("dapr_informative", "mlp"), ("dapr_informative", "dapr_noise"), ("dapr_noise", "mlp"))
+
+
+def paper_params(params: Mapping, arm: str) -> dict:
+    """The Table 1 parameters of one `paper` arm: the strict block with ``params["paper"]`` substituted — its
+    training settings (fixed λ needs no grid; no restore: ``restore_best`` False), the prior's weight and learning
+    rate, and the arm's dropout (:data:`PAPER_ARMS`)."""
+    if arm not in PAPER_ARMS:
+        raise ValueError(f"unknown paper-protocol arm {arm!r}; known: {list(PAPER_ARMS)}")
+    paper = params["paper"]
+    _, dropout = PAPER_ARMS[arm]
+    training = {k: v for k, v in params["training"].items() if k == "progress"}
+    training.update(paper["training"], restore_best=False)
+    return {**params, "training": training,
+            "mlp": {**params["mlp"], "dropout": float(paper["dropout"]) if dropout else 0.0},
+            "prior": {**params["prior"], "weight": float(paper["prior"]["weight"]), "lr": float(paper["prior"]["lr"])}}
+
+
+def paper_run(d: Mapping, dataset: str, arm: str, split: int, params: Mapping, seed: int,
+              device: str) -> pd.DataFrame:
+    """Train one `paper` arm on one split of the loaded dataset ``d`` and score it both ways: ``test_mse_last``
+    (the network when early stopping ends, ``paper.training.patience`` epochs after its validation optimum, as the
+    original scores it) and ``test_mse_restored`` (the epoch of lowest validation MSE). The initial weights are the
+    strict rows' (same seed), so arms differ only by protocol. Tidy metrics as :func:`table1_run`'s."""
+    from ..training import predict
+
+    row, _ = PAPER_ARMS[arm]
+    pp = paper_params(params, arm)
+    s = _standardise_split(d, split)
+    X, y, va, te = s["X"], s["y"], s["val"], s["test"]
+    curves = []
+
+    def record(epoch, model):
+        p = predict(model, X).ravel()
+        curves.append((float(np.mean((p[va] - y[va]) ** 2)), float(np.mean((p[te] - y[te]) ** 2))))
+
+    strength = pp["prior"]["weight"] if row.startswith("dapr_") else None
+    init_seed = derive_seed(seed, "table1", dataset, split, "init")
+    _fit_row(d, s, dataset, row, split, strength, pp, init_seed, device, epoch_callback=record)
+    val, test = (np.array(c) for c in zip(*curves))
+    best = int(np.argmin(val))  # the first minimum, as early stopping's strict improvement keeps it
+    metrics = {"test_mse_last": test[-1], "test_mse_restored": test[best], "best_epoch": best,
+               "epochs": len(val), "epochs_after_optimum": len(val) - 1 - best, "val_mse_best": val[best],
+               "val_mse_last": val[-1], "dropout": pp["mlp"]["dropout"]}
+    if strength is not None:
+        metrics.update(strength=strength, prior_lr=pp["prior"]["lr"])
+    log.info("%s split %d %s (paper): test MSE %.4f at the last epoch %d, %.4f restored (epoch %d)", dataset, split,
+             arm, test[-1], len(val) - 1, test[best], best)
+    df = pd.DataFrame({"metric": list(metrics), "value": [float(v) for v in metrics.values()]}).assign(
+        experiment=f"{EXPERIMENT}_table1_paper", dataset=dataset, model=arm, seed=split, protocol="paper")
+    return df[["experiment", "dataset", "model", "seed", "protocol", "metric", "value"]]
+
+
+def train_table1_paper(data: str, dataset: str, arm: str, params: Mapping, seed: int, device: str,
+                       out_metrics: str, threads: int | None = None) -> None:
+    """One job: one `paper` arm (:data:`PAPER_ARMS`) on every split of ``data`` (:func:`paper_run`)."""
+    _threads(threads)
+    d = load_npz(data, TABLE1_KEYS)
+    frames = [paper_run(d, dataset, arm, split, params, seed, device) for split in range(len(d["split"]))]
+    save_table(pd.concat(frames, ignore_index=True), out_metrics)
+
+
+def paper_sensitivity(metrics: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """The 2×2 sensitivity of the `paper` protocol, per dataset: dropout in the DAPr network only (the original)
+    or in every network × scored at the last epoch (the original) or at the restored optimum; in each cell the
+    paired comparisons :data:`PAPER_COMPARISONS` over splits (:func:`paired_difference`). ``protocol`` is
+    ``paper`` for the original's cell (dapr_only, last)."""
+    rows = []
+    for ds, g in metrics.groupby("dataset", sort=False):
+        for dropout, arms in PAPER_DROPOUT.items():
+            cell_arms = {**arms, "dapr_informative": "dapr_informative"}
+            for scoring, metric in PAPER_SCORING.items():
+                wide = g[g["metric"] == metric].pivot_table(index="seed", columns="model", values="value")
+                for m, b in PAPER_COMPARISONS:
+                    am, ab = cell_arms[m], cell_arms[b]
+                    if am not in wide.columns or ab not in wide.columns:
+                        continue
+                    rows.append({"dataset": ds, "dropout": dropout, "scoring": scoring,
+                                 "protocol": "paper" if (dropout, scoring) == ("dapr_only", "last") else "sensitivity",
+                                 "model": m, "baseline": b, "arm_model": am, "arm_baseline": ab,
+                                 **paired_difference(wide[am].to_numpy(), wide[ab].to_numpy(), confidence)})
+    return pd.DataFrame(rows)
+
+
+def table1_paper(tables: Sequence[str], out_metrics: str, out_csv: str, out_md: str, out_png: str) -> None:
+    """Table 1 under the `paper` protocol: the arms' tidy metrics (``out_metrics``, read by the claims registry),
+    the 2×2 sensitivity (:func:`paper_sensitivity`; CSV and markdown) and its figure: the paired Δ test MSE with
+    its 95 % CI per comparison and cell, one panel per dataset."""
+    from .. import plots
+
+    df = pd.concat([read_table(p, ("dataset", "model", "seed", "metric", "value")) for p in tables],
+                   ignore_index=True)
+    save_table(df, out_metrics)
+    sens = paper_sensitivity(df)
+    save_table(sens.assign(experiment=f"{EXPERIMENT}_table1_paper"), out_csv)
+    label = {"dapr_informative": "DAPr", "mlp": "MLP", "dapr_noise": "DAPr (noise)"}
+    md = sens.assign(comparison=[f"{label[m]} − {label[b]}" for m, b in zip(sens["model"], sens["baseline"])])
+    md["Δ MSE (95 % CI)"] = [f"{m:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+                             for m, lo, hi in zip(md["mean_difference"], md["ci_low"], md["ci_high"])]
+    md["p"] = md["p_two_sided"].map(lambda v: f"{v:.2g}")
+    md["wins"] = [f"{w}/{n}" for w, n in zip(md["wins"], md["n_splits"])]
+    epochs = df[df["metric"] == "epochs_after_optimum"].groupby("dataset")["value"].median()
+    notes = [f"{ds}: median {v:.0f} epochs between the validation optimum and the last epoch" for ds, v in epochs.items()]
+    with atomic_path(out_md) as tmp:
+        tmp.write_text(md[["dataset", "dropout", "scoring", "protocol", "comparison", "Δ MSE (95 % CI)", "p", "wins"]]
+                       .to_markdown(index=False) + "\n\n" + "\n".join(f"* {n}" for n in notes) + "\n")
+    datasets = list(sens["dataset"].unique())
+    cells = [(dr, sc) for dr in PAPER_DROPOUT for sc in PAPER_SCORING]
+    names = {("dapr_only", "last"): "dropout in DAPr only, last epoch (paper)",
+             ("dapr_only", "restored"): "dropout in DAPr only, restored optimum",
+             ("all", "last"): "dropout in all, last epoch", ("all", "restored"): "dropout in all, restored optimum"}
+    with plots.figure(out_png, 1, max(len(datasets), 1), figsize=(5.2 * max(len(datasets), 1), 4.4),
+                      squeeze=False) as (fig, axes):
+        fig.subplots_adjust(bottom=0.17, wspace=0.3)
+        for ax, ds in zip(axes[0], datasets):
+            g = sens[sens["dataset"] == ds]
+            for j, (m, b) in enumerate(PAPER_COMPARISONS):
+                for k, cell in enumerate(cells):
+                    r = g[(g["model"] == m) & (g["baseline"] == b) & (g["dropout"] == cell[0])
+                          & (g["scoring"] == cell[1])]
+                    if r.empty:
+                        continue
+                    r = r.iloc[0]
+                    x = j + (k - 1.5) * 0.17
+                    ax.errorbar(x, r["mean_difference"], yerr=[[r["mean_difference"] - r["ci_low"]],
+                                                               [r["ci_high"] - r["mean_difference"]]],
+                                fmt="o", color=f"C{k}", capsize=3, label=names[cell] if j == 0 else None)
+            ax.axhline(0, color="grey", lw=0.7)
+            ax.set_xticks(range(len(PAPER_COMPARISONS)),
+                          [f"{label[m]} − {label[b]}" for m, b in PAPER_COMPARISONS], fontsize=8)
+            ax.set_ylabel("Δ test MSE (paired, 95 % CI; < 0: first is better)")
+            ax.set_title(f"{ds}: {int(g['n_splits'].max())} splits", fontsize=9)
+        handles, labels = axes[0][0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="lower center", ncol=4, fontsize=7.5, frameon=False)
+
+
 def _spearman(a: np.ndarray, b: np.ndarray) -> float:
     """Spearman's ρ; NaN when either side is constant (e.g. a prior model that predicts one value)."""
     from scipy.stats import spearmanr
@@ -446,18 +598,38 @@ def _spearman(a: np.ndarray, b: np.ndarray) -> float:
     return float(spearmanr(a, b).statistic)
 
 
+def paired_difference(a: np.ndarray, b: np.ndarray, confidence: float = 0.95) -> dict:
+    """Paired comparison of two arms' test MSE over splits (``a``, ``b`` aligned, NaN pairs dropped): ``n_splits,
+    mean_mse_model, mean_mse_baseline, mean_difference`` (a − b: negative = ``a`` is better), ``ci_low, ci_high``
+    (t interval of the mean paired difference), ``t, p_two_sided`` (paired t-test), ``wins`` (splits where ``a``
+    is lower). NaN statistics for fewer than 2 pairs or identical arms."""
+    from scipy.stats import t as t_dist
+    from scipy.stats import ttest_rel
+
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    keep = np.isfinite(a) & np.isfinite(b)
+    a, b = a[keep], b[keep]
+    diff = a - b
+    n = len(diff)
+    mean = float(diff.mean()) if n else np.nan
+    if n > 1 and np.ptp(diff) > 0:
+        half = float(t_dist.ppf(0.5 + confidence / 2, n - 1) * diff.std(ddof=1) / np.sqrt(n))
+        t, p = ttest_rel(a, b)
+    else:
+        half, t, p = np.nan, np.nan, np.nan
+    return {"n_splits": n, "mean_mse_model": float(a.mean()) if n else np.nan,
+            "mean_mse_baseline": float(b.mean()) if n else np.nan, "mean_difference": mean,
+            "ci_low": mean - half, "ci_high": mean + half, "t": float(t), "p_two_sided": float(p),
+            "wins": int((diff < 0).sum())}
+
+
 def paired_tests(mse: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
     """Paired comparisons of test MSE across splits, per dataset: every row vs LASSO, every row vs the MLP, and
     DAPr (informative) vs DAPr (noise).
 
-    ``mse``: tidy ``dataset, model, seed, value`` (seed = split). Columns: ``dataset, model, baseline,
-    n_splits, mean_mse_model, mean_mse_baseline, mean_difference`` (model − baseline: negative = the model is
-    better), ``ci_low, ci_high`` (t interval of the mean paired difference), ``t, p_two_sided`` (paired t-test),
-    ``wins`` (splits where the model's MSE is lower).
+    ``mse``: tidy ``dataset, model, seed, value`` (seed = split). Columns: ``dataset, model, baseline`` and those of
+    :func:`paired_difference`.
     """
-    from scipy.stats import t as t_dist
-    from scipy.stats import ttest_rel
-
     rows = []
     for ds, g in mse.groupby("dataset", sort=False):
         wide = g.pivot_table(index="seed", columns="model", values="value")
@@ -467,19 +639,8 @@ def paired_tests(mse: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
         for m, b in pairs:
             if m not in wide.columns or b not in wide.columns:
                 continue
-            pair = wide[[m, b]].dropna()
-            diff = (pair[m] - pair[b]).to_numpy()
-            n = len(diff)
-            mean = float(diff.mean()) if n else np.nan
-            if n > 1 and np.ptp(diff) > 0:
-                half = float(t_dist.ppf(0.5 + confidence / 2, n - 1) * diff.std(ddof=1) / np.sqrt(n))
-                t, p = ttest_rel(pair[m], pair[b])
-            else:
-                half, t, p = np.nan, np.nan, np.nan
-            rows.append({"dataset": ds, "model": m, "baseline": b, "n_splits": n,
-                         "mean_mse_model": float(pair[m].mean()), "mean_mse_baseline": float(pair[b].mean()),
-                         "mean_difference": mean, "ci_low": mean - half, "ci_high": mean + half,
-                         "t": float(t), "p_two_sided": float(p), "wins": int((diff < 0).sum())})
+            rows.append({"dataset": ds, "model": m, "baseline": b,
+                         **paired_difference(wide[m].to_numpy(), wide[b].to_numpy(), confidence)})
     return pd.DataFrame(rows)
 
 
