@@ -65,6 +65,23 @@ def test_table1_has_every_row(tiny_run: Path, cfg):
     assert all(f"* {ds}:" in notes for ds in t1["datasets"]) and "LASSO" in notes
 
 
+def test_table1_paper_protocol(tiny_run: Path, cfg):
+    """Every `paper` arm on every dataset and split, scored both ways, and the 2×2 sensitivity with its figure."""
+    t1 = cfg["table1"]
+    long = pd.read_csv(tiny_run / "results/dapr/table1/paper_metrics.csv")
+    last = long[long["metric"] == "test_mse_last"]
+    assert set(last["model"]) == set(t1["paper"]["arms"]) and set(last["dataset"]) == set(t1["datasets"])
+    assert len(last) == len(t1["paper"]["arms"]) * len(t1["datasets"]) * t1["n_splits"]
+    assert np.isfinite(last["value"]).all()
+    after = long[long["metric"] == "epochs_after_optimum"]["value"]
+    assert (after <= t1["paper"]["training"]["patience"]).all()
+    sens = pd.read_csv(tiny_run / "results/tables/weinberger_table1_paper_protocol.csv")
+    assert len(sens) == 12 * len(t1["datasets"])
+    assert set(sens.loc[sens["protocol"] == "paper", ["dropout", "scoring"]].itertuples(index=False)) == \
+        {("dapr_only", "last")}
+    assert (tiny_run / "results/figures/weinberger_table1_paper_protocol.png").stat().st_size > 10_000
+
+
 def test_prior_checkpoint_rebuilds(tiny_run: Path, cfg):
     from attrpriors.experiments.dapr import load_prior_model, prior_splits
 

@@ -229,13 +229,17 @@ rule dapr_table1_paper:
             "results/tables/weinberger_table1_paper_protocol.md",
             caption="../report/weinberger_table1_paper_protocol.rst",
             category="Weinberger et al. — deep attribution priors",
-            labels={"table": "Table 1 under the original code's protocol: 2×2 sensitivity"},
+            labels={
+                "table": "Table 1 under the original code's protocol: 2×2 sensitivity"
+            },
         ),
         png=report(
             "results/figures/weinberger_table1_paper_protocol.png",
             caption="../report/weinberger_table1_paper_protocol.rst",
             category="Weinberger et al. — deep attribution priors",
-            labels={"figure": "Table 1 under the original code's protocol: 2×2 sensitivity"},
+            labels={
+                "figure": "Table 1 under the original code's protocol: 2×2 sensitivity"
+            },
         ),
     log:
         f"{LOGS}/dapr_table1_paper.log",
