@@ -446,9 +446,10 @@ def train_table1_model(data: str, dataset: str, model: str, params: Mapping, see
 #: l.349 have 0); the ``*_dropout`` arms give it to the MLP and the noise-prior network too.
 PAPER_ARMS = {"mlp": ("mlp", False), "mlp_dropout": ("mlp", True), "dapr_noise": ("dapr_noise", False),
               "dapr_noise_dropout": ("dapr_noise", True), "dapr_informative": ("dapr_informative", True)}
-#: the sensitivity's dropout factor: which arms stand for the MLP and the noise prior in each level
-PAPER_DROPOUT = {"dapr_only": {"mlp": "mlp", "dapr_noise": "dapr_noise"},
-                 "all": {"mlp": "mlp_dropout", "dapr_noise": "dapr_noise_dropout"}}
+#: the sensitivity's dropout factor: the arm that stands for each row in each level
+PAPER_DROPOUT = {"dapr_only": {"mlp": "mlp", "dapr_noise": "dapr_noise", "dapr_informative": "dapr_informative"},
+                 "all": {"mlp": "mlp_dropout", "dapr_noise": "dapr_noise_dropout",
+                         "dapr_informative": "dapr_informative"}}
 #: the sensitivity's scoring factor: the last epoch (the original never reloads its checkpoint, so it scores the
 #: network ``patience`` epochs after the validation optimum, aml.py l.94–106, 147–159) or the restored optimum
 PAPER_SCORING = {"last": "test_mse_last", "restored": "test_mse_restored"}
@@ -486,8 +487,7 @@ def paper_run(d: Mapping, dataset: str, arm: str, split: int, params: Mapping, s
     curves = []
 
     def record(epoch, model):
-        p = predict(model, X).ravel()
-        curves.append((float(np.mean((p[va] - y[va]) ** 2)), float(np.mean((p[te] - y[te]) ** 2))))
+        curves.append(tuple(float(np.mean((predict(model, X[rows]).ravel() - y[rows]) ** 2)) for rows in (va, te)))
 
     strength = pp["prior"]["weight"] if row.startswith("dapr_") else None
     init_seed = derive_seed(seed, "table1", dataset, split, "init")
@@ -522,8 +522,7 @@ def paper_sensitivity(metrics: pd.DataFrame, confidence: float = 0.95) -> pd.Dat
     ``paper`` for the original's cell (dapr_only, last)."""
     rows = []
     for ds, g in metrics.groupby("dataset", sort=False):
-        for dropout, arms in PAPER_DROPOUT.items():
-            cell_arms = {**arms, "dapr_informative": "dapr_informative"}
+        for dropout, cell_arms in PAPER_DROPOUT.items():
             for scoring, metric in PAPER_SCORING.items():
                 wide = g[g["metric"] == metric].pivot_table(index="seed", columns="model", values="value")
                 for m, b in PAPER_COMPARISONS:
@@ -549,11 +548,8 @@ def table1_paper(tables: Sequence[str], out_metrics: str, out_csv: str, out_md: 
     sens = paper_sensitivity(df)
     save_table(sens.assign(experiment=f"{EXPERIMENT}_table1_paper"), out_csv)
     label = {"dapr_informative": "DAPr", "mlp": "MLP", "dapr_noise": "DAPr (noise)"}
-    md = sens.assign(comparison=[f"{label[m]} − {label[b]}" for m, b in zip(sens["model"], sens["baseline"])])
-    md["Δ MSE (95 % CI)"] = [f"{m:+.3f} [{lo:+.3f}, {hi:+.3f}]"
-                             for m, lo, hi in zip(md["mean_difference"], md["ci_low"], md["ci_high"])]
-    md["p"] = md["p_two_sided"].map(lambda v: f"{v:.2g}")
-    md["wins"] = [f"{w}/{n}" for w, n in zip(md["wins"], md["n_splits"])]
+    md = _paired_markdown(sens.assign(comparison=[f"{label[m]} − {label[b]}"
+                                                  for m, b in zip(sens["model"], sens["baseline"])]))
     epochs = df[df["metric"] == "epochs_after_optimum"].groupby("dataset")["value"].median()
     notes = [f"{ds}: median {v:.0f} epochs between the validation optimum and the last epoch" for ds, v in epochs.items()]
     with atomic_path(out_md) as tmp:
@@ -621,6 +617,17 @@ def paired_difference(a: np.ndarray, b: np.ndarray, confidence: float = 0.95) ->
             "mean_mse_baseline": float(b.mean()) if n else np.nan, "mean_difference": mean,
             "ci_low": mean - half, "ci_high": mean + half, "t": float(t), "p_two_sided": float(p),
             "wins": int((diff < 0).sum())}
+
+
+def _paired_markdown(tests: pd.DataFrame) -> pd.DataFrame:
+    """``tests`` (columns of :func:`paired_difference`) with the display columns ``Δ MSE (95 % CI)``, ``p`` and
+    ``wins`` (``w/n``) of the markdown tables."""
+    md = tests.copy()
+    md["Δ MSE (95 % CI)"] = [f"{m:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+                             for m, lo, hi in zip(md["mean_difference"], md["ci_low"], md["ci_high"])]
+    md["p"] = md["p_two_sided"].map(lambda v: f"{v:.2g}")
+    md["wins"] = [f"{w}/{n}" for w, n in zip(md["wins"], md["n_splits"])]
+    return md
 
 
 def paired_tests(mse: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
@@ -707,11 +714,8 @@ def table1(tables: Sequence[str], out_metrics: str, out_csv: str, out_md: str, o
     for note in notes:
         log.info("%s", note)
     if out_tests_md is not None:
-        md = tests.assign(model=tests["model"].map(TABLE1_MODELS), baseline=tests["baseline"].map(TABLE1_MODELS))
-        md["Δ MSE (95 % CI)"] = [f"{m:+.3f} [{lo:+.3f}, {hi:+.3f}]"
-                                 for m, lo, hi in zip(md["mean_difference"], md["ci_low"], md["ci_high"])]
-        md["p"] = md["p_two_sided"].map(lambda v: f"{v:.2g}")
-        md["wins"] = [f"{w}/{n}" for w, n in zip(md["wins"], md["n_splits"])]
+        md = _paired_markdown(tests.assign(model=tests["model"].map(TABLE1_MODELS),
+                                           baseline=tests["baseline"].map(TABLE1_MODELS)))
         md = md[["dataset", "model", "baseline", "Δ MSE (95 % CI)", "p", "wins"]]
         with atomic_path(out_tests_md) as tmp:
             tmp.write_text(md.to_markdown(index=False) + "\n\n" + "\n\n".join(f"* {n}" for n in notes) + "\n")
