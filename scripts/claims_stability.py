@@ -60,7 +60,7 @@ def rule_names(configfiles: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from attrpriors.claims import evaluate, load_registry, read_run_tables, stability
+    from attrpriors.claims import evaluate, load_registry, read_run_tables, stability, usable_stability_rows
     from attrpriors.io import atomic_path, read_table, save_table
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -104,9 +104,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{variant}] {walls[variant]:.0f} s: " + ", ".join(
             f"{v} {n}" for v, n in results[variant]["verdict"].value_counts().items()), flush=True)
 
-    # the main folder's claims table carries the configuration key (attrpriors.claims.config_key)
+    # the main folder's claims table carries each experiment's configuration key (attrpriors.claims.config_key of
+    # the blocks the experiment depends on, experiment_config_blocks)
     subprocess.run(snakemake_cmd(here, args.configfile, 1, ["results/tables/claims.csv"]), cwd=here, check=True)
-    key = str(read_table(here / "results/tables/claims.csv")["config_key"].iloc[0])
+    claims = read_table(here / "results/tables/claims.csv")
+    keys = dict(zip(claims["experiment"].astype(str), claims["config_key"].astype(str)))
     commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True).stdout.strip() or "unknown"
     dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
@@ -114,14 +116,16 @@ def main(argv: list[str] | None = None) -> int:
     commit += "+changes" if dirty else ""
     record = stability(results)
     record["experiment"] = record["id"].map({c["id"]: c["experiment"] for c in reg["claims"]})
-    record["config_key"], record["commit"] = key, commit
+    record["config_key"], record["commit"] = record["experiment"].map(keys), commit
     for v in args.variants:
         record[f"wall_s_{v}"] = round(walls[v])  # the whole variant's run (all its experiments)
     out_csv = here / "results/tables/claims_stability.csv"
-    if out_csv.exists():  # keep the other experiments' rows of an earlier record of the same configuration
-        old = read_table(out_csv)
-        if "config_key" in old and set(old["config_key"].astype(str)) == {key}:
-            old = old[~old["experiment"].isin(experiments)]
+    if out_csv.exists():  # keep the other experiments' rows of an earlier record, where their config is unchanged
+        old, stale = usable_stability_rows(read_table(out_csv), keys)
+        old = old[~old["experiment"].isin(experiments)]
+        if stale:
+            print(f"dropped the earlier record's rows of {', '.join(stale)}: their configuration changed", flush=True)
+        if len(old):
             record = merge_records(old, record, [c["id"] for c in reg["claims"]])
     save_table(record, out_csv)
     with atomic_path(out_csv.with_suffix(".md")) as tmp:
@@ -155,10 +159,12 @@ def stability_markdown(record) -> str:
         "",
         f"{len(record)} claims, {n_unstable} unstable. Runs: " + ", ".join(runs) + " (seedN = base seed N at 1 "
         "thread; threads2 = seed 0 with every rule at 2 threads; avx2 = seed 0 with torch's AVX2 kernels). "
-        f"Configuration key {record['config_key'].iloc[0]}; code at {', '.join(sorted(set(record['commit'])))}. "
+        f"Code at {', '.join(sorted(set(record['commit'].astype(str))))}; `config_key` hashes the config blocks "
+        "each experiment depends on (a row is used while they are unchanged). "
         "Made by `scripts/claims_stability.py` (`make claims-stability`).",
         "",
-        record[["experiment", "id", "stability", "n_runs", *runs]].fillna("—").to_markdown(index=False),
+        record[["experiment", "id", "stability", "n_runs", *runs, "config_key", "commit"]].fillna("—").to_markdown(
+            index=False),
         "",
         "Wall time of each variant's run (seconds, all experiments of that call): " + "; ".join(
             f"{c.removeprefix('wall_s_')} {', '.join(str(int(v)) for v in sorted(set(record[c].dropna())))}"

@@ -247,17 +247,19 @@ def test_run_claims_on_a_planted_run_folder(tmp_path, monkeypatch, reg):
     t = "results/tables/erion_fig2_graph_prior_metrics.csv"
     save_table(planted_paired(0.1), t)
     rec = pd.DataFrame({"id": ["erion_f2_graph_prior_r2"], "stability": ["unstable"], "n_runs": [2],
-                        "seed0": ["reproduced"], "seed1": ["inconclusive"], "config_key": ["abc"], "commit": ["x"]})
+                        "seed0": ["reproduced"], "seed1": ["inconclusive"], "experiment": ["graph_prior"],
+                        "config_key": ["abc"], "commit": ["x"]})
     save_table(rec, "stab.csv")
     table = C.run_claims(str(REGISTRY), [t], "out/claims.csv", "out/claims.md", stability_csv="stab.csv",
-                         config_key="other")
+                         config_keys={"graph_prior": "other", "benchmark": "abc"})
     v = table.set_index("id")["verdict"]
     assert v["erion_f2_graph_prior_r2"] == "reproduced"
     assert v["erion_f1_pixel_prior_tv"] == C.NOT_RUN
     assert "another configuration" in (tmp_path / "out/claims.md").read_text()
     table = C.run_claims(str(REGISTRY), [t], "out/claims.csv", "out/claims.md", stability_csv="stab.csv",
-                         config_key="abc")
+                         config_keys={"graph_prior": "abc"})
     assert table.set_index("id").loc["erion_f2_graph_prior_r2", "verdict"] == "unstable"
+    assert set(table.query("experiment == 'graph_prior'")["config_key"]) == {"abc"}
     # a plain results/tables path that is not a final output of this run is not read (e.g. a stale cohort's table)
     table = C.run_claims(str(REGISTRY), [], "out/claims.csv", "out/claims.md")
     assert table.set_index("id").loc["erion_f2_graph_prior_r2", "verdict"] == C.NOT_RUN
@@ -286,3 +288,45 @@ def test_claims_table_of_the_tiny_run(tiny_run, reg):
     empty = resolved["detail"].fillna("").str.contains("no rows after the filter")
     assert not empty.any(), resolved.loc[empty, ["id", "detail"]]
     assert (resolved["n"] >= 1).mean() > 0.7
+
+
+def test_config_keys_are_per_experiment_so_a_record_survives_edits_of_other_experiments():
+    """An experiment's key hashes its own block and the blocks its rule files read or consume (the RNA-seq data
+    layer for the gene-expression experiments), nothing else: editing the graph prior leaves the benchmark's
+    stability rows valid, editing the RNA-seq layer does not leave the graph prior's."""
+    import copy
+
+    import yaml
+
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    rules = REPO / "workflow" / "rules"
+    assert C.experiment_config_blocks(rules, "benchmark", config) == ["benchmark"]
+    assert {"graph_prior", "rnaseq"} <= set(C.experiment_config_blocks(rules, "graph_prior", config))
+    assert "rnaseq" in C.experiment_config_blocks(rules, "dapr", config)
+    experiments = sorted({c["experiment"] for c in C.load_registry(REGISTRY)["claims"]})
+    keys = C.experiment_config_keys(config, rules, experiments)
+    edited = copy.deepcopy(config)
+    edited["graph_prior"]["retrainings"] += 1
+    edited["seed"] = 7  # the base seed is what the stability runs vary: never part of a key
+    after = C.experiment_config_keys(edited, rules, experiments)
+    assert {e for e in experiments if after[e] != keys[e]} == {"graph_prior"}
+    edited["rnaseq"]["seed_offset_probe"] = 1
+    after = C.experiment_config_keys(edited, rules, experiments)
+    assert {"graph_prior", "dapr", "ig_limits"} <= {e for e in experiments if after[e] != keys[e]}
+    assert after["benchmark"] == keys["benchmark"]
+    rec = pd.DataFrame({"id": ["a", "b"], "experiment": ["benchmark", "graph_prior"],
+                        "config_key": [keys["benchmark"], keys["graph_prior"]]})
+    used, stale = C.usable_stability_rows(rec, after)
+    assert list(used["id"]) == ["a"] and stale == ["graph_prior"]
+
+
+def test_the_committed_stability_record_matches_the_default_config():
+    """docs/claims_stability.csv is used by a default run only where its rows' keys are the default config's:
+    a record left stale by a config edit must be rerun (make claims-stability), not silently dropped."""
+    import yaml
+
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    rec = pd.read_csv(REPO / "docs" / "claims_stability.csv")
+    keys = C.experiment_config_keys(config, REPO / "workflow" / "rules", rec["experiment"].unique())
+    _, stale = C.usable_stability_rows(rec, keys)
+    assert stale == [], f"docs/claims_stability.csv rows of {stale} were measured on another config"

@@ -28,6 +28,7 @@ import pandas as pd
 __all__ = [
     "VERDICTS", "load_registry", "check_registry", "evaluate_claim", "evaluate",
     "stability", "claims_table", "claims_markdown", "run_claims", "n_needed", "n_needed_correlation",
+    "config_key", "experiment_config_blocks", "experiment_config_keys", "usable_stability_rows",
 ]
 
 VERDICTS = ("reproduced", "contradicted", "inconclusive")
@@ -609,12 +610,24 @@ def read_run_tables(reg: Mapping[str, Any], root: str | Path = ".", available: I
     return out
 
 
+def usable_stability_rows(record: pd.DataFrame, config_keys: Mapping[str, str]) -> tuple[pd.DataFrame, list[str]]:
+    """The rows of a stability record measured on this run's configuration: a row is used when its
+    ``config_key`` equals the current key of its ``experiment`` (``config_keys``, :func:`experiment_config_keys`).
+    Returns those rows and the experiments whose rows were left out (their config changed since)."""
+    if not {"config_key", "experiment"} <= set(record.columns):
+        return record.iloc[0:0], sorted(set(record.get("experiment", pd.Series(dtype=str)).astype(str)))
+    want = record["experiment"].astype(str).map(lambda e: config_keys.get(e, ""))
+    ok = record["config_key"].astype(str) == want
+    return record[ok].reset_index(drop=True), sorted(set(record.loc[~ok, "experiment"].astype(str)))
+
+
 def run_claims(registry: str, tables: Iterable[str], out_csv: str, out_md: str, stability_csv: str | None = None,
-               config_key: str = "") -> pd.DataFrame:
+               config_keys: Mapping[str, str] | None = None) -> pd.DataFrame:
     """The ``claims_table`` rule: evaluate the registry on this run's ``tables`` and write claims.{csv,md}.
 
-    ``stability_csv`` (optional) is a stability record (``scripts/claims_stability.py``); it is used only if it
-    was measured on the same configuration (its ``config_key`` column equals ``config_key``).
+    ``stability_csv`` (optional) is a stability record (``scripts/claims_stability.py``); each of its rows is used
+    only if it was measured on this run's configuration of that claim's experiment (``config_keys``: experiment →
+    :func:`config_key` of the blocks it depends on; :func:`usable_stability_rows`).
     """
     import logging
 
@@ -622,22 +635,25 @@ def run_claims(registry: str, tables: Iterable[str], out_csv: str, out_md: str, 
 
     log = logging.getLogger(__name__)
     reg = load_registry(registry)
+    keys = dict(config_keys or {})
     avail = set(tables)
     res = evaluate(reg, read_run_tables(reg, ".", avail), float(reg.get("confidence", 0.95)))
     stable, source = None, ""
     if stability_csv and Path(stability_csv).exists():
         rec = read_table(stability_csv)
-        keys = set(rec["config_key"].astype(str)) if "config_key" in rec else set()
-        if keys == {config_key}:
-            stable = rec
-            runs = run_columns(rec)
-            commit = str(rec["commit"].iloc[0]) if "commit" in rec else "?"
-            source = f"`{stability_csv}` (runs {', '.join(runs)}; code at {commit})"
-        else:
-            source = (f"`{stability_csv}` was measured on another configuration (config key "
-                      f"{sorted(keys)} ≠ {config_key}); not used")
+        stable, stale = usable_stability_rows(rec, keys)
+        parts = []
+        if len(stable):
+            runs = run_columns(stable)
+            commit = ", ".join(sorted(set(stable["commit"].astype(str)))) if "commit" in stable else "?"
+            parts.append(f"`{stability_csv}` (runs {', '.join(runs)}; code at {commit}) for "
+                         + ", ".join(sorted(set(stable["experiment"].astype(str)))))
+        if stale:
+            parts.append(f"its rows of {', '.join(stale)} were measured on another configuration of that experiment "
+                         "(config key differs); not used")
+        source = "; ".join(parts)
     table = claims_table(reg, res, stable)
-    table["config_key"] = config_key
+    table["config_key"] = table["experiment"].map(lambda e: keys.get(e, ""))
     save_table(table, out_csv)
     with atomic_path(out_md) as tmp:
         tmp.write_text(claims_markdown(table, source) + "\n")
@@ -646,11 +662,43 @@ def run_claims(registry: str, tables: Iterable[str], out_csv: str, out_md: str, 
     return table
 
 
-def config_key(config: Mapping[str, Any]) -> str:
+#: top-level config keys that change no claim's result (and are therefore left out of every key)
+_NEUTRAL_KEYS = ("seed", "device", "use_gpu", "progress")
+
+
+def config_key(config: Mapping[str, Any], blocks: Iterable[str] | None = None) -> str:
     """A short hash of a configuration without its base seed, device and progress settings: stability runs at
-    other seeds share the key of the run they check."""
+    other seeds share the key of the run they check. ``blocks``: hash only these top-level blocks (one
+    experiment's, :func:`experiment_config_blocks`), so that editing another experiment's block leaves this
+    experiment's key, and its stability record, valid."""
     import hashlib
     import json
 
-    relevant = {k: v for k, v in config.items() if k not in ("seed", "device", "use_gpu", "progress")}
+    keep = None if blocks is None else set(blocks)
+    relevant = {k: v for k, v in config.items() if k not in _NEUTRAL_KEYS and (keep is None or k in keep)}
     return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def experiment_config_blocks(rules_dir: str | Path, experiment: str, config: Mapping[str, Any]) -> list[str]:
+    """The top-level config blocks an experiment's results depend on, read from its rule files
+    (``<rules_dir>/<experiment>.smk`` and ``helpers/<experiment>.smk``): its own block, every block they name as
+    ``config["…"]``, and the block of every other rule file whose outputs they consume (a ``rules.<module>_``
+    reference or a ``/<module>/`` results or resources path, e.g. the RNA-seq data layer's ``rnaseq``)."""
+    import re
+
+    rules_dir = Path(rules_dir)
+    text = "\n".join(f.read_text() for f in (rules_dir / f"{experiment}.smk", rules_dir / "helpers" / f"{experiment}.smk")
+                     if f.exists())
+    if not text:
+        raise FileNotFoundError(f"no rule file {rules_dir / (experiment + '.smk')} for experiment {experiment!r}")
+    blocks = {experiment} | set(re.findall(r'config\[["\']([A-Za-z_]\w*)["\']\]', text))
+    for module in (f.stem for f in rules_dir.glob("*.smk")):
+        if module != experiment and module in config and (f"rules.{module}_" in text or f"/{module}/" in text):
+            blocks.add(module)
+    return sorted(b for b in blocks if b in config and b not in _NEUTRAL_KEYS)
+
+
+def experiment_config_keys(config: Mapping[str, Any], rules_dir: str | Path,
+                           experiments: Iterable[str]) -> dict[str, str]:
+    """``experiment → config_key`` of the blocks it depends on (:func:`experiment_config_blocks`)."""
+    return {e: config_key(config, experiment_config_blocks(rules_dir, e, config)) for e in dict.fromkeys(experiments)}

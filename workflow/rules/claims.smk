@@ -26,7 +26,7 @@ rule claims_table:
         "../../envs/torch.yaml"
     threads: 1
     params:
-        config_key=_claims_config_key(config),
+        config_keys=CLAIMS_CONFIG_KEYS,
     script:
         "../scripts/claims_table.py"
 

@@ -8,4 +8,4 @@ from attrpriors.workflow import run
 o = snakemake.output
 run(snakemake, run_claims, registry=snakemake.input.registry, tables=list(snakemake.input.finals), out_csv=o.csv,
     out_md=o.md, stability_csv=(snakemake.input.stability[0] if snakemake.input.stability else None),
-    config_key=snakemake.params.config_key)
+    config_keys=dict(snakemake.params.config_keys))

@@ -1,9 +1,17 @@
 # Helpers of workflow/rules/claims.smk: the registry, the final outputs it reads, the stability record.
-from attrpriors.claims import config_key as _claims_config_key
+from attrpriors.claims import experiment_config_keys as _claims_config_keys
+from attrpriors.claims import load_registry as _claims_registry
 
 CLAIMS_REGISTRY = f"{workflow.basedir}/workflow/claims.yaml"
 # every experiment's final outputs (claims.smk is included last)
 CLAIMS_FINAL = list(FINAL_OUTPUTS)
+# experiment → hash of the config blocks its results depend on: a stability record's rows stay valid for an
+# experiment while its blocks are unchanged, whatever happens to the other experiments' blocks
+CLAIMS_CONFIG_KEYS = _claims_config_keys(
+    config,
+    f"{workflow.basedir}/workflow/rules",
+    [c["experiment"] for c in _claims_registry(CLAIMS_REGISTRY)["claims"]],
+)
 
 
 def claims_stability_record(wildcards):
