@@ -265,6 +265,24 @@ def test_run_claims_on_a_planted_run_folder(tmp_path, monkeypatch, reg):
     assert table.set_index("id").loc["erion_f2_graph_prior_r2", "verdict"] == C.NOT_RUN
 
 
+def test_only_the_declared_inputs_are_read_not_files_left_by_another_configuration(tmp_path, reg):
+    """A glob of the registry (the IG-limits seeds) matches only the files the claims rule declares: a seed table
+    left by an earlier, larger run in the same folder is not read; without a declared list (a stand-alone
+    scoring) every file on disk is."""
+    from attrpriors.io import save_table
+
+    spec = next(c for c in reg["claims"] if "seed[0-9].csv" in str(c["table"]))["table"]
+    key = C.table_key(spec)
+    ours = ["results/ig_limits/metrics/SIMU1/MLP/seed0.csv", "results/ig_limits/metrics/SIMU1/MLP/seed1.csv"]
+    for i, path in enumerate([*ours, "results/ig_limits/metrics/SIMU1/MLP/seed2.csv"]):
+        save_table(pd.DataFrame({"metric": ["x"], "value": [float(i)]}), tmp_path / path)
+    sub = {**reg, "claims": [c for c in reg["claims"] if c["table"] == spec][:1]}
+    declared = C.read_run_tables(sub, tmp_path, ours)[key]
+    assert sorted(declared["value"]) == [0.0, 1.0]
+    assert sorted(C.read_run_tables(sub, tmp_path)[key]["value"]) == [0.0, 1.0, 2.0]
+    assert C.read_run_tables(sub, tmp_path, ["results/ig_limits/metrics/SIMU1/MLP/seed0_ig_steps.csv"])[key] is None
+
+
 # ------------------------------------------------------------------------------------------------ the tiny run
 def test_claims_table_of_the_tiny_run(tiny_run, reg):
     """Every registry entry resolves on the tiny run's tables (no unknown column, arm or filter that matches

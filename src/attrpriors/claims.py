@@ -583,17 +583,20 @@ def read_run_tables(reg: Mapping[str, Any], root: str | Path = ".", available: I
                     ) -> dict[str, pd.DataFrame | None]:
     """Each registry table of the run in ``root`` (paths relative to it), or None where the run did not make it.
 
-    A plain path under ``results/tables/`` is read if it exists and (when ``available`` is given) is one of the
-    run's final outputs, so a table left from another configuration (e.g. a cohort since removed) is not mistaken
-    for this run's; other paths (an experiment's tidy intermediate tables) are read if they exist. A glob pattern
-    (``*``, ``?``, ``[..]``) reads every match in name order and concatenates them; no match: None.
+    ``available``: the files this run makes that the claims may read (the claims rule's inputs: the final outputs
+    and the intermediate tables the experiments declare with ``claim_inputs()``). Only those are read, so a table
+    left in the folder by another configuration (a cohort since removed, the seeds of an earlier, larger run) is
+    never mistaken for this run's. A glob pattern (``*``, ``?``, ``[..]``) reads every available match in name
+    order and concatenates them; no match: None. Without ``available`` (a stand-alone scoring of a finished run
+    folder, e.g. the stability variants) every file on disk that matches is read.
     """
     import glob as _glob
+    from pathlib import PurePosixPath
 
     from .io import read_table
 
     root = Path(root)
-    avail = None if available is None else set(available)
+    avail = None if available is None else sorted({str(PurePosixPath(p)) for p in available})
     out: dict[str, pd.DataFrame | None] = {}
     for c in reg["claims"]:
         key = table_key(c["table"])
@@ -601,11 +604,12 @@ def read_run_tables(reg: Mapping[str, Any], root: str | Path = ".", available: I
             continue
         frames = []
         for spec in ([c["table"]] if isinstance(c["table"], str) else c["table"]):
-            if _glob.has_magic(spec):
-                frames += [read_table(p) for p in sorted(root.glob(spec))]
-            elif (root / spec).exists() and (avail is None or spec in avail
-                                             or not spec.startswith("results/tables/")):
-                frames.append(read_table(root / spec))
+            if avail is None:
+                paths = sorted(root.glob(spec)) if _glob.has_magic(spec) else [root / spec]
+            else:
+                paths = [root / p for p in avail if PurePosixPath(p).match(spec) and len(PurePosixPath(p).parts)
+                         == len(PurePosixPath(spec).parts)]
+            frames += [read_table(p) for p in paths if p.exists()]
         out[key] = pd.concat(frames, ignore_index=True) if frames else None
     return out
 

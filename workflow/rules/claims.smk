@@ -10,6 +10,7 @@ rule claims_table:
     input:
         registry=CLAIMS_REGISTRY,
         finals=CLAIMS_FINAL,
+        intermediate=CLAIMS_INTERMEDIATE,
         stability=claims_stability_record,
     output:
         csv="results/tables/claims.csv",
@@ -45,4 +46,5 @@ for _experiment, _outputs in list(FINAL_BY_EXPERIMENT.items()):
             f"claims_inputs_{_experiment}"
         input:
             _outputs,
+            CLAIM_INPUTS_BY_EXPERIMENT.get(_experiment, []),
         localrule: True

@@ -52,6 +52,24 @@ def final(*outputs, **wildcards):
         FINAL_BY_EXPERIMENT.setdefault(experiment, []).extend(paths)
 
 
+# tidy tables that the claims registry (workflow/claims.yaml) reads besides the final outputs, by experiment: the
+# claims rule declares them as inputs and reads no other file, so a table left in results/ by another
+# configuration (e.g. the seeds of an earlier, larger run) is never mistaken for this run's
+CLAIM_INPUTS_BY_EXPERIMENT = {}
+
+
+def claim_inputs(*outputs, **wildcards):
+    """Declare intermediate tables the claims registry reads: paths, lists of paths or ``rules.<name>.output.<key>``
+    / ``rules.<name>.input.<key>``, expanded over ``wildcards`` when given."""
+    experiment = Path(
+        str(workflow.included_stack[-1].get_path_or_uri(secret_free=True))
+    ).stem
+    for out in outputs:
+        paths = [out] if isinstance(out, str) else list(out)
+        paths = expand(paths, **wildcards) if wildcards else paths
+        CLAIM_INPUTS_BY_EXPERIMENT.setdefault(experiment, []).extend(paths)
+
+
 def train_resources(mem_mb=2000, runtime=60):
     """Resources of a training rule: a GPU only when config asks for one."""
     res = {"mem_mb": mem_mb, "runtime": runtime, "cpus_per_task": 2}

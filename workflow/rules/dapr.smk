@@ -314,6 +314,7 @@ rule dapr_prior_pathways:
 
 
 final(rules.dapr_figure_two_moons, rules.dapr_table1, rules.dapr_table1_paper)
+claim_inputs(rules.dapr_figure_two_moons.input)
 # Figs. 3-4 explain the prior (informative vs noise meta-features): the first data set's (linear response)
 if {"dapr_informative", "dapr_noise"} <= set(DA_T1["models"]):
     final(

@@ -241,3 +241,4 @@ final(
     rules.ig_limits_figure_topk_accuracy,
     rules.ig_limits_figure_topk_overlap,
 )
+claim_inputs(rules.ig_limits_tables.input.metrics)

@@ -214,3 +214,4 @@ final(
     rules.pixel_prior_figure_maps,
     rules.pixel_prior_figure_noise,
 )
+claim_inputs(rules.pixel_prior_summary.output.metrics)

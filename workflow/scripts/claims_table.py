@@ -6,6 +6,6 @@ from attrpriors.claims import run_claims
 from attrpriors.workflow import run
 
 o = snakemake.output
-run(snakemake, run_claims, registry=snakemake.input.registry, tables=list(snakemake.input.finals), out_csv=o.csv,
+run(snakemake, run_claims, registry=snakemake.input.registry, tables=[*snakemake.input.finals, *snakemake.input.intermediate], out_csv=o.csv,
     out_md=o.md, stability_csv=(snakemake.input.stability[0] if snakemake.input.stability else None),
     config_keys=dict(snakemake.params.config_keys))

@@ -5,6 +5,8 @@ from attrpriors.claims import load_registry as _claims_registry
 CLAIMS_REGISTRY = f"{workflow.basedir}/workflow/claims.yaml"
 # every experiment's final outputs (claims.smk is included last)
 CLAIMS_FINAL = list(FINAL_OUTPUTS)
+# and the intermediate tables it reads (claim_inputs() in the experiments' rule files)
+CLAIMS_INTERMEDIATE = [p for ps in CLAIM_INPUTS_BY_EXPERIMENT.values() for p in ps]
 # experiment → hash of the config blocks its results depend on: a stability record's rows stay valid for an
 # experiment while its blocks are unchanged, whatever happens to the other experiments' blocks
 CLAIMS_CONFIG_KEYS = _claims_config_keys(
