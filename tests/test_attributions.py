@@ -120,7 +120,7 @@ def test_errors_name_the_problem(small_classifier, small_mlp):
         attribute("deeplift", small_classifier, x, 0)
     with pytest.raises(ValueError, match="pass target="):
         attribute("gradients", small_classifier, x)
-    with pytest.raises(ValueError, match="feature shape"):
+    with pytest.raises(ValueError, match="background set of shape"):
         expected_gradients(small_mlp, torch.randn(2, 6, dtype=torch.float64), baselines=torch.randn(3, 5))
 
 

@@ -78,6 +78,29 @@ def select_output(out: Tensor, target: int | Tensor | None) -> Tensor:
     return out.gather(1, target[:, None])[:, 0]
 
 
+
+def _resolve_inputs(x, inputs, target, method: str):
+    """``x`` or its captum name ``inputs`` (exactly one), as a tensor; a ``target`` that is shaped like a batch of
+    inputs is a background set passed where captum puts ``baselines``, not a target: say so."""
+    if inputs is not None:
+        if x is not None:
+            raise TypeError(f"{method}: pass the inputs once, as x or as inputs=, not both")
+        x = inputs
+    if x is None:
+        raise TypeError(f"{method}: missing the inputs to explain (x, or inputs= as in captum)")
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{method}: inputs must be a torch.Tensor of shape (batch, features…), got {type(x).__name__}")
+    if x.ndim < 2:
+        raise ValueError(f"{method}: inputs must have a batch axis, shape (batch, features…); got {tuple(x.shape)} "
+                         "(use x[None] for a single sample)")
+    if isinstance(target, Tensor) and target.is_floating_point() and target.ndim >= 2 \
+            and tuple(target.shape[1:]) == tuple(x.shape[1:]):
+        raise TypeError(f"{method}: target has the shape of a batch of inputs {tuple(target.shape)}: is it a "
+                        "background set? Pass it as baselines= (the third positional argument is target, "
+                        "the output to explain)")
+    return x
+
+
 def _repeat_target(target: int | Tensor | None, repeats: int) -> int | Tensor | None:
     if target is None or isinstance(target, int):
         return target
@@ -106,10 +129,11 @@ def _slice_target(target, sl: slice):
 
 def expected_gradients(
     model: nn.Module,
-    x: Tensor,
+    x: Tensor | None = None,
     target: int | Tensor | None = None,
     baselines: Tensor | None = None,
     *,
+    inputs: Tensor | None = None,
     n_samples: int = 200,
     create_graph: bool = False,
     generator: torch.Generator | None = None,
@@ -120,7 +144,7 @@ def expected_gradients(
     Parameters
     ----------
     model : the network; called on tensors shaped like ``x``.
-    x : ``(B, ...)`` inputs to explain.
+    x : ``(B, ...)`` inputs to explain (``inputs=``, captum's name, is accepted too).
     target : see the module docstring.
     baselines : ``(N, ...)`` background set to draw references from (uniformly, with replacement).
         ``None`` uses the batch itself rolled by 1..k along the batch axis (k = ``n_samples``), the
@@ -135,6 +159,7 @@ def expected_gradients(
     -------
     Tensor shaped like ``x``: the mean over draws of ``(x − x') · ∇f(x' + α(x − x'))``.
     """
+    x = _resolve_inputs(x, inputs, target, "expected_gradients")
     if n_samples < 1:
         raise ValueError(f"n_samples must be >= 1, got {n_samples}")
     B = x.shape[0]
@@ -146,9 +171,11 @@ def expected_gradients(
         ref_index = (torch.arange(B, device=x.device)[:, None] - shifts[None, :]) % B  # (B, k)
         ref_source = x.detach()
     else:
-        if baselines.shape[1:] != x.shape[1:]:
+        if not isinstance(baselines, Tensor) or baselines.ndim != x.ndim or baselines.shape[1:] != x.shape[1:]:
+            shape = tuple(baselines.shape) if isinstance(baselines, Tensor) else type(baselines).__name__
             raise ValueError(
-                f"baselines have feature shape {tuple(baselines.shape[1:])}, inputs {tuple(x.shape[1:])}"
+                f"expected_gradients: baselines must be a background set of shape (N, {', '.join(map(str, x.shape[1:]))})"
+                f" like the inputs {tuple(x.shape)}; got {shape}"
             )
         ref_source = baselines.detach().to(x.device, x.dtype)
         ref_index = torch.randint(
@@ -190,10 +217,11 @@ def _ig_nodes(n_steps: int, method: str) -> tuple[np.ndarray, np.ndarray]:
 
 def integrated_gradients(
     model: nn.Module,
-    x: Tensor,
+    x: Tensor | None = None,
     target: int | Tensor | None = None,
     baselines: Tensor | float | None = None,
     *,
+    inputs: Tensor | None = None,
     n_steps: int = 50,
     method: str = "gausslegendre",
     create_graph: bool = False,
@@ -205,7 +233,9 @@ def integrated_gradients(
     reference per sample ``(B, ...)``. ``method`` follows captum's names: ``gausslegendre`` (captum's
     default, identical to captum's result), ``riemann_trapezoid`` (the exact trapezoid rule, weights
     1/(n−1) summing to 1; captum's weights are 1/n, so its result is ours × (n−1)/n) or ``riemann_middle``.
+    ``inputs=`` (captum's name) is accepted for ``x``.
     """
+    x = _resolve_inputs(x, inputs, target, "integrated_gradients")
     B = x.shape[0]
     if baselines is None:
         ref = torch.zeros_like(x)

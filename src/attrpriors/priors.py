@@ -141,22 +141,35 @@ class AttributionPrior(nn.Module):
             self._generator = torch.Generator(device="cpu").manual_seed(self.seed)
         return self._generator
 
-    def attributions(self, model: nn.Module, x: Tensor, y: Tensor | None, task: str) -> Tensor:
+    def attributions(self, model: nn.Module, x: Tensor, y: Tensor | None = None, task: str = "regression") -> Tensor:
+        if task not in ("regression", "classification"):
+            raise ValueError(f"task must be 'regression' or 'classification', got {task!r}")
+        if task == "classification" and y is None:
+            raise ValueError("a classifier's prior explains the logit of each sample's class: pass its labels, "
+                             "prior(model, x, y, task='classification')")
         target = y.long() if task == "classification" else None
-        phi = expected_gradients(
-            model,
-            x,
-            target,
-            self.background,
-            n_samples=self.n_references,
-            create_graph=True,
-            generator=self.generator(x.device),
-        )
+        try:
+            phi = expected_gradients(
+                model,
+                x,
+                target,
+                self.background,
+                n_samples=self.n_references,
+                create_graph=True,
+                generator=self.generator(x.device),
+            )
+        except ValueError as e:
+            if "outputs: pass target=" not in str(e):
+                raise
+            raise ValueError(f"{e.args[0].split(':')[0]}: for a classifier call prior(model, x, y, "
+                             "task='classification') so that each sample's own class is explained") from None
         if self.input_slice is not None:
             phi = phi[:, self.input_slice]
         return phi
 
-    def forward(self, model: nn.Module, x: Tensor, y: Tensor | None, task: str = "regression") -> Tensor:
+    def forward(self, model: nn.Module, x: Tensor, y: Tensor | None = None, task: str = "regression") -> Tensor:
+        """``Ω(EG(model, x))``; ``y`` (the labels) and ``task='classification'`` for a classifier, nothing more for a
+        single-output regression model."""
         return self.penalty(self.attributions(model, x, y, task))
 
     def extra_parameters(self) -> Iterable[nn.Parameter]:
@@ -349,7 +362,7 @@ class EvalModeAttributionPrior(AttributionPrior):
     attributions." The model's train/eval state is restored afterwards; the penalty stays differentiable.
     """
 
-    def attributions(self, model: nn.Module, x: Tensor, y: Tensor | None, task: str) -> Tensor:
+    def attributions(self, model: nn.Module, x: Tensor, y: Tensor | None = None, task: str = "regression") -> Tensor:
         was_training = model.training
         model.eval()
         try:

@@ -154,6 +154,28 @@ def predict(model: nn.Module, x: Tensor | np.ndarray, batch_size: int = 4096, de
     return torch.cat(outs).numpy()
 
 
+def _materialize(data, labels, name: str):
+    """``(X, y)`` from arrays, or from a ``torch.utils.data.DataLoader`` / ``Dataset`` of ``(x, y)`` pairs (then
+    ``labels`` must be None): its batches concatenated in the loader's order (the data must fit in memory)."""
+    from torch.utils.data import DataLoader, Dataset
+
+    if not isinstance(data, (DataLoader, Dataset)):
+        return data, labels
+    if labels is not None:
+        raise TypeError(f"{name} is a {type(data).__name__} of (x, y) pairs: do not pass its labels separately")
+    loader = data if isinstance(data, DataLoader) else DataLoader(data, batch_size=1024, shuffle=False)
+    xs, ys = [], []
+    for batch in loader:
+        if not isinstance(batch, (tuple, list)) or len(batch) != 2:
+            raise TypeError(f"{name}: each batch must be an (x, y) pair, got {type(batch).__name__}"
+                            + (f" of {len(batch)}" if isinstance(batch, (tuple, list)) else ""))
+        xs.append(torch.as_tensor(batch[0]))
+        ys.append(torch.as_tensor(batch[1]))
+    if not xs:
+        raise ValueError(f"{name} is empty")
+    return torch.cat(xs), torch.cat(ys)
+
+
 def _as_tensor(a, task: str | None = None) -> Tensor:
     t = torch.as_tensor(np.asarray(a) if not isinstance(a, Tensor) else a)
     if task == "classification":
@@ -359,7 +381,7 @@ def train_epoch(model, X: Tensor, y: Tensor, *, task: str, opts: Optimizers, bat
 def fit(
     model: nn.Module,
     X_train,
-    y_train,
+    y_train=None,
     X_val=None,
     y_val=None,
     *,
@@ -379,6 +401,10 @@ def fit(
 
     Parameters
     ----------
+    X_train, y_train, X_val, y_val : arrays or tensors; or ``X_train`` (and ``X_val``) a
+        ``torch.utils.data.DataLoader`` / ``Dataset`` of ``(x, y)`` pairs with ``y_train`` (``y_val``) left out.
+        A loader's batches are concatenated (the data must fit in memory) and ``fit`` draws its own batches of
+        ``config.batch_size`` in its seeded order, so the loader's batch size and shuffling are not used.
     task : ``regression`` (MSE) or ``classification`` (cross-entropy on logits, integer labels).
     config : :class:`FitConfig`.
     prior : a callable module ``prior(model, x, y, task) -> Ω`` (see :mod:`attrpriors.priors`); applied with
@@ -406,6 +432,11 @@ def fit(
     initialisation.
     """
     config = config or FitConfig()
+    X_train, y_train = _materialize(X_train, y_train, "X_train")
+    if X_val is not None:
+        X_val, y_val = _materialize(X_val, y_val, "X_val")
+    if y_train is None:
+        raise TypeError("fit needs y_train (or X_train as a DataLoader / Dataset of (x, y) pairs)")
     device = select_device(config.device)
     model = model.to(device)
     if prior is not None:
