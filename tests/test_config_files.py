@@ -120,3 +120,38 @@ def test_schema_describes_every_key():
         if not described and set(sub) - {"const", "exclusiveMaximum", "exclusiveMinimum", "minimum", "maximum"}:
             missing.add(path)  # a bare constraint inside allOf (e.g. {const: linear}) refines a described key
     assert not missing, f"{len(missing)} schema keys lack a description: {sorted(missing)[:20]}"
+
+
+def _open_mappings(node, where="", partial=False):
+    """Key paths of the schema's mappings that accept keys they do not name. ``partial``: a sub-schema of an
+    allOf / anyOf / oneOf / if / then / else refines its closed parent and may leave its own keys open."""
+    if isinstance(node, list):
+        for i, sub in enumerate(node):
+            yield from _open_mappings(sub, f"{where}[{i}]", partial)
+        return
+    if not isinstance(node, dict):
+        return
+    is_mapping = node.get("type") == "object" or "object" in (node.get("type") or []) or "properties" in node
+    extra = node.get("additionalProperties", True)
+    if is_mapping and not partial and "$ref" not in node and extra is not False and not isinstance(extra, dict):
+        yield where or "<top>"
+    for key, sub in node.items():
+        if key in ("properties", "definitions"):
+            for name, s in (sub or {}).items():
+                yield from _open_mappings(s, f"{where}.{name}" if where else name)
+        elif key in ("allOf", "anyOf", "oneOf", "if", "then", "else"):
+            yield from _open_mappings(sub, f"{where}/{key}", True)
+        elif key in ("additionalProperties", "items") and isinstance(sub, (dict, list)):
+            yield from _open_mappings(sub, f"{where}.<{key}>", partial)
+
+
+def test_every_mapping_of_the_schema_is_closed():
+    """A typo of a key anywhere in the config is an error (issue 30): every mapping of the schema either lists its
+    keys with ``additionalProperties: false`` or is a map of names whose values have a (closed) schema."""
+    schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+    open_ = sorted(_open_mappings(schema))
+    assert not open_, f"{len(open_)} schema mappings accept unknown keys: {open_}"
+    # and the walker sees the nested ones: a planted open mapping is found
+    planted = {"properties": {"a": {"type": "object", "properties": {"b": {"type": "object"}},
+                                    "additionalProperties": False}}, "additionalProperties": False}
+    assert list(_open_mappings(planted)) == ["a.b"]
