@@ -33,6 +33,7 @@ from torch import Tensor, nn
 
 __all__ = [
     "METHODS",
+    "TargetRequired",
     "attribute",
     "expected_gradients",
     "integrated_gradients",
@@ -45,6 +46,10 @@ __all__ = [
 
 #: Upper bound on the number of interpolated inputs evaluated in one forward pass.
 DEFAULT_MAX_BATCH = 16384
+
+
+class TargetRequired(ValueError):
+    """A model with several outputs was explained without ``target`` (which output to explain)."""
 
 
 def select_output(out: Tensor, target: int | Tensor | None) -> Tensor:
@@ -64,7 +69,7 @@ def select_output(out: Tensor, target: int | Tensor | None) -> Tensor:
     if out.shape[1] == 1 and target is None:
         return out[:, 0]
     if target is None:
-        raise ValueError(
+        raise TargetRequired(
             f"the model has {out.shape[1]} outputs: pass target= (an int or one class per sample) "
             "to say which output to explain"
         )
@@ -76,7 +81,6 @@ def select_output(out: Tensor, target: int | Tensor | None) -> Tensor:
     if target.numel() != out.shape[0]:
         raise ValueError(f"target has {target.numel()} entries for a batch of {out.shape[0]}")
     return out.gather(1, target[:, None])[:, 0]
-
 
 
 def _resolve_inputs(x, inputs, target, method: str):

@@ -21,7 +21,7 @@ from typing import Callable, Iterable
 import torch
 from torch import Tensor, nn
 
-from .attributions import expected_gradients
+from .attributions import TargetRequired, expected_gradients
 
 __all__ = [
     "AttributionPrior",
@@ -158,9 +158,7 @@ class AttributionPrior(nn.Module):
                 create_graph=True,
                 generator=self.generator(x.device),
             )
-        except ValueError as e:
-            if "outputs: pass target=" not in str(e):
-                raise
+        except TargetRequired as e:
             raise ValueError(f"{e.args[0].split(':')[0]}: for a classifier call prior(model, x, y, "
                              "task='classification') so that each sample's own class is explained") from None
         if self.input_slice is not None:

@@ -38,18 +38,32 @@ FINAL_OUTPUTS = []
 FINAL_BY_EXPERIMENT = {}
 
 
+def _including_experiment():
+    """The experiment of the rule file being read (the .smk that calls final() or claim_inputs())."""
+    return Path(str(workflow.included_stack[-1].get_path_or_uri(secret_free=True))).stem
+
+
+def _paths(outputs, wildcards):
+    """Paths of ``rules.<name>`` (all its outputs), a path, or a list of paths (e.g. ``rules.<name>.input.<key>``),
+    expanded over ``wildcards`` when given."""
+    paths = []
+    for out in outputs:
+        if hasattr(out, "output"):
+            paths += list(out.output)
+        elif isinstance(out, str):
+            paths.append(out)
+        else:
+            paths += list(out)
+    return expand(paths, **wildcards) if wildcards else paths
+
+
 def final(*outputs, **wildcards):
     """Add ``outputs`` to the default target: ``rules.<name>`` (all its outputs) or ``rules.<name>.output.<key>``,
     expanded over ``wildcards`` when the rule has wildcards.
     """
-    experiment = Path(
-        str(workflow.included_stack[-1].get_path_or_uri(secret_free=True))
-    ).stem
-    for out in outputs:
-        paths = list(out.output) if hasattr(out, "output") else [out]
-        paths = expand(paths, **wildcards) if wildcards else paths
-        FINAL_OUTPUTS.extend(paths)
-        FINAL_BY_EXPERIMENT.setdefault(experiment, []).extend(paths)
+    paths = _paths(outputs, wildcards)
+    FINAL_OUTPUTS.extend(paths)
+    FINAL_BY_EXPERIMENT.setdefault(_including_experiment(), []).extend(paths)
 
 
 # tidy tables that the claims registry (workflow/claims.yaml) reads besides the final outputs, by experiment: the
@@ -61,13 +75,9 @@ CLAIM_INPUTS_BY_EXPERIMENT = {}
 def claim_inputs(*outputs, **wildcards):
     """Declare intermediate tables the claims registry reads: paths, lists of paths or ``rules.<name>.output.<key>``
     / ``rules.<name>.input.<key>``, expanded over ``wildcards`` when given."""
-    experiment = Path(
-        str(workflow.included_stack[-1].get_path_or_uri(secret_free=True))
-    ).stem
-    for out in outputs:
-        paths = [out] if isinstance(out, str) else list(out)
-        paths = expand(paths, **wildcards) if wildcards else paths
-        CLAIM_INPUTS_BY_EXPERIMENT.setdefault(experiment, []).extend(paths)
+    CLAIM_INPUTS_BY_EXPERIMENT.setdefault(_including_experiment(), []).extend(
+        _paths(outputs, wildcards)
+    )
 
 
 def train_resources(mem_mb=2000, runtime=60):
