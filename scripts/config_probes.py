@@ -61,7 +61,8 @@ class Probe:
     kind: str                       # typo | type | range | cross-key | YAML | data path | valid
     what: str                       # the mistake, in words
     change: Callable[[dict], None] | None = None
-    raw: str | None = None          # the whole config file's text instead (malformed YAML)
+    raw: str | bytes | None = None  # the whole config file's text (or bytes) instead (malformed YAML)
+    targets: tuple[str, ...] = ()   # arguments after `--configfile probe.yaml` (a target in the wrong place)
     expect: tuple[str, ...] = ()    # fragments the message must contain ("" = the run must pass)
     ok: bool = False                # the config is valid: the dry run must succeed
     changes: list = field(default_factory=list)
@@ -157,11 +158,51 @@ PROBES: list[Probe] = [
           expect=("Config file probe.yaml, line 3, column 1", "quoted scalar that starts at line 2, column 9")),
     Probe("YAML", "a list at the top level instead of key: value pairs", raw="- seed: 0\n- device: cpu\n",
           expect=("Config file probe.yaml", "key: value pairs")),
+    Probe("range", "`benchmark.training.lr: .nan`", setting("benchmark.training.lr", float("nan")),
+          expect=("benchmark.training.lr = nan", "finite")),
+    Probe("range", "`pixel_prior.lambdas.max: .inf`", setting("pixel_prior.lambdas.max", float("inf")),
+          expect=("pixel_prior.lambdas.max = inf", "finite")),
+    Probe("range", "`benchmark.methods: [expected_gradients, gradients, gradients]` (a duplicate)",
+          setting("benchmark.methods", ["expected_gradients", "gradients", "gradients"]),
+          expect=("benchmark.methods", "unique")),
+    Probe("cross-key", "`rnaseq.splits: {test: 0.9, val: 0.95}` (0.5 % left for training)",
+          lambda c: c["rnaseq"]["splits"].update(test=0.9, val=0.95), expect=("rnaseq.splits", "for training")),
+    Probe("cross-key", "`dapr.table1.drug_response.split: {val: 0.4, test: 0.45}` (9 of 60 patients to train)",
+          setting("dapr.table1.drug_response.split", {"val": 0.4, "test": 0.45}),
+          expect=("dapr.table1.drug_response.split", "training patients")),
+    Probe("cross-key", "`benchmark.data.n_informative: 25` (25 groups of 3 > 60 features)",
+          setting("benchmark.data.n_informative", 25), expect=("benchmark.data.n_informative = 25", "groups of 3")),
+    Probe("cross-key", "`dna_consistency.attribution.n_explain: 100000`",
+          setting("dna_consistency.attribution.n_explain", 100000),
+          expect=("dna_consistency.attribution.n_explain = 100000", "positive test sequences")),
+    Probe("cross-key", "`dapr.two_moons.hidden_fractions: [0.001]` (0 hidden units)",
+          setting("dapr.two_moons.hidden_fractions", [0.001]), expect=("hidden_fractions", "0 hidden units")),
+    Probe("cross-key", "`graph_prior.retrainings: 1` (a paired test needs 2)", setting("graph_prior.retrainings", 1),
+          expect=("graph_prior.retrainings = 1", "at least 2 replicates")),
+    Probe("cross-key", "`rnaseq.gene_sets.library: KEGG_2019_Human` (not available offline)",
+          setting("rnaseq.gene_sets.library", "KEGG_2019_Human"),
+          expect=("rnaseq.gene_sets.library", "not a gene set library bundled")),
+    Probe("cross-key", "`dna_consistency.data.simulated.release: JASPAR2099`",
+          setting("dna_consistency.data.simulated.release", "JASPAR2099"), expect=("JASPAR2099", "pyjaspar")),
+    Probe("cross-key", "`rnaseq.download.counts: beataml_countz` (no such registry entry)",
+          setting("rnaseq.download.counts", "beataml_countz"), expect=("beataml_countz", "did you mean beataml_counts?")),
+    Probe("cross-key", "`dapr.explain.pdp_feature: hubnes` (no such meta-feature)",
+          setting("dapr.explain.pdp_feature", "hubnes"), expect=("pdp_feature", "did you mean hubness?")),
+    Probe("YAML", "a key given twice", raw="seed: 0\nbenchmark:\n  n_explain: 30\n  n_explain: 40\n",
+          expect=("Config file probe.yaml, line 4, column 3", "a second time (first at line 3)")),
+    Probe("YAML", "`ig_limits.models: {}` (an empty mapping changes nothing when merged)",
+          raw="ig_limits:\n  models: {}\n", expect=("ig_limits.models: {} changes nothing",)),
+    Probe("YAML", "an overlay that is not UTF-8 text", raw=b"seed: 0\ndevice: \xe9cpu\n",
+          expect=("probe.yaml is not UTF-8",)),
+    Probe("YAML", "an empty overlay", raw="", expect=("probe.yaml is empty",)),
+    Probe("YAML", "a target after `--configfile` (`... --configfile probe.yaml results/tables/x.csv`)",
+          raw="seed: 0\n", targets=("results/tables/x.csv",), expect=("results/tables/x.csv follows --configfile",
+                                                                       "put targets first")),
     Probe("valid", "the tiny config itself (negative control: must pass)", ok=True),
 ]
 
 
-def probe_config_text(probe: Probe) -> str:
+def probe_config_text(probe: Probe) -> str | bytes:
     if probe.raw is not None:
         return probe.raw
     cfg = base_config()
@@ -170,14 +211,19 @@ def probe_config_text(probe: Probe) -> str:
     return yaml.safe_dump(cfg, sort_keys=False)
 
 
+def _write(path: Path, content: str | bytes) -> None:
+    (path.write_bytes if isinstance(content, bytes) else path.write_text)(content)
+
+
 def run_probe(probe: Probe, python: str = sys.executable) -> tuple[int, str]:
     """Dry-run the workflow on the probe's config in a fresh folder; (exit status, output with paths tidied)."""
     with tempfile.TemporaryDirectory(prefix="attrpriors-probe-") as tmp:
         work = Path(tmp)
         cfg = work / "probe.yaml"
-        cfg.write_text(probe_config_text(probe))
+        _write(cfg, probe_config_text(probe))
         proc = subprocess.run([python, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(work),
-                               "--configfile", str(cfg), "--cores", "1", "-n", "--quiet", "rules", "host"],
+                               "--cores", "1", "-n", "--quiet", "rules", "host", "--configfile", str(cfg),
+                               *probe.targets],
                               capture_output=True, text=True, cwd=work, timeout=600)
         text = (proc.stdout + proc.stderr).replace(str(work) + "/", "").replace(str(REPO) + "/", "")
         text = text.replace(str(work), "<workdir>")
@@ -197,7 +243,7 @@ def probe_in_process(probe: Probe) -> tuple[int, str]:
     malformed YAML from the workflow profile's check (:func:`attrpriors.config_check.yaml_problem`), the rest from
     :func:`attrpriors.config_check.check_config`, which common.smk calls on the config Snakemake loaded (the
     probe file merged over the Snakefile's config.yaml: :func:`attrpriors.config_check.load_config`)."""
-    from attrpriors.config_check import ConfigError, check_config, load_config, yaml_problem
+    from attrpriors.config_check import ConfigError, check_config, exit_on_malformed_config, load_config
 
     if "schema" not in _SCHEMA:
         from attrpriors.config_check import load_schema
@@ -205,10 +251,11 @@ def probe_in_process(probe: Probe) -> tuple[int, str]:
         _SCHEMA["schema"] = load_schema(REPO / "workflow" / "schemas" / "config.schema.yaml")
     with tempfile.TemporaryDirectory(prefix="attrpriors-probe-") as tmp:
         cfg = Path(tmp) / "probe.yaml"
-        cfg.write_text(probe_config_text(probe))
-        problem = yaml_problem(cfg)
-        if problem:
-            return 1, problem.replace(str(cfg), "probe.yaml")
+        _write(cfg, probe_config_text(probe))
+        try:  # what the workflow profile runs before Snakemake parses the config files
+            exit_on_malformed_config(["-s", str(REPO / "Snakefile"), "--configfile", str(cfg), *probe.targets])
+        except SystemExit as stop:
+            return 1, str(stop.code).replace(str(cfg), "probe.yaml")
         try:
             check_config(load_config(cfg), _SCHEMA["schema"])
         except ConfigError as err:
@@ -242,11 +289,134 @@ def run_all(python: str = sys.executable, workers: int = 2,
     return [(p, rc, out) for p, (rc, out) in zip(probes, results)]
 
 
+# ---------------------------------------------------------------------------------------- generated mutations
+# Every leaf of the tiny config, mutated the ways a user's overlay can go wrong (issue 30, a held-out style test:
+# nobody wrote these one by one). Each is one overlay merged over the tiny config (as Snakemake merges it), checked
+# in-process; it must be rejected with a message naming the key (or its block), or be listed here as harmless.
+MUTATION_KINDS = ("type", "range", "typo", "empty", "duplicate")
+
+#: (key path pattern, kind) -> why the mutation is accepted; a pattern's "*" matches one key of a map of names
+HARMLESS: dict[tuple[str, str], str] = {
+    ("cross_paper.sources", "empty"): "[] = no cross-paper table (documented in the schema)",
+    ("graph_prior.sweep.paper.loadings", "empty"): "[] = no sweep cell also runs the paper protocol",
+    ("*.hidden", "empty"): "[] = no hidden layer: a linear model",
+    ("*.hidden", "duplicate"): "units per layer: a repeated width is one more layer",
+    ("*.channels", "duplicate"): "channels per convolution: one more layer",
+}
+
+
+def _leaves(node: Any, where: tuple = ()):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _leaves(v, where + (k,))
+    else:
+        yield where, node
+
+
+def _overlay(path: tuple, value: Any) -> dict:
+    out: Any = value
+    for key in reversed(path):
+        out = {key: out}
+    return out
+
+
+def _typo(key: str) -> str:
+    """A plausible misspelling: the last two letters swapped (or a letter doubled when they are equal)."""
+    return key[:-2] + key[-1] + key[-2] if len(key) > 2 and key[-1] != key[-2] else key + key[-1]
+
+
+def mutations(cfg: dict):
+    """(dotted key, kind, overlay) for every leaf of ``cfg``: a value of the wrong type, a value below every
+    bound (-1 for numbers), a misspelt key, an empty list, a list with its first item repeated."""
+    for path, value in _leaves(cfg):
+        dotted = ".".join(map(str, path))
+        if isinstance(value, bool):
+            yield dotted, "type", _overlay(path, "yes")
+        elif isinstance(value, (int, float)):
+            yield dotted, "type", _overlay(path, "many")
+            yield dotted, "range", _overlay(path, -1)
+            name = str(path[-1])
+            if isinstance(value, float) and 0 < value < 1 and (name in ("test", "val", "train") or "frac" in name
+                                                              or "dropout" in name):  # a fraction: also above 1
+                yield dotted, "range", _overlay(path, 1.5)
+        elif isinstance(value, str):
+            yield dotted, "type", _overlay(path, [value])
+        elif isinstance(value, list):
+            yield dotted, "type", _overlay(path, {"x": 1})
+            if value:
+                yield dotted, "empty", _overlay(path, [])
+                yield dotted, "duplicate", _overlay(path, value + value[:1])
+        if value is not None and isinstance(path[-1], str):
+            yield dotted, "typo", _overlay(path[:-1] + (_typo(path[-1]),), value)
+
+
+def _harmless(dotted: str, kind: str) -> str | None:
+    for (pattern, k), why in HARMLESS.items():
+        if k == kind and (pattern == dotted or (pattern.startswith("*.") and dotted.endswith(pattern[1:]))):
+            return why
+    return None
+
+
+@dataclass
+class MutationResult:
+    key: str
+    kind: str
+    outcome: str  # rejected | harmless | ACCEPTED (a failure) | UNNAMED (rejected, the key not named: a failure)
+    message: str = ""
+
+
+def run_mutations(cfg: dict | None = None, keys: set[str] | None = None) -> list[MutationResult]:
+    """Check every :func:`mutations` overlay (of ``keys`` only, if given) in-process with the workflow's checks."""
+    from attrpriors.config_check import ConfigError, check_config, load_schema, merge_overlay
+
+    base = base_config() if cfg is None else cfg
+    schema = load_schema(REPO / "workflow" / "schemas" / "config.schema.yaml")
+    out = []
+    for dotted, kind, overlay in mutations(base):
+        if keys is not None and dotted not in keys:
+            continue
+        typo_key = dotted.rsplit(".", 1)[0] + "." + _typo(dotted.rsplit(".", 1)[-1]) if "." in dotted else \
+            _typo(dotted)
+        try:
+            check_config(merge_overlay(base, overlay), schema)
+        except ConfigError as err:
+            msg = str(err)
+            parent = dotted.rsplit(".", 1)[0]
+            named = (typo_key if kind == "typo" else dotted) in msg or (kind != "typo" and parent in msg)
+            out.append(MutationResult(dotted, kind, "rejected" if named else "UNNAMED", msg))
+            continue
+        why = _harmless(dotted, kind)
+        out.append(MutationResult(dotted, kind, "harmless" if why else "ACCEPTED", why or ""))
+    return out
+
+
+def mutation_summary(results: list[MutationResult]) -> str:
+    """Markdown: counts by kind and outcome, then every accepted (harmless) mutation with its reason."""
+    kinds = list(MUTATION_KINDS)
+    outcomes = ["rejected", "harmless", "ACCEPTED", "UNNAMED"]
+    lines = ["| mutation | " + " | ".join(outcomes) + " | all |", "|---|" + "---:|" * (len(outcomes) + 1)]
+    for k in kinds:
+        row = [sum(r.kind == k and r.outcome == o for r in results) for o in outcomes]
+        lines.append(f"| {k} | " + " | ".join(map(str, row)) + f" | {sum(row)} |")
+    tot = [sum(r.outcome == o for r in results) for o in outcomes]
+    lines.append("| **all** | " + " | ".join(f"**{t}**" for t in tot) + f" | **{len(results)}** |")
+    harmless = sorted({(r.key, r.kind, r.message) for r in results if r.outcome == "harmless"})
+    if harmless:
+        lines += ["", "Accepted, and why that is right:", ""]
+        lines += [f"- `{k}` ({kind}): {why}" for k, kind, why in harmless]
+    bad = [r for r in results if r.outcome in ("ACCEPTED", "UNNAMED")]
+    if bad:
+        lines += ["", "Failures (accepted without a reason, or rejected without naming the key):", ""]
+        lines += [f"- `{r.key}` ({r.kind}): {r.outcome} {r.message.splitlines()[-1] if r.message else ''}"
+                  for r in bad]
+    return "\n".join(lines)
+
+
 def _cell(text: str) -> str:
     return "<br>".join(line.replace("|", "\\|").replace("`", "'") for line in text.splitlines()) or "(no output)"
 
 
-def markdown(results: list[tuple[Probe, int, str]]) -> str:
+def markdown(results: list[tuple[Probe, int, str]], mutations_md: str | None = None) -> str:
     lines = [
         "# What a config mistake looks like",
         "",
@@ -269,7 +439,21 @@ def markdown(results: list[tuple[Probe, int, str]]) -> str:
     ]
     for i, (p, rc, out) in enumerate(results, 1):
         lines.append(f"| {i} | {p.kind} | {p.what.replace('|', '/')} | {rc} | {len(out.splitlines())} | {_cell(out)} |")
+    if mutations_md is not None:
+        lines += ["", MUTATIONS_HEADING, "", *MUTATIONS_INTRO, "", mutations_md]
     return "\n".join(lines) + "\n"
+
+
+MUTATIONS_HEADING = "## Generated mutations of every key"
+MUTATIONS_INTRO = [
+    "Beside the hand-written probes above, `scripts/config_probes.py` (`run_mutations`) mutates every leaf of the",
+    "tiny config the ways an overlay goes wrong, each as a one-key overlay merged over it as Snakemake merges it:",
+    "a value of the wrong type (a number → `many`, a string → a list, a list → a mapping, a boolean → `yes`), a",
+    "value below every bound (−1; a fraction also 1.5), the key misspelt (its last two letters swapped), an empty",
+    "list, a list with its first item repeated. Each must be rejected with a message naming the key (or, for a",
+    "cross-key check, its block), or be listed with its reason in `HARMLESS`. `tests/test_config_errors.py` runs",
+    "all of them in-process (about 15 s) and fails on any other outcome and when these counts go stale.",
+]
 
 
 def table_messages(text: str) -> list[str]:
@@ -283,7 +467,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--check", action="store_true", help="compare with docs/config_errors.md, write nothing")
     args = ap.parse_args(argv)
     results = run_all()
-    text = markdown(results)
+    text = markdown(results, mutation_summary(run_mutations()))
     if args.check:
         stale = DOC.read_text() != text
         print("docs/config_errors.md is", "STALE" if stale else "up to date")

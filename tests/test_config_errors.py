@@ -161,3 +161,38 @@ def test_docs_table_shows_the_current_messages(probe_results):
             line = line.split(" (allowed here:")[0].split(": must be one of")[0]
             assert config_probes._cell(line) in cell, (
                 f"docs/config_errors.md is stale for {probe.what!r} (rerun scripts/config_probes.py): {line}")
+
+
+@pytest.fixture(scope="module")
+def mutation_results():
+    return config_probes.run_mutations()
+
+
+def test_every_generated_mutation_of_every_key_is_rejected_naming_it_or_documented(mutation_results):
+    """Issue 30 must-show 5: a wrong type, an out-of-range value, a misspelt key, an empty or a duplicated list at
+    every leaf of the tiny config: rejected with the key in the message, or harmless for a stated reason."""
+    bad = [(r.key, r.kind, r.outcome, r.message[-200:]) for r in mutation_results
+           if r.outcome not in ("rejected", "harmless")]
+    assert not bad, f"{len(bad)} mutations accepted or unnamed: {bad[:10]}"
+    kinds = {r.kind for r in mutation_results}
+    assert kinds == set(config_probes.MUTATION_KINDS)
+    assert len(mutation_results) > 1000  # every leaf, not a sample
+    # every HARMLESS entry is still needed (no stale exception hides a future regression)
+    used = {(r.key, r.kind) for r in mutation_results if r.outcome == "harmless"}
+    for (pattern, kind) in config_probes.HARMLESS:
+        assert any(config_probes._harmless(k, kd) and kd == kind and (k == pattern or k.endswith(pattern[1:]))
+                   for k, kd in used), f"HARMLESS entry {pattern!r} ({kind}) matches no accepted mutation"
+
+
+def test_a_mutation_the_checks_miss_is_reported_as_accepted(monkeypatch):
+    """Negative control of the generator: with no reason on file, the accepted empty `hidden` list is a failure."""
+    monkeypatch.setattr(config_probes, "HARMLESS", {})
+    results = config_probes.run_mutations(keys={"benchmark.model.hidden"})
+    assert {r.kind: r.outcome for r in results}["empty"] == "ACCEPTED", results
+
+
+def test_docs_show_the_current_mutation_counts(mutation_results):
+    doc = config_probes.DOC.read_text()
+    assert config_probes.MUTATIONS_HEADING in doc, "docs/config_errors.md: rerun scripts/config_probes.py"
+    assert config_probes.mutation_summary(mutation_results) in doc, (
+        "docs/config_errors.md: the mutation counts are stale (rerun scripts/config_probes.py)")

@@ -155,3 +155,95 @@ def test_every_mapping_of_the_schema_is_closed():
     planted = {"properties": {"a": {"type": "object", "properties": {"b": {"type": "object"}},
                                     "additionalProperties": False}}, "additionalProperties": False}
     assert list(_open_mappings(planted)) == ["a.b"]
+
+
+# arrays that may be empty or hold repeated values, and why (issue 30): any other array of the schema needs
+# minItems >= 1 and, when it holds scalars or lists (a grid, a list of names), uniqueItems
+MAY_BE_EMPTY = {
+    "graph_prior_mlp.grid.hidden.<items>": "[] is the linear candidate of the grid",
+    "mlp.hidden": "[] = no hidden layer (a linear model, as ig_limits' LR)",
+    "dapr_prior.model.hidden": "[] = a linear prior",
+    "dapr.table1.mlp.hidden": "[] = a linear model",
+    "graph_prior.gcn.model.hidden": "[] = no dense layer after the graph convolution",
+    "cross_paper.sources": "[] = no cross-paper table (documented)",
+    "graph_prior.sweep.paper.loadings": "[] = no sweep cell also runs the paper protocol",
+    "dna_consistency.model.dropout/oneOf[1]": "its length is checked against the layers (config_check)",
+}
+MAY_REPEAT = {
+    "graph_prior_mlp.grid.hidden.<items>": "units per layer: [64, 64] is two layers of 64",
+    "mlp.hidden": "units per layer", "dapr_prior.model.hidden": "units per layer",
+    "dapr.table1.mlp.hidden": "units per layer", "graph_prior.gcn.model.hidden": "units per layer",
+    "pixel_prior.model.channels": "channels per convolution",
+    "dna_consistency.model.filters": "filters per convolution", "dna_consistency.model.kernels": "width per layer",
+    "dna_consistency.model.pools": "pool size per layer",
+    "dna_consistency.model.dropout/oneOf[1]": "rate per layer",
+    "dapr_dataset.simulated.loading_range": "a [low, high] pair: low = high is a constant loading",
+    "rnaseq.simulation.loading_range": "a [low, high] pair",
+    "graph_prior.sweep.simulation.loading_range": "a [low, high] pair",
+    "graph_prior.sweep.loadings.<additionalProperties>.loading_range": "a [low, high] pair",
+}
+UNBOUNDED_NUMBERS = {
+    "dna_consistency.data.download.threshold": "a label threshold on the data's own scale (any real)",
+}
+
+
+def _schema_leaves(node, definitions, where=""):
+    """(path, schema) of every array and number schema in the schema tree, paths as in _open_mappings."""
+    if isinstance(node, list):
+        for i, sub in enumerate(node):
+            yield from _schema_leaves(sub, definitions, f"{where}[{i}]")
+        return
+    if not isinstance(node, dict):
+        return
+    types = node.get("type") or []
+    types = [types] if isinstance(types, str) else types
+    if "array" in types or {"number", "integer"} & set(types):
+        yield where, node
+    for key, sub in node.items():
+        if key in ("properties", "definitions"):
+            for name, s in (sub or {}).items():
+                yield from _schema_leaves(s, definitions, f"{where}.{name}" if where else name)
+        elif key in ("allOf", "anyOf", "oneOf"):
+            yield from _schema_leaves(sub, definitions, f"{where}/{key}")
+        elif key in ("additionalProperties", "items") and isinstance(sub, (dict, list)):
+            yield from _schema_leaves(sub, definitions, f"{where}.<{key}>")
+
+
+def _item_schema(node, definitions):
+    items = node.get("items") or {}
+    if "$ref" in items:
+        items = definitions[items["$ref"].rsplit("/", 1)[-1]]
+    types = items.get("type") or []
+    return [types] if isinstance(types, str) else types
+
+
+def test_every_array_and_number_of_the_schema_has_its_range():
+    """Issue 30: a list that must not be empty says minItems, a list of grid values or names says uniqueItems
+    (a duplicated method or dataset is a second identical job, a duplicated λ a wasted cell), a number has a bound;
+    the exceptions are named above with their reason. Non-finite numbers are rejected for every key
+    (test_config_errors)."""
+    schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+    defs = schema.get("definitions", {})
+    no_min, no_unique, unbounded = [], [], []
+    for path, node in _schema_leaves(schema, defs):
+        types = node.get("type")
+        types = [types] if isinstance(types, str) else types
+        if "array" in types:
+            if node.get("minItems", 0) < 1 and node.get("maxItems") != 0 and path not in MAY_BE_EMPTY:
+                no_min.append(path)
+            if (set(_item_schema(node, defs)) & {"string", "integer", "number", "array"}
+                    and not node.get("uniqueItems") and path not in MAY_REPEAT and node.get("maxItems") != 0):
+                no_unique.append(path)
+        elif not any(k in node for k in ("minimum", "exclusiveMinimum", "enum", "const")) \
+                and path not in UNBOUNDED_NUMBERS:
+            unbounded.append(path)
+    assert not no_min, f"arrays that may be empty without a reason: {no_min}"
+    assert not no_unique, f"arrays that may repeat a value without a reason: {no_unique}"
+    assert not unbounded, f"numbers without a lower bound: {unbounded}"
+    for table in (MAY_BE_EMPTY, MAY_REPEAT, UNBOUNDED_NUMBERS):  # no stale exception
+        known = {p for p, _ in _schema_leaves(schema, defs)}
+        assert set(table) <= known, sorted(set(table) - known)
+    # and the walker sees nested arrays: a planted list of names without uniqueItems is found
+    planted = {"properties": {"a": {"type": "object", "properties": {
+        "names": {"type": "array", "minItems": 1, "items": {"type": "string"}}}}}}
+    assert [p for p, n in _schema_leaves(planted, {}) if not n.get("uniqueItems")] == ["a.names"]

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import math
 import os
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
@@ -122,12 +123,30 @@ def _schema_messages(error) -> list[str]:
     return [f"{_path(where)}: {message}"]
 
 
+def nonfinite_problems(config: Any, where: tuple = ()) -> list[str]:
+    """Every NaN or infinite number of ``config`` (YAML's ``.nan``, ``.inf``): JSON Schema bounds do not catch them
+    (NaN compares false with every bound, and ``.inf`` passes every lower one)."""
+    if isinstance(config, Mapping):
+        return [m for k, v in config.items() for m in nonfinite_problems(v, where + (k,))]
+    if isinstance(config, list):
+        return [m for i, v in enumerate(config) for m in nonfinite_problems(v, where + (i,))]
+    if isinstance(config, float) and not math.isfinite(config):
+        return [f"{_path(where)} = {config}: must be a finite number"]
+    return []
+
+
+_VALIDATORS: dict[int, Any] = {}  # one validator per schema object (the probes check thousands of configs)
+
+
 def schema_problems(config: Mapping, schema: Mapping) -> list[str]:
-    """Readable schema violations of ``config``, in config order, without duplicates."""
+    """Readable schema violations of ``config``, in config order, without duplicates; non-finite numbers first."""
     from jsonschema import Draft202012Validator
 
-    validator = Draft202012Validator(schema)
-    out: list[str] = []
+    key = id(schema)
+    if key not in _VALIDATORS or _VALIDATORS[key][0] is not schema:
+        _VALIDATORS[key] = (schema, Draft202012Validator(schema))
+    validator = _VALIDATORS[key][1]
+    out: list[str] = nonfinite_problems(config)
     for error in sorted(validator.iter_errors(config), key=lambda e: [str(p) for p in e.absolute_path]):
         for msg in _schema_messages(error):
             if msg not in out:
@@ -143,11 +162,45 @@ def schema_problems(config: Mapping, schema: Mapping) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------------------- overlays
+class DuplicateKeyError(yaml.constructor.ConstructorError):
+    """A mapping of a YAML file names the same key twice (PyYAML would keep the last silently)."""
+
+
+class UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that rejects a key given twice in one mapping, with both lines."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                first = seen.get(key)
+            except TypeError:  # an unhashable key: PyYAML's own error follows
+                break
+            if first is not None:
+                raise DuplicateKeyError(
+                    "while constructing a mapping", node.start_mark,
+                    f"found the key {key!r} a second time (first at line {first.line + 1}): one value would be "
+                    f"lost silently", key_node.start_mark)
+            seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep)
+
+
+def safe_load_unique(text: str) -> Any:
+    """``yaml.safe_load`` that raises :class:`DuplicateKeyError` on a key given twice in one mapping."""
+    return yaml.load(text, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def load_yaml(path: str | os.PathLike) -> Any:
-    """One YAML file; an error names the file."""
+    """One YAML file; an error names the file (also a key given twice)."""
     try:
-        with open(path) as fh:
-            return yaml.safe_load(fh)
+        with open(path, encoding="utf-8") as fh:
+            return safe_load_unique(fh.read())
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: cannot read this config file: not UTF-8 text ({err.reason} at byte "
+                          f"{err.start})") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: cannot read this config file: it is a folder, not a file") from None
     except (OSError, yaml.YAMLError) as err:
         raise ConfigError(f"{path}: cannot read this config file ({err})") from None
 
@@ -290,6 +343,94 @@ def check_splits(cfg: Mapping) -> list[str]:
             if pool - n_val < 1:
                 out.append(f"pixel_prior.data.split: test {t} and val {v} leave no training images of the "
                            f"{n_all} bundled digits (counts >= 1 are numbers of images, fractions < 1 shares)")
+    out += _split_train_rows(cfg)
+    return out
+
+
+DNA_CNN_CONVOLUTIONS = 4  # convolutions of attrpriors.models.DNACNN by default (its `filters`; tests check)
+MIN_TRAIN_ROWS = 10  # fewest training rows (patients, samples) a split may leave: fewer trains nothing meaningful
+MIN_TRAIN_SHARE = 0.1  # of the rows, where the data's size is known only at run time (downloads, local data)
+
+
+def _group_split_train(n: int, test: float, val_of_rest: float) -> int | None:
+    """Training groups that :func:`attrpriors.preprocess.split_by_group` leaves of ``n`` (None: no split at all)."""
+    from .preprocess import group_split_sizes
+
+    try:
+        n_test, n_val = group_split_sizes(int(n), float(test), float(val_of_rest))
+    except ValueError:
+        return None
+    return int(n) - n_test - n_val
+
+
+def _sweep_simulation(cfg: Mapping, scenario: str | None = None) -> dict:
+    """The simulator settings of a graph-prior sweep cell, as the rule passes them: rnaseq.simulation, then
+    graph_prior.sweep.simulation, then the loading scenario's own keys over it."""
+    base = dict(_get(cfg, "rnaseq.simulation", {}) or {})
+    base.update(_get(cfg, "graph_prior.sweep.simulation", {}) or {})
+    if scenario is not None:
+        base.update(_get(cfg, f"graph_prior.sweep.loadings.{scenario}", {}) or {})
+    return base
+
+
+def _split_train_rows(cfg: Mapping) -> list[str]:
+    """Split fractions against the data size they cut: at least MIN_TRAIN_ROWS training rows where the config
+    fixes the size (simulated data), at least MIN_TRAIN_SHARE of the rows for training everywhere."""
+    out = []
+
+    def judge(key: str, share: float, rows: int | None, what: str, size: str) -> None:
+        if share < MIN_TRAIN_SHARE:
+            out.append(f"{key}: leaves {share:.1%} of the {what} for training (at least {MIN_TRAIN_SHARE:.0%} "
+                       f"needed); lower the test/val fractions")
+        elif rows is not None and rows < MIN_TRAIN_ROWS:
+            out.append(f"{key}: leaves {max(rows, 0)} training {what} of the {size} (at least {MIN_TRAIN_ROWS} "
+                       f"needed); lower the test/val fractions or simulate more")
+
+    rs = _get(cfg, "rnaseq.splits", {}) or {}
+    if _is_num(rs.get("test")) and _is_num(rs.get("val")) and rs["test"] < 1 and rs["val"] < 1:
+        n = _get(cfg, "rnaseq.simulation.n_patients") if _get(cfg, "rnaseq.source") == "simulated" else None
+        rows = _group_split_train(n, rs["test"], rs["val"]) if _is_num(n) else None
+        judge("rnaseq.splits", (1 - rs["test"]) * (1 - rs["val"]), rows if _is_num(n) else None, "patients",
+              f"{n} simulated patients (rnaseq.simulation.n_patients)")
+    sw = _get(cfg, "graph_prior.sweep", {}) or {}
+    sp, npat = sw.get("split") or {}, _sweep_simulation(cfg).get("n_patients")
+    if _is_num(sp.get("test")) and _is_num(sp.get("val")) and _is_num(npat) and sp["test"] < 1 and sp["val"] < 1:
+        judge("graph_prior.sweep.split", (1 - sp["test"]) * (1 - sp["val"]),
+              _group_split_train(npat, sp["test"], sp["val"]), "patients",
+              f"{npat} simulated patients of a sweep cell (graph_prior.sweep.simulation.n_patients)")
+    ig = _get(cfg, "ig_limits.split", {}) or {}
+    if _is_num(ig.get("test")) and _is_num(ig.get("val")) and ig["test"] < 1 and ig["val"] < 1:
+        sim = _get(cfg, "ig_limits.simulation", {}) or {}
+        rows = None
+        if _get(cfg, "ig_limits.source") in ("simulated", "both") and _is_num(sim.get("n_samples_per_class")):
+            per = int(sim["n_samples_per_class"])
+            rest = per - int(round(ig["test"] * per))
+            rows = (rest - int(round(ig["val"] * rest))) * int(sim.get("n_classes") or 1)
+            if rest - int(round(ig["val"] * rest)) < 1:
+                rows = 0
+        judge("ig_limits.split", (1 - ig["test"]) * (1 - ig["val"]), rows, "samples",
+              "simulated samples (ig_limits.simulation: n_classes x n_samples_per_class; none in some class)"
+              if rows == 0 else "simulated samples (ig_limits.simulation: n_classes x n_samples_per_class)")
+    for ds, block in (_get(cfg, "dapr.table1", {}) or {}).items():
+        split = block.get("split") if isinstance(block, Mapping) else None
+        if not (isinstance(split, Mapping) and _is_num(split.get("val")) and _is_num(split.get("test"))):
+            continue
+        if split["val"] + split["test"] >= 1:
+            continue  # reported by check_splits
+        n = _get(block, "simulated.n_patients") if block.get("source") == "simulated" else None
+        rows = _group_split_train(n, split["test"], split["val"] / (1 - split["test"])) if _is_num(n) else None
+        judge(f"dapr.table1.{ds}.split", 1 - split["val"] - split["test"], rows if _is_num(n) else None,
+              "patients", f"{n} simulated patients (dapr.table1.{ds}.simulated.n_patients)")
+    tm = _get(cfg, "dapr.two_moons", {}) or {}
+    if _is_num(_get(tm, "split.train")) and _is_num(tm.get("n_samples")):
+        from .data.two_moons import split_sizes
+
+        try:
+            rows = split_sizes(int(tm["n_samples"]), float(tm["split"]["train"]), float(tm["split"]["val"]))["train"]
+        except (ValueError, KeyError, TypeError):
+            rows = None
+        if rows is not None:
+            judge("dapr.two_moons.split", 1.0, rows, "samples", f"{tm['n_samples']} samples (dapr.two_moons.n_samples)")
     return out
 
 
@@ -307,8 +448,12 @@ def check_counts(cfg: Mapping) -> list[str]:
 
     nf, ni = num("benchmark.data.n_features"), num("benchmark.data.n_informative")
     if nf is not None and ni is not None:
-        need(ni <= nf, f"benchmark.data.n_informative = {ni}: more informative features than "
-                       f"benchmark.data.n_features = {nf}")
+        from .data.synthetic_benchmark import make_benchmark_dataset
+        import inspect
+
+        group = inspect.signature(make_benchmark_dataset).parameters["group_size"].default
+        need(ni * group <= nf, f"benchmark.data.n_informative = {ni}: {ni} informative groups of {group} features "
+                               f"need {ni * group} features, more than benchmark.data.n_features = {nf}")
     n, test = num("benchmark.data.n_samples"), num("benchmark.data.split.test")
     if n is not None and test is not None:
         n_test = int(round(test * n))
@@ -325,13 +470,80 @@ def check_counts(cfg: Mapping) -> list[str]:
     ng, gpp = num("ig_limits.simulation.n_genes"), num("ig_limits.simulation.genes_per_pathway")
     if ng is not None and gpp is not None:
         need(gpp <= ng, f"ig_limits.simulation.genes_per_pathway = {gpp}: more than n_genes = {ng}")
+    topk, report_k = _get(cfg, "ig_limits.evaluation.topk"), num("ig_limits.evaluation.report_k")
+    if isinstance(topk, list) and report_k is not None:
+        need(report_k in topk, f"ig_limits.evaluation.report_k = {report_k}: not one of ig_limits.evaluation.topk "
+                               f"{topk} (the overlap table reads the curve at this k)")
+    if ng is not None and report_k is not None and _get(cfg, "ig_limits.source") == "simulated":
+        need(report_k <= ng, f"ig_limits.evaluation.report_k = {report_k}: more genes than the {ng} simulated "
+                             f"genes (ig_limits.simulation.n_genes)")
 
-    for block in ("rnaseq.simulation", "dapr.table1.drug_response.simulated"):
-        npw, nd, ppd = (num(f"{block}.{k}") for k in ("n_pathways", "n_driving_pathways", "pathways_per_drug"))
-        if npw is not None and nd is not None:
-            need(nd <= npw, f"{block}.n_driving_pathways = {nd}: more than {block}.n_pathways = {npw}")
-        if nd is not None and ppd is not None:
-            need(ppd <= nd, f"{block}.pathways_per_drug = {ppd}: more than {block}.n_driving_pathways = {nd}")
+    for name, spec in (_get(cfg, "sparsity_prior.cohorts", {}) or {}).items():
+        if isinstance(spec, Mapping) and spec.get("source") == "simulated" \
+                and _is_num(spec.get("n_informative")) and _is_num(spec.get("n_features")):
+            need(spec["n_informative"] <= spec["n_features"],
+                 f"sparsity_prior.cohorts.{name}.n_informative = {spec['n_informative']}: more informative features "
+                 f"than its n_features = {spec['n_features']}")
+
+    tm = _get(cfg, "dapr.two_moons", {}) or {}
+    fracs, nuis = tm.get("hidden_fractions"), tm.get("n_nuisance")
+    if isinstance(fracs, list) and isinstance(nuis, list) and fracs and nuis \
+            and all(_is_num(x) for x in fracs + nuis):
+        p = 2 + min(nuis)  # inputs of the smallest data set: the two moons + its nuisance features
+        small = [f for f in fracs if int(p * f) < 1]
+        need(not small, f"dapr.two_moons.hidden_fractions {small}: floor({p} inputs x fraction) = 0 hidden units for "
+                        f"n_nuisance = {min(nuis)} (the layer would be forced to 1 unit); use fractions >= {1 / p:.3g}")
+
+    # rows an explanation draws from: the test rows of the simulated data
+    rs = _get(cfg, "rnaseq.splits", {}) or {}
+    n_pat, n_drugs = num("rnaseq.simulation.n_patients"), num("rnaseq.simulation.n_drugs") or 1
+    if _get(cfg, "rnaseq.source") == "simulated" and n_pat is not None and all(
+            _is_num(rs.get(k)) and rs[k] < 1 for k in ("test", "val")):
+        from .preprocess import group_split_sizes
+
+        try:
+            n_test = group_split_sizes(int(n_pat), float(rs["test"]), float(rs["val"]))[0] * int(n_drugs)
+        except ValueError:
+            n_test = None  # no split at all: reported by the split checks
+        v = num("graph_prior.explain.n_explain")
+        if v is not None and n_test is not None:
+            need(v <= n_test, f"graph_prior.explain.n_explain = {v}: more rows than the {n_test} test rows (patient x "
+                              f"drug) of the simulated data (rnaseq.simulation.n_patients {n_pat}, n_drugs {n_drugs}, "
+                              f"rnaseq.splits.test {rs['test']}); null explains them all")
+    dsim = _get(cfg, "dna_consistency.data.simulated", {}) or {}
+    dn = num("dna_consistency.attribution.n_explain")
+    if dn is not None and _get(cfg, "dna_consistency.data.source") == "simulated" and _is_num(dsim.get("n_sequences")):
+        from .data.dna_motifs import split_sizes as dna_split_sizes
+
+        sizes = dna_split_sizes(int(dsim["n_sequences"]),
+                                **({"split_fractions": dsim["split_fractions"]} if "split_fractions" in dsim else {}))
+        need(dn <= sizes["test_positive"], f"dna_consistency.attribution.n_explain = {dn}: more than the "
+                                           f"{sizes['test_positive']} positive test sequences of "
+                                           f"dna_consistency.data.simulated.n_sequences = {dsim['n_sequences']}")
+    model = _get(cfg, "dna_consistency.model", {}) or {}
+    layers = {k: len(model[k]) for k in ("filters", "kernels", "pools") if isinstance(model.get(k), list)}
+    need(len(set(layers.values())) <= 1, f"dna_consistency.model: filters, kernels and pools give one value per "
+                                         f"convolution and must have the same length (got {layers})")
+    n_conv = next(iter(layers.values()), DNA_CNN_CONVOLUTIONS)
+    drop = model.get("dropout")
+    if isinstance(drop, list):
+        need(len(drop) == n_conv + 1, f"dna_consistency.model.dropout: {len(drop)} rate(s) for {n_conv + 1} layers "
+                                      f"({n_conv} convolutions + the dense layer); give {n_conv + 1}, or one rate")
+
+    sims = [(b, _get(cfg, b, {}) or {}) for b in ("rnaseq.simulation", "dapr.table1.drug_response.simulated",
+                                                   "dapr.table1.drug_response_nonlinear.simulated")]
+    keys = ("n_pathways", "n_driving_pathways", "pathways_per_drug")
+    scenarios = _get(cfg, "graph_prior.sweep.loadings", {}) or {}
+    sims += [(f"graph_prior.sweep.loadings.{sc}" if sc else "graph_prior.sweep.simulation", _sweep_simulation(cfg, sc))
+             for sc in [None] + [sc for sc, over in scenarios.items()  # a scenario: only what it overrides
+                                 if isinstance(over, Mapping) and set(over) & set(keys)]]
+    for block, sim in sims:
+        npw, nd, ppd = (sim.get(k) if _is_num(sim.get(k)) else None
+                        for k in ("n_pathways", "n_driving_pathways", "pathways_per_drug"))
+        if npw is not None and nd is not None and nd > npw:
+            out.append(f"{block}.n_driving_pathways = {nd}: more than its n_pathways = {npw}")
+        elif nd is not None and ppd is not None and ppd > nd:
+            out.append(f"{block}.pathways_per_drug = {ppd}: more than its n_driving_pathways = {nd}")
 
     dr = _get(cfg, "dapr.table1.drug_response", {}) or {}
     genes = num("dapr.table1.drug_response.simulated.n_genes") if dr.get("source") == "simulated" else None
@@ -425,8 +637,88 @@ def check_names(cfg: Mapping) -> list[str]:
     return out
 
 
+#: replicate counts that feed a paired test of workflow/claims.yaml (a t-test over pairs needs at least 2)
+REPLICATE_KEYS = {
+    "pixel_prior.seeds": "the pixel-prior claims pair the chosen lambda with the baseline by seed",
+    "dapr.two_moons.n_datasets": "the two-moons claims pair DAPr with the MLP by data set",
+    "dapr.table1.n_splits": "the Table 1 claims pair the models by split",
+    "graph_prior.retrainings": "the graph-prior claims pair each arm with the MLP by retraining",
+    "graph_prior.sweep.retrainings": "each sweep cell's t CI pairs the models by retraining",
+    "ig_limits.seeds": "the IG-limits tables compare retrainings",
+    "sparsity_prior.small_data.n_subsamples": "the small-data claims pair the penalties by subsample",
+}
+
+
+def check_replicates(cfg: Mapping) -> list[str]:
+    """Replicate counts below what the experiment's paired test needs (:data:`REPLICATE_KEYS`)."""
+    out = []
+    for key, why in REPLICATE_KEYS.items():
+        v = _get(cfg, key)
+        if _is_num(v) and v < 2:
+            out.append(f"{key} = {v}: a paired test needs at least 2 replicates ({why}); with 1 its tables would "
+                       f"hold NaN p-values and no verdict")
+    return out
+
+
+def check_available(cfg: Mapping) -> list[str]:
+    """Names that must exist offline or in a registry: bundled gene set libraries, JASPAR releases bundled with
+    pyjaspar, download registry names, and the meta-feature of the DAPr partial dependence plot."""
+    out = []
+    from .enrichment import bundled_libraries
+
+    libraries = None
+    for key, source_key in (("rnaseq.gene_sets.library", "rnaseq.gene_sets.source"),
+                            ("dapr.pathways.gene_sets", "dapr.pathways.gene_set_source")):
+        name, source = _get(cfg, key), _get(cfg, source_key, "bundled")
+        if isinstance(name, str) and source == "bundled":
+            libraries = bundled_libraries() if libraries is None else libraries
+            if name not in libraries:
+                out.append(f"{key} = {name!r}: not a gene set library bundled with pyenrichr (offline: "
+                           f"{_listing(libraries, 8)}){_did_you_mean(name, libraries)}; for another library set "
+                           f"{source_key} to the path of its .gmt file")
+    release = _get(cfg, "dna_consistency.data.simulated.release")
+    if isinstance(release, str) and _get(cfg, "dna_consistency.data.source") == "simulated":
+        try:
+            import pyjaspar
+
+            releases = sorted(getattr(pyjaspar, "jaspar_releases", {}) or {})
+        except ImportError:
+            releases = []
+        if releases and release not in releases:
+            out.append(f"dna_consistency.data.simulated.release = {release!r}: not a JASPAR release bundled with "
+                       f"pyjaspar ({_listing(releases)}){_did_you_mean(release, releases)}")
+    from .data.download import REGISTRY
+
+    for key in REGISTRY_NAME_KEYS:
+        value = _get(cfg, key)
+        if isinstance(value, str) and value not in REGISTRY:
+            out.append(f"{key} = {value!r}: not a name of the download registry{_did_you_mean(value, REGISTRY)} "
+                       f"(attrpriors.data.download.REGISTRY: {_listing(REGISTRY, 6)})")
+    feature, t1 = _get(cfg, "dapr.explain.pdp_feature"), _get(cfg, "dapr.table1", {}) or {}
+    if isinstance(feature, str):
+        from .data.simulate_rnaseq import informative_meta_names
+
+        for ds in t1.get("datasets", []) or []:
+            block = t1.get(ds) if isinstance(t1.get(ds), Mapping) else {}
+            source = block.get("source")
+            names = (informative_meta_names(int(_get(block, "simulated.n_informative_meta", 3)))
+                     if source == "simulated" else _get(block, f"{source}.meta_features"))
+            if isinstance(names, list) and names and feature not in names:
+                out.append(f"dapr.explain.pdp_feature = {feature!r}: not a meta-feature of dapr.table1.{ds} "
+                           f"({_listing(names)}){_did_you_mean(feature, names)}")
+    return out
+
+
+#: config keys whose value names an entry of attrpriors.data.download.REGISTRY
+REGISTRY_NAME_KEYS = (
+    "rnaseq.download.counts", "rnaseq.download.drug_response", "rnaseq.download.clinical", "rnaseq.download.network",
+    "rnaseq.download.gene_annotation", "rnaseq.download.id_map", "rnaseq.gene_sets.download",
+    "ig_limits.tcga.expression", "ig_limits.tcga.annotation", "dna_consistency.data.download.registry",
+)
+
+
 SEMANTIC_CHECKS: tuple[Callable[[Mapping], list[str]], ...] = (check_ranges, check_splits, check_counts,
-                                                               check_names)
+                                                               check_names, check_replicates, check_available)
 
 
 def semantic_problems(config: Mapping) -> list[str]:
@@ -474,12 +766,21 @@ def yaml_problem(path: str | os.PathLike) -> str | None:
     """None if ``path`` holds a YAML (or JSON) mapping, else a message of a few lines naming the file, the line and
     the column of the problem, with that line quoted and a caret under the column."""
     path = Path(path)
+    if path.is_dir():
+        return f"Config file {path} is a folder, not a file: give the path of a .yaml file"
+    if not path.exists():
+        return None  # Snakemake names a missing file itself ("Config file ... not found")
     try:
         text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None  # missing or unreadable: Snakemake names the file itself ("Config file ... not found")
+    except UnicodeDecodeError as err:
+        return (f"Config file {path} is not UTF-8 text ({err.reason} at byte {err.start}): save it as UTF-8 "
+                f"(a YAML file is text)")
+    except OSError as err:
+        return f"Config file {path} cannot be read: {err.strerror}"
+    if not text.strip():
+        return f"Config file {path} is empty: an overlay holds the keys it changes (see config.yaml)"
     try:
-        data = yaml.safe_load(text)
+        data = safe_load_unique(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
@@ -539,12 +840,68 @@ def config_files_from_argv(argv: list[str]) -> list[Path]:
     return files
 
 
+CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def target_problem(path: Path) -> str | None:
+    """A message when an argument read as a config file looks like a target (argparse gives ``--configfile`` every
+    argument up to the next option): it has no YAML/JSON suffix and is not a readable mapping."""
+    if path.suffix.lower() in CONFIG_SUFFIXES:
+        return None
+    if path.is_file():
+        try:
+            if isinstance(safe_load_unique(path.read_text(encoding="utf-8")), dict):
+                return None  # a config file without the usual suffix
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            pass
+    return (f"{path} follows --configfile, so Snakemake reads it as a config file, but it looks like a target "
+            f"(an output to build). --configfile takes every argument up to the next option: put targets first, "
+            f"e.g. snakemake {path} --configfile my.yaml --cores all")
+
+
+def noop_mappings(overlay: Mapping, base: Mapping, where: tuple = ()) -> list[str]:
+    """Key paths where ``overlay`` holds an empty mapping over a non-empty mapping of ``base``: merged key by key,
+    it changes nothing, although whoever wrote it meant "none" (e.g. ``ig_limits.models: {}``)."""
+    out = []
+    for key, value in overlay.items():
+        ref = base.get(key) if isinstance(base, Mapping) else None
+        if isinstance(value, Mapping) and isinstance(ref, Mapping):
+            if not value and ref:
+                out.append(_path(where + (key,)))
+            else:
+                out += noop_mappings(value, ref, where + (key,))
+    return out
+
+
+def overlay_problem(path: Path, base: Path) -> str | None:
+    """:func:`noop_mappings` of one overlay file over ``base`` (config.yaml), as a message naming the file."""
+    if path.resolve() == base.resolve() or not path.is_file() or not base.is_file():
+        return None
+    over = safe_load_unique(path.read_text(encoding="utf-8"))
+    if not isinstance(over, dict):
+        return None
+    empty = noop_mappings(over, yaml.safe_load(base.read_text(encoding="utf-8")) or {})
+    if not empty:
+        return None
+    return (f"Config file {path}: {', '.join(f'{e}: {{}}' for e in empty[:4])} changes nothing: Snakemake merges "
+            f"an overlay's mappings key by key over config.yaml, so an empty mapping keeps every default. Remove it "
+            f"and set the keys to change (a list, e.g. a model or method list, is replaced whole).")
+
+
 def exit_on_malformed_config(argv: list[str]) -> None:
-    """Stop (exit status 1) with :func:`yaml_problem`'s message if a config file of this command line is not valid
-    YAML; otherwise return, and Snakemake goes on. Never raises anything else: a command line it does not
-    understand is left to Snakemake."""
+    """Stop (exit status 1) with one paragraph if a config file of this command line is not valid YAML
+    (:func:`yaml_problem`: also a key given twice, a folder, non-UTF-8 or empty text), looks like a target
+    (:func:`target_problem`), or holds an empty mapping that changes nothing (:func:`overlay_problem`); otherwise
+    return, and Snakemake goes on. Never raises anything else: a command line it does not understand is left to
+    Snakemake."""
     try:
-        problems = [p for p in map(yaml_problem, config_files_from_argv(argv)) if p]
+        files = config_files_from_argv(argv)
+        own = files[-1] if files and files[-1].name == "config.yaml" and files[-1].is_absolute() else None
+        given = files[:-1] if own is not None else files
+        problems = [p for f in given for p in [target_problem(f)] if p]
+        problems += [p for p in map(yaml_problem, files) if p]
+        if own is not None and not problems:  # every file parses: look for empty mappings that change nothing
+            problems += [p for f in given for p in [overlay_problem(f, own)] if p]
     except Exception:  # noqa: BLE001 - this check must never be what breaks a Snakemake command line
         return
     if problems:

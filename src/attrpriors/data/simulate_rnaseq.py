@@ -599,6 +599,16 @@ def _within_edges(rng: np.random.Generator, members: np.ndarray, degree: int) ->
     return set(zip(lo.tolist(), hi.tolist()))
 
 
+INFORMATIVE_META = ("hubness", "mutation_freq", "cnv", "regulator", "methylation")
+
+
+def informative_meta_names(n_informative_meta: int) -> list[str]:
+    """Names of the simulator's informative meta-features, in order: :data:`INFORMATIVE_META`, then
+    ``informative_6``, ... (hubness is the graph degree; the others are noisy copies of the drivers' importance)."""
+    return [INFORMATIVE_META[j] if j < len(INFORMATIVE_META) else f"informative_{j + 1}"
+            for j in range(int(n_informative_meta))]
+
+
 def simulate_drug_response(
     n_patients: int = 200,
     n_drugs: int = 10,
@@ -950,11 +960,9 @@ def simulate_drug_response(
         ranks = pd.Series(importance[driver]).rank(pct=True).to_numpy()
         u[driver] = 0.5 + 0.5 * ranks
     meta: dict[str, np.ndarray] = {}
-    informative_names = ["hubness", "mutation_freq", "cnv", "regulator", "methylation"]
     informative: list[str] = []
     strengths = np.linspace(3.0, 1.0, max(n_informative_meta - 1, 1))
-    for j in range(n_informative_meta):
-        name = informative_names[j] if j < len(informative_names) else f"informative_{j + 1}"
+    for j, name in enumerate(informative_meta_names(n_informative_meta)):
         if j == 0:
             degree = np.bincount(graph_edges.ravel(), minlength=n_genes) if len(graph_edges) else np.zeros(n_genes)
             meta[name] = zscore(np.log1p(degree.astype(float))[:, None])[:, 0]

@@ -801,7 +801,10 @@ def explain_prior(data: str, informative_prior: str, noise_prior: str, params: M
         contrib["true_importance"] = imp[top]
     save_table(contrib[["gene", "predicted_importance"] + (["true_importance"] if "true_importance" in contrib else [])
                        + names], out_contributions)
-    feature = params["pdp_feature"] if params["pdp_feature"] in names else names[0]
+    feature = params["pdp_feature"]
+    if feature not in names:  # the config check names this too where the meta-features are known before the run
+        raise ValueError(f"dapr.explain.pdp_feature = {feature!r} is not a meta-feature of {dataset} "
+                         f"({', '.join(names)}); set it to one of them")
     j = names.index(feature)
     lo, hi = np.quantile(d["meta_informative"][:, j], [0.01, 0.99])
     grid = np.linspace(lo, hi, int(params["pdp_points"]))
