@@ -91,7 +91,11 @@ def test_graph_prior_tables_and_figures(tiny_run: Path):
     assert set(t.set_index(["model", "baseline"])["protocol"].loc[[("mlp_graph", "mlp"),
                                                                    ("mlp_graph_paper", "mlp_paper")]]) == {"strict",
                                                                                                          "paper"}
-    assert t["p_paired"].dropna().between(0, 1).all() and (t["ci95_low"] <= t["ci95_high"]).all()
+    # a pair of arms identical in every retraining (the strict fine-tuning kept 0 extra epochs: issue 25) has no
+    # test: NaN p and CI, said in the note; every other row has an ordered CI
+    tied = t["note"].fillna("").str.startswith("identical in all")
+    assert t.loc[tied, ["p_paired", "ci95_low", "ci95_high"]].isna().all().all()
+    assert t["p_paired"].dropna().between(0, 1).all() and (t.loc[~tied, "ci95_low"] <= t.loc[~tied, "ci95_high"]).all()
     grid = pd.read_csv(tiny_run / "results/tables/erion_graph_prior_mlp_tuning.csv")
     g = CFG["graph_prior"]["mlp"]["grid"]
     assert len(grid) == len(g["lr"]) * len(g["l1"]) * len(g["hidden"]) and grid["chosen"].sum() == 1
