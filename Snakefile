@@ -26,6 +26,13 @@ include: "workflow/rules/cross_paper.smk"
 include: "workflow/rules/claims.smk"  # last: it reads every experiment's final outputs
 
 
+# a failed job's outputs are deleted by Snakemake; the temporary and checksum files it left go with them
+onerror:
+    from attrpriors.io import remove_orphans
+
+    remove_orphans("results", "resources")
+
+
 # The default target: every experiment's final figures and tables, which each .smk names with final(rules.<name>).
 rule all:
     default_target: True

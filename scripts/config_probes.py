@@ -58,7 +58,7 @@ def rename(dotted: str, new: str) -> Callable[[dict], None]:
 
 @dataclass
 class Probe:
-    kind: str                       # typo | type | range | cross-key | YAML | data path | valid
+    kind: str                       # typo | type | range | cross-key | YAML (and command line: stopped by the profile) | data path | valid
     what: str                       # the mistake, in words
     change: Callable[[dict], None] | None = None
     raw: str | bytes | None = None  # the whole config file's text (or bytes) instead (malformed YAML)
@@ -198,6 +198,14 @@ PROBES: list[Probe] = [
     Probe("YAML", "a target after `--configfile` (`... --configfile probe.yaml results/tables/x.csv`)",
           raw="seed: 0\n", targets=("results/tables/x.csv",), expect=("results/tables/x.csv follows --configfile",
                                                                        "put targets first")),
+    Probe("YAML", "`--config seed` (no `=value`)", raw="seed: 0\n", targets=("--config", "seed"),
+          expect=("--config 'seed': --config takes key=value pairs",)),
+    Probe("YAML", "`--config benchmark.n_explain=3` (a dotted key)", raw="seed: 0\n",
+          targets=("--config", "benchmark.n_explain=3"),
+          expect=("--config sets top-level keys only", "benchmark:\n  n_explain: 3")),
+    Probe("YAML", "`--config 'benchmark={n_explain: 3}'` (Snakemake would read 3 as the text '3')",
+          raw="seed: 0\n", targets=("--config", "benchmark={n_explain: 3}"),
+          expect=("reads values inside {...} or [...] given with --config as text", "{'n_explain': '3'}")),
     Probe("valid", "the tiny config itself (negative control: must pass)", ok=True),
 ]
 

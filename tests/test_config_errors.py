@@ -196,3 +196,20 @@ def test_docs_show_the_current_mutation_counts(mutation_results):
     assert config_probes.MUTATIONS_HEADING in doc, "docs/config_errors.md: rerun scripts/config_probes.py"
     assert config_probes.mutation_summary(mutation_results) in doc, (
         "docs/config_errors.md: the mutation counts are stale (rerun scripts/config_probes.py)")
+
+
+def test_config_arguments_of_the_command_line_are_checked_before_snakemake_parses_them():
+    """`--config` entries Snakemake stops on with a traceback (no `=`, a dotted key) or reads wrongly (numbers inside
+    {...} become text) get one paragraph from the profile's check; valid entries pass (negative control)."""
+    from attrpriors.config_check import config_arg_problem, config_args_from_argv
+
+    argv = ["-n", "--config", "seed=1", "device=cpu", "--cores", "1", "-Cx=2", "--config=y=3", "all"]
+    assert config_args_from_argv(argv) == ["seed=1", "device=cpu", "x=2", "y=3"]
+    for ok in ("seed=2", "device=cpu", "dapr={table1: {amp_ad: {local: {path: /x}}}}", "device=", "seed='3'"):
+        assert config_arg_problem(ok) is None, ok
+    assert "key=value pairs" in config_arg_problem("seed")
+    assert "is not a config key name" in config_arg_problem("=3")
+    assert "ig_limits:\n  training:\n    mlp: {epochs: 3}" in config_arg_problem("ig_limits.training.mlp={epochs: 3}")
+    assert config_arg_problem("benchmark={methods: [gradients]}") is None  # text only: read as written
+    assert "{'epochs': '3'}, not {'epochs': 3}" in config_arg_problem("training={epochs: 3}")
+    assert "['1', '2'], not [1, 2]" in config_arg_problem("seeds=[1, 2]")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -206,7 +209,7 @@ def test_beat_aml_loader(tmp_path):
 
 
 def test_amp_ad_needs_a_path_and_reads_the_folder(tmp_path):
-    from attrpriors.data.drug_response import amp_ad
+    from attrpriors.data.drug_response import local_drug_response as amp_ad
 
     with pytest.raises(FileNotFoundError, match="dapr.table1.amp_ad.local.path"):
         amp_ad(None, {}, seed=0)
@@ -417,3 +420,128 @@ def test_paper_sensitivity_cells():
     assert cell[("dapr_only", "restored", "dapr_informative", "mlp")] == pytest.approx(-0.2)
     assert cell[("all", "last", "dapr_informative", "mlp")] == pytest.approx(-0.1)
     assert cell[("all", "restored", "dapr_noise", "mlp")] == pytest.approx(0.0)
+
+
+def _local_folder(root, n=20, g=12, seed=1):
+    rng = np.random.default_rng(seed)
+    genes, samples = [f"G{i}" for i in range(g)], [f"S{i}" for i in range(n)]
+    root.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rng.standard_normal((n, g)), columns=genes).assign(sample=samples)[["sample", *genes]].to_csv(
+        root / "expression.tsv", sep="\t", index=False)
+    pd.DataFrame({"sample": samples, "value": rng.standard_normal(n)}).to_csv(
+        root / "phenotype.tsv", sep="\t", index=False)
+    pd.DataFrame({"gene": genes, "cnv": rng.integers(0, 2, g), "hub": rng.standard_normal(g)}).to_csv(
+        root / "meta_features.tsv", sep="\t", index=False)
+    return root
+
+
+def _edit(path, old, new, count=1):
+    path.write_text(path.read_text().replace(old, new, count))
+
+
+# (damage to a valid folder, the file the message must name, a fragment of the message)
+LOCAL_DAMAGE = [
+    ("missing phenotype", lambda r: (r / "phenotype.tsv").unlink(), "phenotype.tsv", "missing"),
+    ("comma-separated", lambda r: (r / "phenotype.tsv").write_text(
+        (r / "phenotype.tsv").read_text().replace("\t", ",")), "phenotype.tsv", "is it tab-separated?"),
+    ("no value column", lambda r: _edit(r / "phenotype.tsv", "value", "amyloid"), "phenotype.tsv", "no column 'value'"),
+    ("duplicated sample", lambda r: _edit(r / "expression.tsv", "\nS1\t", "\nS0\t"), "expression.tsv",
+     "'S0' appear(s) more than once"),
+    ("duplicated gene column", lambda r: _edit(r / "expression.tsv", "G1\t", "G0\t"), "expression.tsv",
+     "'G0' appear more than once in the header"),
+    ("text in expression", lambda r: (r / "expression.tsv").write_text(re.sub(
+        r"\nS3\t[^\t]+", "\nS3\tlow", (r / "expression.tsv").read_text())), "expression.tsv",
+     "not finite numbers"),
+    ("empty phenotype value", lambda r: (r / "phenotype.tsv").write_text(
+        "\n".join(line if not line.startswith("S4\t") else "S4\t" for line in
+                  (r / "phenotype.tsv").read_text().splitlines()) + "\n"), "phenotype.tsv", "row 'S4'"),
+    ("inf meta-feature", lambda r: (r / "meta_features.tsv").write_text(re.sub(
+        r"\nG2\t[^\t]+", "\nG2\tinf", (r / "meta_features.tsv").read_text())), "meta_features.tsv",
+     "not finite numbers"),
+    ("sample ids disagree", lambda r: _edit(r / "phenotype.tsv", "\nS", "\nP", -1), "", "0 sample(s) are in both"),
+    ("gene ids disagree", lambda r: _edit(r / "meta_features.tsv", "\nG", "\nENSG", -1), "",
+     "0 gene(s) are both columns"),
+    ("ragged row", lambda r: _edit(r / "expression.tsv", "\nS3\t", "\nS3\t1.0\t"), "expression.tsv",
+     "Expected 13 fields"),
+    ("not UTF-8", lambda r: (r / "meta_features.tsv").write_bytes(b"gene\tcnv\n\xff\xfe\t1\n"), "meta_features.tsv",
+     "UTF-8"),
+]
+
+
+@pytest.mark.parametrize("what,damage,file,fragment", LOCAL_DAMAGE, ids=[d[0] for d in LOCAL_DAMAGE])
+def test_a_damaged_local_folder_is_named_with_its_file(tmp_path, what, damage, file, fragment):
+    """Every damage of a local Table 1 folder is reported naming the file and the problem, by the reader the data
+    rule uses and by the config check that runs before any job (so no job starts on it)."""
+    from attrpriors.config_check import ConfigError, check_config, load_config
+    from attrpriors.data.drug_response import local_drug_response, read_local_folder
+
+    root = _local_folder(tmp_path / "amp")
+    assert read_local_folder(str(root), "k")[1] == []  # the undamaged folder is fine (negative control)
+    damage(root)
+    _, problems = read_local_folder(str(root), "k")
+    assert any(str(root / file) in p and fragment in p for p in problems), problems
+    with pytest.raises(ValueError, match=re.escape(fragment)):
+        local_drug_response(str(root), {}, seed=0)
+    cfg = load_config(Path(__file__).parent / "configs" / "tiny.yaml")
+    cfg["dapr"]["table1"].update(datasets=["drug_response", "amp_ad"])
+    cfg["dapr"]["table1"]["amp_ad"]["local"]["path"] = str(root)
+    with pytest.raises(ConfigError, match=re.escape(fragment)):
+        check_config(cfg, Path(__file__).parents[1] / "workflow/schemas/config.schema.yaml")
+
+
+def test_a_local_folder_is_checked_against_its_config(tmp_path):
+    """Meta-feature names that are not columns, a folder given as a file, and a split that leaves too few training
+    donors are named with the key; a valid folder passes the whole config check."""
+    from attrpriors.config_check import ConfigError, check_config, load_config
+    from attrpriors.data.drug_response import read_local_folder
+
+    root = _local_folder(tmp_path / "amp", n=30)
+    assert "not column(s)" in read_local_folder(str(root), "dapr.table1.amp_ad.local.path", ["cnv", "hubness"])[1][0]
+    assert "is a file" in read_local_folder(str(root / "expression.tsv"), "k")[1][0]
+    cfg = load_config(Path(__file__).parent / "configs" / "tiny.yaml")
+    cfg["dapr"]["table1"].update(datasets=["amp_ad"])  # the PDP meta-feature must be one of every dataset
+    cfg["dapr"]["table1"]["amp_ad"]["local"]["path"] = str(root)
+    cfg["dapr"]["explain"]["pdp_feature"] = "hub"  # a column of the folder's meta_features.tsv
+    schema = Path(__file__).parents[1] / "workflow/schemas/config.schema.yaml"
+    check_config(cfg, schema)
+    cfg["dapr"]["table1"]["amp_ad"]["split"] = {"val": 0.4, "test": 0.4}
+    with pytest.raises(ConfigError, match=r"dapr.table1.amp_ad.split: leaves \d training samples of the 30"):
+        check_config(cfg, schema)
+
+
+def test_a_local_folder_runs_and_its_files_are_inputs(tmp_path):
+    """A user's folder (source: local) runs through the data rule, and editing phenotype.tsv afterwards makes the
+    dry run rebuild the data set (the three files are the rule's inputs, not read behind Snakemake's back); a
+    PDP meta-feature that is no column of the folder is named before any job."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    from conftest import REPO, TINY
+
+    root = _local_folder(tmp_path / "my data", n=40, g=15)
+    work = tmp_path / "work"
+    work.mkdir()
+    overlay = work / "local.yaml"
+    overlay.write_text(yaml.safe_dump({"dapr": {"table1": {"datasets": ["amp_ad"], "amp_ad": {
+        "local": {"path": str(root)}}}, "explain": {"pdp_feature": "hub"}}}))
+    target = "results/dapr/table1/data/amp_ad.npz"
+
+    def snakemake(*args, configs=(TINY, overlay)):
+        return subprocess.run([sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--cores", "1",
+                               *args, "--configfile", *map(str, configs)], capture_output=True, text=True, cwd=work,
+                              timeout=600)
+
+    run = snakemake(target)
+    assert run.returncode == 0, run.stderr[-3000:]
+    with np.load(work / target) as d:
+        assert d["X"].shape == (40, 15) and list(d["informative_names"]) == ["cnv", "hub"]
+    assert "local folder" in (work / "results/logs/dapr_table1_data/amp_ad.log").read_text()
+    (root / "phenotype.tsv").write_text(re.sub(r"\nS0\t[^\n]+", "\nS0\t9.5", (root / "phenotype.tsv").read_text()))
+    dry = snakemake("-n", target)
+    assert dry.returncode == 0 and "dapr_table1_data" in dry.stdout and "phenotype.tsv" in dry.stdout, dry.stdout
+    bad = work / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"dapr": {"explain": {"pdp_feature": "hubness"}}}))
+    stop = snakemake("-n", target, configs=(TINY, overlay, bad))
+    assert stop.returncode != 0 and "pdp_feature = 'hubness': not a meta-feature of dapr.table1.amp_ad" in stop.stdout + stop.stderr

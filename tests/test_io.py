@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -171,3 +173,94 @@ def test_a_deliberate_edit_is_accepted_once_its_checksum_file_is_deleted(tmp_pat
         read_table(tmp_path / "t.csv")
     checksum_path(tmp_path / "t.csv").unlink()
     assert read_table(tmp_path / "t.csv")["a"].tolist() == [1, 3]
+
+
+def test_orphans_of_killed_and_failed_jobs_are_removed_and_nothing_else(tmp_path):
+    """atomic_path's temporary files (a killed job's) and checksum files whose output is gone (a failed job's, which
+    Snakemake deleted) are removed; a sealed output, its checksum and a download's own record stay."""
+    from attrpriors.io import checksum_path, remove_orphans, save_table
+
+    res = tmp_path / "results" / "tables"
+    save_table(pd.DataFrame({"a": [1]}), res / "kept.csv")
+    save_table(pd.DataFrame({"a": [1]}), res / "deleted.csv")
+    (res / "deleted.csv").unlink()
+    killed = [res / ".x.csv.ab12_xyz.tmp.csv", res / ".x.csv.ab12_xyz.tmp.csv.sha256", res / ".m.npz.0123abcd.tmp.npz"]
+    for p in killed:
+        p.write_text("half")
+    dl = tmp_path / "resources" / "data.zip"
+    dl.parent.mkdir()
+    dl.write_bytes(b"zip")
+    (tmp_path / "resources" / "data.zip.sha256").write_text("00  data.zip  https://x\n")
+    removed = remove_orphans(tmp_path / "results", tmp_path / "resources")
+    assert removed == sorted([checksum_path(res / "deleted.csv"), *killed])
+    assert (res / "kept.csv").exists() and checksum_path(res / "kept.csv").exists()
+    assert (tmp_path / "resources" / "data.zip.sha256").exists()
+    assert remove_orphans(tmp_path / "results") == []
+
+
+def test_a_failed_job_leaves_no_checksum_file_of_its_outputs(tmp_path, monkeypatch):
+    """A job that wrote one output and then failed: Snakemake deletes the output, attrpriors.workflow.run the
+    checksum file beside it."""
+    from types import SimpleNamespace
+
+    from attrpriors.io import checksum_path, save_table
+    from attrpriors.workflow import run
+
+    monkeypatch.chdir(tmp_path)
+    outs = ["results/a.csv", "results/b.csv"]
+
+    def job():
+        save_table(pd.DataFrame({"a": [1]}), outs[0])
+        raise RuntimeError("second output failed")
+
+    snk = SimpleNamespace(threads=1, log=[], rule="r", wildcards={}, input=[], output=outs)
+    with pytest.raises(RuntimeError, match="second output"):
+        run(snk, job)
+    assert (tmp_path / outs[0]).exists() and not checksum_path(tmp_path / outs[0]).exists()
+
+
+def test_downloads_are_verified_against_their_record_before_a_job_reads_them(tmp_path, monkeypatch, caplog):
+    from attrpriors.data.download import sha256sum
+    from attrpriors.io import CorruptFileError
+    from attrpriors.workflow import verify_downloads
+
+    monkeypatch.chdir(tmp_path)
+    f = Path("resources/rnaseq/counts.tsv")
+    f.parent.mkdir(parents=True)
+    f.write_text("gene\ta\nG1\t3\n")
+    record = f.with_name(f.name + ".sha256")
+    record.write_text(f"{sha256sum(f)}  counts.tsv  https://example.org/counts.tsv\n")
+    verify_downloads([str(f), "results/other.csv"])  # matches (and results/ is not checked)
+    f.write_text("gene\ta\nG1\t4\n")  # changed since the download
+    with pytest.raises(CorruptFileError, match=r"resources/rnaseq/counts.tsv.*recorded in counts.tsv.sha256 when "
+                                               r"it was downloaded from https://example.org/counts.tsv; delete"):
+        verify_downloads([str(f)])
+    record.unlink()  # put there by hand: used, with a warning
+    with caplog.at_level("WARNING"):
+        verify_downloads([str(f)])
+    assert "no download record" in caplog.text
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_intermediates_with_non_finite_values_are_named_before_use(tmp_path, value):
+    """Values, not only formats: a NaN or inf in an array or a model's weights stops the reader, naming the file
+    and the array; arrays whose NaN means 'unknown' can be named as such; X and y must agree in rows."""
+    X = np.random.default_rng(0).normal(size=(20, 5))
+    X[3, 2] = value
+    save_npz(tmp_path / "d.npz", X_train=X, y_train=np.zeros(20), importance=np.full(5, np.nan))
+    with pytest.raises(CorruptFileError, match=r"d.npz.*array 'X_train' \(20, 5\) holds 1 non-finite value.*"
+                                               r"index \(3, 2\).*delete it and rerun"):
+        load_npz(tmp_path / "d.npz", ("X_train",))
+    assert load_npz(tmp_path / "d.npz", ("importance",), may_be_nonfinite=("importance",))["importance"].shape == (5,)
+    with pytest.raises(CorruptFileError, match="'importance'"):
+        load_npz(tmp_path / "d.npz", ("importance",))
+    save_npz(tmp_path / "r.npz", X=np.zeros((20, 5)), y=np.zeros(19))
+    with pytest.raises(CorruptFileError, match="X has 20 rows but y 19"):
+        load_npz(tmp_path / "r.npz", ("X", "y"))
+    net = MLP(4, hidden=(8,), n_outputs=1)
+    state = net.state_dict()
+    key = next(k for k in state if k.endswith("weight"))
+    state[key].view(-1)[0] = float(value)
+    save_torch({**model_checkpoint_info({"type": "mlp", "hidden": [8]}, 4, 1), "state_dict": state}, tmp_path / "m.pt")
+    with pytest.raises(CorruptFileError, match=rf"m.pt.*parameter '{re.escape(key)}' holds 1 non-finite"):
+        load_model(tmp_path / "m.pt")

@@ -163,6 +163,9 @@ def test_a_killed_run_resumes_with_the_same_command_to_identical_tables(tiny_run
     proc = subprocess.run(_command(work), capture_output=True, text=True, cwd=work, timeout=3600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     assert "Removed the lock left by a killed run" in proc.stderr + proc.stdout
+    from attrpriors.io import remove_orphans
+
+    assert remove_orphans(work / "results") == []  # the kills' temporary and checksum files are gone
 
     resumed = _tables(work)
     assert resumed.keys() == reference.keys()

@@ -29,6 +29,7 @@ import copy
 import difflib
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
@@ -581,6 +582,44 @@ def check_counts(cfg: Mapping) -> list[str]:
     return out
 
 
+def _local_folder_problems(cfg: Mapping, ds: str) -> list[str]:
+    """A local Table 1 folder read and checked before any job runs (files, columns, ids, finite values, shared
+    samples and genes), and its split against the samples (donors) it holds."""
+    from .data.drug_response import read_local_folder
+
+    block = _get(cfg, f"dapr.table1.{ds}")
+    local = block.get("local") or {}
+    try:
+        frames, problems = read_local_folder(local.get("path"), f"dapr.table1.{ds}.local.path",
+                                             local.get("meta_features"))
+    except FileNotFoundError:
+        return []  # named by check_names
+    split, pheno = block.get("split") or {}, frames.get("phenotype")
+    if not problems and pheno is not None and _is_num(split.get("val")) and _is_num(split.get("test")) \
+            and split["val"] + split["test"] < 1:
+        groups = pheno["donor"] if "donor" in pheno.columns else pheno.index
+        n = len(set(groups))
+        rows = _group_split_train(n, split["test"], split["val"] / (1 - split["test"]))
+        if rows is None or rows < MIN_TRAIN_ROWS:
+            what = "donors" if "donor" in pheno.columns else "samples"
+            problems.append(f"dapr.table1.{ds}.split: leaves {max(rows or 0, 0)} training {what} of the {n} in "
+                            f"{frames['root'] / 'phenotype.tsv'} (at least {MIN_TRAIN_ROWS} needed); lower the "
+                            f"val/test fractions")
+    return problems
+
+
+def _local_meta_feature_names(path: Any) -> list[str] | None:
+    """The meta-feature columns of a local folder's meta_features.tsv (its header only), None if unreadable (the
+    folder check names that)."""
+    import pandas as pd
+
+    try:
+        f = Path(os.path.expandvars(os.path.expanduser(str(path)))) / "meta_features.tsv"
+        return [str(c) for c in pd.read_csv(f, sep="\t", nrows=0).columns if c != "gene"]
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+
+
 def check_names(cfg: Mapping) -> list[str]:
     """Lists that must name things that exist elsewhere in the config, and local data paths."""
     out = []
@@ -590,12 +629,12 @@ def check_names(cfg: Mapping) -> list[str]:
         if ds not in known_ds:
             out.append(f"dapr.table1.datasets names {ds!r}, which has no block dapr.table1.{ds}"
                        f"{_did_you_mean(ds, known_ds)} (known: {_listing(known_ds)})")
-        elif t1[ds].get("source") == "local":
+        elif t1[ds].get("source") == "local":  # the path here; the folder's files in semantic_problems(read_data)
             from .data.download import local_path
 
             try:
                 local_path((t1[ds].get("local") or {}).get("path"), f"dapr.table1.{ds}.local.path",
-                           "this controlled-access data set")
+                           "this data set (a folder of expression.tsv, phenotype.tsv, meta_features.tsv)")
             except FileNotFoundError as err:
                 out.append(str(err))
     sp = _get(cfg, "sparsity_prior", {}) or {}
@@ -703,6 +742,8 @@ def check_available(cfg: Mapping) -> list[str]:
             source = block.get("source")
             names = (informative_meta_names(int(_get(block, "simulated.n_informative_meta", 3)))
                      if source == "simulated" else _get(block, f"{source}.meta_features"))
+            if source == "local" and names is None:  # every column of the folder's meta_features.tsv
+                names = _local_meta_feature_names(_get(block, "local.path"))
             if isinstance(names, list) and names and feature not in names:
                 out.append(f"dapr.explain.pdp_feature = {feature!r}: not a meta-feature of dapr.table1.{ds} "
                            f"({_listing(names)}){_did_you_mean(feature, names)}")
@@ -721,9 +762,16 @@ SEMANTIC_CHECKS: tuple[Callable[[Mapping], list[str]], ...] = (check_ranges, che
                                                                check_names, check_replicates, check_available)
 
 
-def semantic_problems(config: Mapping) -> list[str]:
-    """Every cross-key problem of a schema-valid config."""
-    return [msg for check in SEMANTIC_CHECKS for msg in check(config)]
+def semantic_problems(config: Mapping, read_data: bool = True) -> list[str]:
+    """Every cross-key problem of a schema-valid config; with ``read_data``, also every problem of the local data
+    folders it names (:func:`attrpriors.data.drug_response.read_local_folder`), read whole."""
+    out = [msg for check in SEMANTIC_CHECKS for msg in check(config)]
+    if read_data:
+        t1 = _get(config, "dapr.table1", {}) or {}
+        for ds in t1.get("datasets", []) or []:
+            if isinstance(t1.get(ds), Mapping) and t1[ds].get("source") == "local":
+                out += _local_folder_problems(config, ds)
+    return out
 
 
 # ----------------------------------------------------------------------------------------------------------- main
@@ -737,10 +785,12 @@ def format_problems(problems: list[str], what: str) -> str:
     return "\n".join(lines)
 
 
-def check_config(config: Mapping, schema: str | os.PathLike | Mapping) -> None:
+def check_config(config: Mapping, schema: str | os.PathLike | Mapping, read_data: bool = True) -> None:
     """Raise :class:`ConfigError` listing every schema problem of ``config``, or else every semantic problem.
 
-    ``schema``: the schema (a mapping) or the path of workflow/schemas/config.schema.yaml.
+    ``schema``: the schema (a mapping) or the path of workflow/schemas/config.schema.yaml. ``read_data``: also read
+    and check local data folders (the main Snakemake process does; a job's process, which re-reads the Snakefile,
+    does not read them again).
     """
     if not isinstance(schema, Mapping):
         schema = load_schema(Path(schema))
@@ -748,7 +798,7 @@ def check_config(config: Mapping, schema: str | os.PathLike | Mapping) -> None:
     if problems:
         raise ConfigError(format_problems(problems, "Invalid config (keys checked against "
                                                     "workflow/schemas/config.schema.yaml)"))
-    problems = semantic_problems(config)
+    problems = semantic_problems(config, read_data)
     if problems:
         raise ConfigError(format_problems(problems, "Inconsistent config"))
 
@@ -888,8 +938,58 @@ def overlay_problem(path: Path, base: Path) -> str | None:
             f"and set the keys to change (a list, e.g. a model or method list, is replaced whole).")
 
 
+def config_args_from_argv(argv: list[str]) -> list[str]:
+    """The ``key=value`` entries of ``--config`` / ``-C`` on a Snakemake command line (argparse gives the option
+    every argument up to the next option; ``--config=x`` and ``-Cx`` are one entry each)."""
+    out, i = [], 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in ("--config", "-C"):
+            while i + 1 < len(argv) and not argv[i + 1].startswith("-"):
+                i += 1
+                out.append(argv[i])
+        elif arg.startswith("--config="):
+            out.append(arg.partition("=")[2])
+        elif arg.startswith("-C") and not arg.startswith("--"):
+            out.append(arg[2:])
+        i += 1
+    return out
+
+
+_CONFIG_KEY = re.compile(r"[a-zA-Z_][\w-]*\w$")  # what Snakemake's --config parser accepts as a key
+
+
+def config_arg_problem(entry: str) -> str | None:
+    """A one-paragraph message for a ``--config`` entry Snakemake would stop on with a traceback (no ``=``, a dotted
+    or otherwise invalid key) or would read wrongly: values inside ``{…}``/``[…]`` are read as text (Snakemake
+    parses them with YAML's BaseLoader), so ``benchmark={n_explain: 3}`` would set ``n_explain`` to ``'3'``."""
+    example = "write the keys in a YAML file and pass it with --configfile my.yaml"
+    key, eq, value = entry.partition("=")
+    if not eq:
+        return (f"--config {entry!r}: --config takes key=value pairs (e.g. --config seed=1 device=cpu); for a key "
+                f"inside a block, {example}")
+    if not _CONFIG_KEY.match(key):
+        if "." in key:
+            head, *rest = key.split(".")
+            nested = "".join(f"\n{'  ' * (j + 1)}{k}:" for j, k in enumerate(rest))
+            return (f"--config {entry!r}: --config sets top-level keys only ({key!r} is a dotted path); {example}, "
+                    f"holding\n{head}:{nested} {value}")
+        return f"--config {entry!r}: {key!r} is not a config key name (letters, digits, '_' and '-')"
+    value = value.strip("'\"")
+    try:
+        typed = yaml.safe_load(value)
+        text = yaml.load(value, Loader=yaml.BaseLoader)
+    except yaml.YAMLError:
+        return None  # Snakemake keeps it as a string; the schema check names the key
+    if isinstance(typed, (dict, list)) and typed != text:
+        return (f"--config {entry!r}: Snakemake reads values inside {{...}} or [...] given with --config as text "
+                f"(here {text!r}, not {typed!r}), so numbers and booleans would be strings; {example}")
+    return None
+
+
 def exit_on_malformed_config(argv: list[str]) -> None:
-    """Stop (exit status 1) with one paragraph if a config file of this command line is not valid YAML
+    """Stop (exit status 1) with one paragraph if a ``--config`` entry is malformed (:func:`config_arg_problem`), a
+    config file of this command line is not valid YAML
     (:func:`yaml_problem`: also a key given twice, a folder, non-UTF-8 or empty text), looks like a target
     (:func:`target_problem`), or holds an empty mapping that changes nothing (:func:`overlay_problem`); otherwise
     return, and Snakemake goes on. Never raises anything else: a command line it does not understand is left to
@@ -898,7 +998,8 @@ def exit_on_malformed_config(argv: list[str]) -> None:
         files = config_files_from_argv(argv)
         own = files[-1] if files and files[-1].name == "config.yaml" and files[-1].is_absolute() else None
         given = files[:-1] if own is not None else files
-        problems = [p for f in given for p in [target_problem(f)] if p]
+        problems = [p for e in config_args_from_argv(argv) for p in [config_arg_problem(e)] if p]
+        problems += [p for f in given for p in [target_problem(f)] if p]
         problems += [p for p in map(yaml_problem, files) if p]
         if own is not None and not problems:  # every file parses: look for empty mappings that change nothing
             problems += [p for f in given for p in [overlay_problem(f, own)] if p]

@@ -20,6 +20,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator, Mapping
@@ -115,6 +116,30 @@ def atomic_path(path: str | os.PathLike, checksum: bool = True) -> Iterator[Path
         raise
 
 
+_TEMP = re.compile(r"^\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp(\.[^/]*)?$")  # atomic_path's temporary files (+ .sha256)
+
+
+def remove_orphans(*folders: str | os.PathLike) -> list[Path]:
+    """Remove what a killed or failed job leaves under ``folders``: :func:`atomic_path`'s temporary files and
+    checksum files (``.NAME.sha256``) whose NAME no longer exists (Snakemake deletes a failed job's outputs, not
+    their checksum files). Call it only when no job runs there (common.smk does, at the start of a run and on
+    error). Returns the removed paths."""
+    out = []
+    for folder in map(Path, folders):
+        if not folder.is_dir():
+            continue
+        for p in folder.rglob(".*"):
+            if not p.is_file():
+                continue
+            orphan = bool(_TEMP.match(p.name))
+            if not orphan and p.name.endswith(".sha256") and p.name.startswith("."):
+                orphan = not p.with_name(p.name[1:-len(".sha256")]).exists()
+            if orphan:
+                p.unlink(missing_ok=True)
+                out.append(p)
+    return sorted(out)
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -128,8 +153,16 @@ def save_npz(path: str | os.PathLike, **arrays: Any) -> None:
             np.savez_compressed(fh, **arrays)
 
 
-def load_npz(path: str | os.PathLike, required: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
-    """Load an ``.npz`` into a dict; raise an error naming the file and the missing key."""
+def load_npz(path: str | os.PathLike, required: tuple[str, ...] = (),
+             may_be_nonfinite: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+    """Load an ``.npz`` into a dict; raise an error naming the file and the missing key.
+
+    Values are checked, not only the format: every floating-point array named in ``required`` must be finite (NaN or
+    inf in an intermediate is a bug upstream or a damaged file; ``may_be_nonfinite`` names arrays where NaN means
+    "unknown", e.g. the true importance of real data), and arrays ``X<part>``/``y<part>`` (``X_train`` and
+    ``y_train``, ``X`` and ``y``) must have as many rows as each other; else :class:`CorruptFileError` naming the file,
+    the array and how to regenerate it, before anything downstream is computed or written.
+    """
     path = _existing(path)
     try:
         with np.load(path, allow_pickle=False) as data:
@@ -139,6 +172,17 @@ def load_npz(path: str | os.PathLike, required: tuple[str, ...] = ()) -> dict[st
     missing = [k for k in required if k not in out]
     if missing:
         raise KeyError(f"{path}: missing array(s) {missing}; found {sorted(out)}")
+    for k in required:
+        a = out[k]
+        if a.dtype.kind in "fc" and k not in may_be_nonfinite and not np.isfinite(a).all():
+            bad = ~np.isfinite(a)
+            raise corrupt_file(path, ".npz file", f"array {k!r} {a.shape} holds {int(bad.sum()):,} non-finite "
+                                                  f"value(s) ({int(np.isnan(a).sum()):,} NaN), first at index "
+                                                  f"{tuple(int(i) for i in np.argwhere(bad)[0])}")
+    for k, x in out.items():
+        if k[:1] == "X" and "y" + k[1:] in out and x.ndim and out["y" + k[1:]].ndim \
+                and len(x) != len(out["y" + k[1:]]):
+            raise corrupt_file(path, ".npz file", f"{k} has {len(x)} rows but {'y' + k[1:]} {len(out['y' + k[1:]])}")
     return out
 
 

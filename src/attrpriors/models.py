@@ -77,6 +77,13 @@ def load_model(path, map_location: str = "cpu") -> nn.Module:
     for key in ("model_spec", "n_inputs", "n_outputs", "state_dict"):
         if key not in ckpt:
             raise KeyError(f"{path}: checkpoint lacks {key!r}; was it written by attrpriors.training.fit?")
+    from .io import corrupt_file
+
+    for name, t in ckpt["state_dict"].items():
+        if torch.is_tensor(t) and t.is_floating_point() and not torch.isfinite(t).all():
+            raise corrupt_file(path, "model checkpoint", f"parameter {name!r} holds "
+                                                         f"{int((~torch.isfinite(t)).sum())} non-finite value(s): "
+                                                         "the training diverged or the file was damaged")
     model = build_model(ckpt["model_spec"], ckpt["n_inputs"], ckpt["n_outputs"])
     model.load_state_dict(ckpt["state_dict"])
     model.eval()

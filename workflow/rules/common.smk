@@ -13,19 +13,32 @@ from attrpriors.config_check import ConfigError, check_config, load_config, orde
 # table orders do not depend on how an overlay is written
 try:
     order_like(config, load_config(base=Path(workflow.basedir) / "config.yaml"))
-    check_config(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
+    check_config(
+        config,
+        Path(workflow.basedir) / "workflow/schemas/config.schema.yaml",
+        read_data=workflow.is_main_process,
+    )
 except ConfigError as err:
     raise WorkflowError(str(err)) from None
 
-# a run killed with SIGKILL leaves .snakemake/locks behind: remove them when no other run is active here
+# a run killed with SIGKILL leaves .snakemake/locks behind: remove them when no process of an earlier run is alive
+# here (its main process or a job); if one is, stop naming it, in a dry run too (Snakemake's lock check only warns)
 if workflow.is_main_process:
     from snakemake.logging import logger
-    from attrpriors.workflow import release_stale_locks
+    from attrpriors.workflow import claim_workdir
 
-    if release_stale_locks("."):
+    removed, orphans, active = claim_workdir(sys.argv[1:], ".")
+    if active:
+        raise WorkflowError(active)
+    if removed:
         logger.warning(
             f"Removed the lock left by a killed run in {Path.cwd()}/.snakemake/locks "
-            "(no other run of this workflow is active here); resuming."
+            "(no process of it is alive here); resuming."
+        )
+    if orphans:
+        logger.warning(
+            f"Removed {len(orphans)} temporary or checksum file(s) a killed or failed job left behind, e.g. "
+            f"{orphans[0]}."
         )
 
 RESULTS = "results"

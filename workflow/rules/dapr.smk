@@ -5,7 +5,7 @@
 # dapr.table1.<dataset>.source: simulated (embedded default: the RNA-seq simulator's single-drug response and
 # meta-features), download (Beat AML + MERGE driver features; the Beat AML files through the data layer's
 # download rule, resources/rnaseq/<registry name>) or local (AMP-AD: a user-provided folder, see the docstring of
-# attrpriors.experiments.dapr.amp_ad).
+# attrpriors.data.drug_response.read_local_folder).
 DA = f"{RESULTS}/dapr"
 DA_CFG = config["dapr"]
 DA_TM = DA_CFG["two_moons"]

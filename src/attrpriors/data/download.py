@@ -415,6 +415,27 @@ def download(
     return dest
 
 
+def verify_recorded(path: str | os.PathLike) -> bool:
+    """Check a downloaded file against the sha256 recorded next to it at download time (``<file>.sha256``) before
+    it is used; :class:`attrpriors.io.CorruptFileError` naming the file, both checksums and the remedy if they
+    differ (a file cut off, changed or replaced since). False if there is no record (a file put there by hand:
+    nothing to check against), True if it matches. Folders are not checked."""
+    from ..io import corrupt_file
+
+    path = Path(path)
+    record = path.with_name(path.name + ".sha256")
+    if not path.is_file() or not record.is_file():
+        return False
+    fields = record.read_text(encoding="utf-8").split()
+    got = sha256sum(path)
+    if not fields or fields[0].lower() != got:
+        url = fields[2] if len(fields) > 2 else "its source"
+        raise corrupt_file(path, "downloaded file", f"sha256 {got} differs from {fields[0] if fields else 'nothing'} "
+                                                    f"recorded in {record.name} when it was downloaded from {url}; "
+                                                    f"delete {path.name} and {record.name} to download it again")
+    return True
+
+
 def local_path(path: str | os.PathLike | None, config_key: str, description: str = "controlled-access data") -> Path:
     """Resolve a user-provided path to data the pipeline cannot download (e.g. AMP-AD).
 

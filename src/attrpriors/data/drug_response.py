@@ -3,7 +3,8 @@
 
 * :func:`simulated_drug_response` — the embedded default: one drug of the RNA-seq simulator, with its truth;
 * :func:`beat_aml_drug_response` — Beat AML expression and one inhibitor's response, MERGE driver meta-features;
-* :func:`amp_ad` — AMP-AD (controlled access) from a user-provided folder;
+* :func:`local_drug_response` — a user-provided folder (AMP-AD, controlled access), checked by
+  :func:`read_local_folder`;
 * :func:`fetch_merge_features` — download of the MERGE table.
 
 Keys of every dict: ``X, y, groups, genes, meta_informative, informative_names, meta_noise, noise_names,
@@ -21,8 +22,8 @@ import pandas as pd
 from ..io import read_table
 from ..seeds import derive_seed
 
-__all__ = ["amp_ad", "beat_aml_drug_response", "fetch_merge_features", "noise_meta_features",
-           "simulated_drug_response"]
+__all__ = ["beat_aml_drug_response", "fetch_merge_features", "local_drug_response", "noise_meta_features",
+           "read_local_folder", "simulated_drug_response"]
 
 log = logging.getLogger("attrpriors.drug_response")
 
@@ -124,36 +125,136 @@ def beat_aml_drug_response(expression: str, drug_response: str, merge_features: 
     }
 
 
-def amp_ad(path: str | None, params: Mapping, seed: int) -> dict:
-    """AMP-AD (controlled access) from a user-provided folder (config key ``dapr.table1.amp_ad.local.path``).
+#: the files of a local Table 1 folder (source: local) and the columns each must have
+LOCAL_FILES = {"expression.tsv": ("sample",), "phenotype.tsv": ("sample", "value"), "meta_features.tsv": ("gene",)}
+MIN_LOCAL_ROWS = 10  # fewest samples with a phenotype, and genes with meta-features, a local folder must share
+_SHOWN = 3  # ids quoted in a message
 
-    The folder holds three tab-separated files, prepared by the user after approved download from the AD
-    Knowledge Portal: ``expression.tsv`` (column ``sample`` + one column per gene, preprocessed expression),
+
+def _examples(items) -> str:
+    items = [str(i) for i in items]
+    return ", ".join(repr(i) for i in items[:_SHOWN]) + (f" and {len(items) - _SHOWN} more" if len(items) > _SHOWN else "")
+
+
+def _not_finite(frame: pd.DataFrame, path, what: str) -> list[str]:
+    """A problem naming the cells of ``frame`` that are not finite numbers (text, empty, nan, inf)."""
+    values = frame.apply(pd.to_numeric, errors="coerce").to_numpy(np.float64)
+    bad = ~np.isfinite(values)
+    if not bad.any():
+        return []
+    r, c = np.argwhere(bad)[0]
+    return [f"{path}: {int(bad.sum())} {what} cell(s) are not finite numbers, e.g. row {frame.index[r]!r}, "
+            f"column {frame.columns[c]!r} = {frame.iat[r, c]!r} (fill or remove them)"]
+
+
+def read_local_folder(path: str | None, config_key: str, meta_features=None) -> tuple[dict, list[str]]:
+    """Read and check a local Table 1 folder (``source: local``, e.g. AMP-AD).
+
+    The folder holds three tab-separated files, prepared by the user (AMP-AD: after approved download from the AD
+    Knowledge Portal): ``expression.tsv`` (column ``sample`` + one column per gene, preprocessed expression),
     ``phenotype.tsv`` (``sample``, ``value`` — e.g. amyloid-β IHC — and optionally ``donor`` for donor-level
-    splits) and ``meta_features.tsv`` (``gene`` + one column per AD driver meta-feature).
+    splits) and ``meta_features.tsv`` (``gene`` + one column per meta-feature).
+
+    Returns ``(frames, problems)``: frames ``expression`` (samples × genes), ``phenotype``, ``meta_features``
+    (genes × meta-features), restricted to the samples and genes the files share, and ``root``; ``problems`` is a
+    list of messages, each naming the file and what is wrong (missing file, unparsable table, missing column,
+    duplicated ids, cells that are not finite numbers, meta-features ``meta_features`` names that are not columns,
+    fewer than ``MIN_LOCAL_ROWS`` shared samples or genes). The frames are complete only when there are no problems.
+    Raises FileNotFoundError if ``config_key`` is unset or names no path.
     """
+    import csv
+
     from .download import local_path
 
-    root = local_path(path, "dapr.table1.amp_ad.local.path", "AMP-AD (ACT, MSBB, ROSMAP) expression and phenotypes")
-    expr = read_table(root / "expression.tsv", ("sample",), complete=False).set_index("sample")
-    pheno = read_table(root / "phenotype.tsv", ("sample", "value"), complete=False).set_index("sample")
-    meta = read_table(root / "meta_features.tsv", ("gene",), complete=False).set_index("gene")
+    root = local_path(path, config_key, "this data set (a folder of expression.tsv, phenotype.tsv, meta_features.tsv)")
+    problems: list[str] = []
+    if not root.is_dir():
+        return {"root": root}, [f"{root} (config key `{config_key}`) is a file: it must be a folder holding "
+                                f"{', '.join(LOCAL_FILES)}"]
+    frames: dict = {"root": root}
+    for name, required in LOCAL_FILES.items():
+        f = root / name
+        if not f.is_file():
+            present = sorted(p.name for p in root.iterdir())
+            problems.append(f"{f}: missing (the folder holds {_examples(present) if present else 'nothing'}); "
+                            f"it needs {', '.join(LOCAL_FILES)} (see attrpriors.data.drug_response.read_local_folder)")
+            continue
+        try:
+            with f.open(newline="", encoding="utf-8") as fh:
+                header = next(csv.reader(fh, delimiter="\t"), [])
+            df = pd.read_csv(f, sep="\t", dtype={required[0]: str})
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+            problems.append(f"{f}: not a tab-separated UTF-8 table ({type(err).__name__}: {str(err).strip()})")
+            continue
+        dup_cols = sorted({c for c in header if header.count(c) > 1})
+        if dup_cols:
+            problems.append(f"{f}: column(s) {_examples(dup_cols)} appear more than once in the header")
+        missing = [c for c in required if c not in df.columns]
+        if missing:
+            hint = " (is it tab-separated?)" if len(df.columns) == 1 else ""
+            problems.append(f"{f}: no column {_examples(missing)}{hint}; its columns: {_examples(list(df.columns))}")
+            continue
+        ids = df[required[0]]
+        if ids.isna().any():
+            problems.append(f"{f}: {int(ids.isna().sum())} row(s) have an empty {required[0]!r}")
+        dups = ids[ids.duplicated()].unique()
+        if len(dups):
+            problems.append(f"{f}: {required[0]} {_examples(dups)} appear(s) more than once")
+        frames[name] = df.dropna(subset=[required[0]]).drop_duplicates(required[0]).set_index(required[0])
+    if len(frames) < 1 + len(LOCAL_FILES):
+        return frames, problems
+    expr, pheno, meta = (frames.pop(n) for n in LOCAL_FILES)
+    expr.columns = expr.columns.astype(str)
+    meta.index = meta.index.astype(str)
+    cols = list(meta_features or meta.columns)
+    unknown = [c for c in cols if c not in meta.columns]
+    if unknown:
+        problems.append(f"{config_key.rsplit('.', 1)[0]}.meta_features names {_examples(unknown)}, not column(s) of "
+                        f"{root / 'meta_features.tsv'} (its columns: {_examples(list(meta.columns))})")
+        cols = [c for c in cols if c in meta.columns]
+    if not cols:
+        problems.append(f"{root / 'meta_features.tsv'}: no meta-feature column besides 'gene'")
     samples = expr.index.intersection(pheno.index)
-    genes = sorted(set(expr.columns.astype(str)) & set(meta.index.astype(str)))
-    if len(samples) < 10 or len(genes) < 10:
-        raise ValueError(f"{root}: only {len(samples)} samples with phenotypes and {len(genes)} genes with "
-                         "meta-features")
-    cols = list(params.get("meta_features") or meta.columns)
+    genes = sorted(set(expr.columns) & set(meta.index))
+    if len(samples) < MIN_LOCAL_ROWS:
+        problems.append(f"{root}: {len(samples)} sample(s) are in both expression.tsv and phenotype.tsv (at least "
+                        f"{MIN_LOCAL_ROWS} needed); e.g. expression has {_examples(list(expr.index))}, phenotype "
+                        f"{_examples(list(pheno.index))}")
+    if len(genes) < MIN_LOCAL_ROWS:
+        problems.append(f"{root}: {len(genes)} gene(s) are both columns of expression.tsv and rows of "
+                        f"meta_features.tsv (at least {MIN_LOCAL_ROWS} needed); e.g. expression has "
+                        f"{_examples([c for c in expr.columns])}, meta_features {_examples(list(meta.index))}")
+    expr, pheno, meta = expr.loc[samples, genes], pheno.loc[samples], meta.loc[genes, cols]
+    problems += _not_finite(expr, root / "expression.tsv", "expression")
+    problems += _not_finite(pheno[["value"]], root / "phenotype.tsv", "value")
+    problems += _not_finite(meta, root / "meta_features.tsv", "meta-feature")
+    if "donor" in pheno.columns and pheno["donor"].isna().any():
+        problems.append(f"{root / 'phenotype.tsv'}: {int(pheno['donor'].isna().sum())} sample(s) have an empty "
+                        "'donor' (fill it, or drop the column to split by sample)")
+    frames.update(expression=expr, phenotype=pheno, meta_features=meta)
+    return frames, problems
+
+
+def local_drug_response(path: str | None, params: Mapping, seed: int,
+                        config_key: str = "dapr.table1.amp_ad.local.path") -> dict:
+    """A Table 1 data set from a user-provided folder (``source: local``; AMP-AD is controlled access), read and
+    checked by :func:`read_local_folder`; ValueError listing every problem of the folder."""
+    f, problems = read_local_folder(path, config_key, params.get("meta_features"))
+    if problems:
+        raise ValueError(f"{len(problems)} problem(s) with the folder given by `{config_key}`:\n  - "
+                         + "\n  - ".join(problems))
+    expr, pheno, meta = f["expression"], f["phenotype"], f["meta_features"]
+    samples, genes, cols = list(expr.index), list(expr.columns), list(meta.columns)
     noise, noise_names = noise_meta_features(len(genes), len(cols), derive_seed(seed, "table1", "amp_ad", "noise_meta"))
-    X = expr.loc[samples, genes].astype(float)
+    X = expr.astype(float)
     X = (X - X.mean()) / X.std().replace(0, 1)
-    groups = pheno.loc[samples, "donor"] if "donor" in pheno.columns else pd.Series(samples, index=samples)
+    groups = pheno["donor"] if "donor" in pheno.columns else pd.Series(samples, index=samples)
     return {
-        "X": X.to_numpy(np.float32), "y": pheno.loc[samples, "value"].to_numpy(np.float32),
+        "X": X.to_numpy(np.float32), "y": pheno["value"].astype(float).to_numpy(np.float32),
         "groups": groups.astype(str).to_numpy(), "genes": np.array(genes),
-        "meta_informative": meta.loc[genes, cols].to_numpy(np.float64), "informative_names": cols,
+        "meta_informative": meta.astype(float).to_numpy(np.float64), "informative_names": cols,
         "meta_noise": noise, "noise_names": noise_names, "importance": np.full(len(genes), np.nan),
-        "description": f"AMP-AD ({len(samples)} samples)",
+        "description": f"local folder {f['root']} ({len(samples)} samples)",
     }
 
 

@@ -50,7 +50,7 @@ def _truth(spec: Mapping) -> tuple[set, list | None]:
         t = read_table(spec["truth_genes"], ("gene", "importance"))
         genes = set(t.loc[t["importance"] > 0, "gene"].astype(str))
     elif spec.get("truth_npz"):
-        d = load_npz(spec["truth_npz"], ("genes", "importance"))
+        d = load_npz(spec["truth_npz"], ("genes", "importance"), may_be_nonfinite=("importance",))
         genes = {str(g) for g, v in zip(d["genes"], d["importance"]) if np.isfinite(v) and v > 0}
         if len(d.get("driving_pathways", [])):  # the simulator's own record of the drug's pathways
             pathways = sorted(str(q) for q in d["driving_pathways"])

@@ -187,7 +187,7 @@ def _split_matrix(groups: np.ndarray, n_splits: int, val: float, test: float, se
 
 def table1_data(dataset: str, params: Mapping, seed: int, out: str, inputs: Mapping | None = None) -> None:
     """Build one Table 1 dataset (``params["source"]``) with z-scored meta-features and its splits."""
-    from ..data.drug_response import amp_ad, beat_aml_drug_response, simulated_drug_response
+    from ..data.drug_response import beat_aml_drug_response, local_drug_response, simulated_drug_response
 
     source = params["source"]
     if source == "simulated":
@@ -196,7 +196,7 @@ def table1_data(dataset: str, params: Mapping, seed: int, out: str, inputs: Mapp
         d = beat_aml_drug_response(inputs["expression"], inputs["drug_response"], inputs["merge_features"],
                                    params["download"], seed)
     elif source == "local":
-        d = amp_ad(params["local"].get("path"), params["local"], seed)
+        d = local_drug_response(params["local"].get("path"), params["local"], seed, f"dapr.table1.{dataset}.local.path")
     else:
         raise ValueError(f"dapr.table1.{dataset}.source must be simulated, download or local, got {source!r}")
     inf = _zscore_columns(d["meta_informative"], d["informative_names"], f"{dataset} informative meta-features")
@@ -401,7 +401,7 @@ def train_table1_model(data: str, dataset: str, model: str, params: Mapping, see
     from ..evaluation import expected_gradients_explainer, randomization_sanity
 
     _threads(threads)
-    d = load_npz(data, TABLE1_KEYS)
+    d = load_npz(data, TABLE1_KEYS, may_be_nonfinite=("importance",))
     frames, priors, attributions, sanity = [], [], [], []
 
     def check(net, X_test, X_train):
@@ -510,7 +510,7 @@ def train_table1_paper(data: str, dataset: str, arm: str, params: Mapping, seed:
                        out_metrics: str, threads: int | None = None) -> None:
     """One job: one `paper` arm (:data:`PAPER_ARMS`) on every split of ``data`` (:func:`paper_run`)."""
     _threads(threads)
-    d = load_npz(data, TABLE1_KEYS)
+    d = load_npz(data, TABLE1_KEYS, may_be_nonfinite=("importance",))
     frames = [paper_run(d, dataset, arm, split, params, seed, device) for split in range(len(d["split"]))]
     save_table(pd.concat(frames, ignore_index=True), out_metrics)
 
@@ -766,7 +766,7 @@ def explain_prior(data: str, informative_prior: str, noise_prior: str, params: M
     from .. import plots
     from ..attributions import expected_gradients
 
-    d = load_npz(data, TABLE1_KEYS)
+    d = load_npz(data, TABLE1_KEYS, may_be_nonfinite=("importance",))
     imp = d["importance"]
     rows = []
     for kind, path in (("dapr_informative", informative_prior), ("dapr_noise", noise_prior)):
@@ -856,7 +856,7 @@ def prior_pathways(data: str, informative_prior: str, noise_prior: str, params: 
     from .. import plots
     from ..enrichment import load_gene_sets, ora
 
-    d = load_npz(data, TABLE1_KEYS)
+    d = load_npz(data, TABLE1_KEYS, may_be_nonfinite=("importance",))
     genes = d["genes"].astype(str)
     sets = load_gene_sets(params["gene_sets"], source=params.get("gene_set_source", "bundled"))
     fdr = float(params["fdr"])

@@ -56,6 +56,7 @@ log = logging.getLogger("attrpriors.sparsity_prior")
 EXPERIMENT = "sparsity_prior"
 DATA_KEYS = ("X_train", "y_train", "X_val", "y_val", "X_test", "y_test", "X_train_raw", "X_val_raw", "X_test_raw",
              "feature_names")
+MISSING_OK = ("X_train_raw", "X_val_raw", "X_test_raw")  # raw measurements: NaN = not measured (imputed later)
 PENALTIES = ("unregularized", "gini", "l1_eg", "l2_eg", "l1_first", "l1_all", "sgl", "dropout")
 ATTRIBUTION_PENALTIES = {"gini": "gini", "l1_eg": "l1", "l2_eg": "l2"}  # penalty → attrpriors.priors name
 WEIGHT_PENALTIES = ("l1_first", "l1_all", "sgl")
@@ -223,7 +224,7 @@ def train_sweep(data: str, penalty: str, strengths: Sequence[float], seeds: int,
     """Train and score ``seeds`` models for every strength of one penalty's sweep (one stack)."""
     from ..stacked import stacked_logits
 
-    d = load_npz(data, DATA_KEYS)
+    d = load_npz(data, DATA_KEYS, may_be_nonfinite=MISSING_OK)
     runs = [(i, float(s), t) for i, s in enumerate(strengths) for t in range(int(seeds))]
     run_seeds = [derive_seed(seed, EXPERIMENT, penalty, i, t) for i, _, t in runs]
     stack, fit, attempts = train_models(penalty, [s for _, s, _ in runs], run_seeds, d["X_train"], d["y_train"],
@@ -449,7 +450,7 @@ def small_data_replicate(data: str, subsample: int, params: Mapping, grids: Mapp
     """
     from ..stacked import stacked_logits
 
-    d = load_npz(data, DATA_KEYS)
+    d = load_npz(data, DATA_KEYS, may_be_nonfinite=MISSING_OK)
     rng = np.random.default_rng(derive_seed(seed, EXPERIMENT, "small_data", subsample))
     tr = rng.choice(len(d["y_train"]), size=min(params["n_train"], len(d["y_train"])), replace=False)
     va = rng.choice(len(d["y_val"]), size=min(params["n_val"], len(d["y_val"])), replace=False)
