@@ -85,10 +85,29 @@ def load_schema(path: str | os.PathLike) -> dict:
         return yaml.safe_load(fh)
 
 
+def _describe_scalar(schema: Any) -> str | None:
+    """A scalar schema in words ("a number > 0 and < 1", "an integer >= 1", "null"); None for anything else."""
+    if not isinstance(schema, Mapping) or set(schema) - {"type", "minimum", "maximum", "exclusiveMinimum",
+                                                         "exclusiveMaximum", "enum", "description"}:
+        return None
+    if "enum" in schema:
+        return f"one of {_listing(schema['enum'])}"
+    types = schema.get("type")
+    if not isinstance(types, str):
+        return None
+    bounds = [f"{op} {schema[k]}" for k, op in (("exclusiveMinimum", ">"), ("minimum", ">="), ("exclusiveMaximum", "<"),
+                                                ("maximum", "<=")) if k in schema]
+    return _TYPE_NAMES.get(types, types) + (" " + " and ".join(bounds) if bounds else "")
+
+
 def _schema_messages(error) -> list[str]:
     """One readable line per jsonschema error (never the schema, never a whole block of the config)."""
     kind, where, value, rule = error.validator, list(error.absolute_path), error.instance, error.validator_value
     if kind in ("anyOf", "oneOf") and error.context:
+        prefix = f"{_path(where)} = {_short(value)}: must be "
+        parts = [_describe_scalar(b) for b in rule] if isinstance(rule, list) else [None]
+        if all(parts):  # alternatives for one value (e.g. a fraction < 1 or a whole count): name each
+            return [prefix + ", or ".join(dict.fromkeys(parts))]
         # report the alternative that got furthest (deepest path), e.g. the wrong key inside one branch
         from jsonschema.exceptions import best_match
 

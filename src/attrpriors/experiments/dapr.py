@@ -406,6 +406,9 @@ def train_table1_model(data: str, dataset: str, model: str, params: Mapping, see
 
     def check(net, X_test, X_train):
         n = int(randomization["n_explain"])
+        if len(X_test) < n:
+            log.warning("cross_paper.randomization.n_explain = %d: the test split of %s has only %d rows; explaining "
+                        "all of them", n, dataset, len(X_test))
         explain = expected_gradients_explainer(X_test[:n], X_train, eg_references(params),
                                                derive_seed(seed, "table1", dataset, model, "randomization"),
                                                device=device)

@@ -1221,7 +1221,10 @@ def randomization(model: str, model_path: str, expression: str, response: str, s
     net = load_model(model_path)
     X = d.X["test"]
     n = int(params["n_explain"])
-    if len(X) > n:
+    if len(X) < n:
+        log.warning("cross_paper.randomization.n_explain = %d: the test split has only %d rows; explaining all of "
+                    "them", n, len(X))
+    elif len(X) > n:
         X = X[np.sort(np.random.default_rng(derive_seed(seed, EXPERIMENT, "randomization_rows", retraining))
                       .choice(len(X), n, replace=False))]
     explain = expected_gradients_explainer(X, d.X["train"], int(params["n_references"]),
