@@ -5,17 +5,29 @@ from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
-sys.path.insert(0, str(Path(workflow.basedir) / "src"))
-from attrpriors.config_check import ConfigError, check_config, load_config, order_like
+sys.path.insert(0, str(ATTRPRIORS_DIR / "src"))
+from attrpriors.config_check import (
+    ConfigError,
+    check_config,
+    load_config,
+    merge_overlay,
+    order_like,
+)
 
 # every config check (schema + cross-key) lives in attrpriors.config_check; errors are a few lines, no schema dump.
 # Snakemake puts the keys of --configfile/--config overlays first: restore config.yaml's key order, so that job and
 # table orders do not depend on how an overlay is written
 try:
-    order_like(config, load_config(base=Path(workflow.basedir) / "config.yaml"))
+    _defaults = load_config(base=ATTRPRIORS_DIR / "config.yaml")
+    # a module's `config:` may hold only the keys it changes: merge it over the defaults (a no-op at top level,
+    # where Snakemake has merged config.yaml and every --configfile already)
+    _merged = merge_overlay(_defaults, config)
+    config.clear()
+    config.update(_merged)
+    order_like(config, _defaults)
     check_config(
         config,
-        Path(workflow.basedir) / "workflow/schemas/config.schema.yaml",
+        ATTRPRIORS_DIR / "workflow/schemas/config.schema.yaml",
         read_data=workflow.is_main_process,
     )
 except ConfigError as err:
@@ -23,11 +35,19 @@ except ConfigError as err:
 
 # a run killed with SIGKILL leaves .snakemake/locks behind: remove them when no process of an earlier run is alive
 # here (its main process or a job); if one is, stop naming it, in a dry run too (Snakemake's lock check only warns)
+# where outputs go: "results/..." here; "<prefix>/results/..." inside a host workflow that uses this one as a module
+# with `prefix:` (Snakemake prefixes the rules' paths itself; this is for the paths the workflow checks on its own)
+OUTPUT_PREFIX = (
+    getattr(getattr(workflow.modifier, "path_modifier", None), "prefix", None) or ""
+)
+
 if workflow.is_main_process:
     from snakemake.logging import logger
     from attrpriors.workflow import claim_workdir
 
-    removed, orphans, active = claim_workdir(sys.argv[1:], ".")
+    removed, orphans, active = claim_workdir(
+        sys.argv[1:], ".", (f"{OUTPUT_PREFIX}results", f"{OUTPUT_PREFIX}resources")
+    )
     if active:
         raise WorkflowError(active)
     if removed:
