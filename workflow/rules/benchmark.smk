@@ -14,7 +14,7 @@ rule benchmark_data:
     log:
         f"{LOGS}/benchmark_data/{{dataset}}.log",
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     resources:
         mem_mb=1000,
@@ -37,7 +37,7 @@ rule benchmark_train_mlp:
     benchmark:
         f"{BENCH}/benchmark_train_mlp/{{dataset}}.tsv"
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     resources:
         **train_resources(),
@@ -59,7 +59,7 @@ rule benchmark_attributions:
     log:
         f"{LOGS}/benchmark_attributions/{{dataset}}/{{method}}.log",
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     resources:
         mem_mb=2000,
@@ -84,7 +84,7 @@ rule benchmark_metrics:
     log:
         f"{LOGS}/benchmark_metrics/{{dataset}}/{{method}}.log",
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     resources:
         mem_mb=2000,
@@ -105,7 +105,7 @@ rule benchmark_randomization:
     log:
         f"{LOGS}/benchmark_randomization/{{dataset}}.log",
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     resources:
         mem_mb=2000,
@@ -134,7 +134,7 @@ rule benchmark_figure_randomization:
         f"{LOGS}/benchmark_figure_randomization.log",
     localrule: True
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     params:
         threshold=BM_CFG["randomization"]["threshold"],
@@ -166,7 +166,7 @@ rule benchmark_table:
         f"{LOGS}/benchmark_table/{{dataset}}.log",
     localrule: True
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     params:
         threshold=BM_CFG["randomization"]["threshold"],
@@ -183,7 +183,7 @@ rule benchmark_eg_convergence:
     log:
         f"{LOGS}/benchmark_eg_convergence/{{dataset}}.log",
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     resources:
         mem_mb=2000,
@@ -210,7 +210,7 @@ rule benchmark_figure_eg_convergence:
         f"{LOGS}/benchmark_figure_eg_convergence.log",
     localrule: True
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     script:
         "../scripts/benchmark_figure_eg_convergence.py"

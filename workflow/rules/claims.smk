@@ -24,7 +24,7 @@ rule claims_table:
         f"{LOGS}/claims_table.log",
     localrule: True
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     params:
         config_keys=CLAIMS_CONFIG_KEYS,

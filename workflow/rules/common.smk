@@ -61,6 +61,14 @@ if workflow.is_main_process:
             f"{orphans[0]}."
         )
 
+# the conda env of the model rules (with --sdm conda): torch's CUDA wheel (PyPI) when the run asks for a GPU,
+# else the CPU-only wheel; both envs hold the same packages (tests/test_envs.py)
+TORCH_ENV = (
+    "../../envs/torch.yaml"
+    if config["use_gpu"] or str(config["device"]).startswith("cuda")
+    else "../../envs/torch-cpu.yaml"
+)
+
 RESULTS = "results"
 LOGS = "results/logs"  # results/logs/<rule>/...: one log per job
 BENCH = "results/timings"  # results/timings/<rule>/...: benchmark: files of the training and attribution jobs

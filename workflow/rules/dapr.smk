@@ -29,7 +29,7 @@ rule dapr_train_two_moons:
     benchmark:
         f"{BENCH}/dapr_train_two_moons/{{da_nuisance}}_{{da_tm_model}}.tsv"
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     resources:
         **train_resources(mem_mb=1500, runtime=60),
@@ -60,7 +60,7 @@ rule dapr_figure_two_moons:
         f"{LOGS}/dapr_figure_two_moons.log",
     localrule: True
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     script:
         "../scripts/dapr_figure_two_moons.py"
@@ -73,7 +73,7 @@ rule dapr_download_merge_features:
         f"{LOGS}/dapr_download_merge_features.log",
     localrule: True
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     params:
         sha256=lambda wc: DA_T1["drug_response"]
@@ -117,7 +117,7 @@ rule dapr_train_table1:
     wildcard_constraints:
         da_model="lasso|mlp|mlp_l1|mlp_l2|mlp_meta_inputs|merge",
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     resources:
         **train_resources(mem_mb=2000, runtime=30),
@@ -145,7 +145,7 @@ rule dapr_train_table1_prior:
     wildcard_constraints:
         da_model="dapr_informative|dapr_noise",
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     resources:
         **train_resources(mem_mb=2000, runtime=30),
@@ -185,7 +185,7 @@ rule dapr_table1:
         f"{LOGS}/dapr_table1.log",
     localrule: True
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     script:
         "../scripts/dapr_table1.py"
@@ -203,7 +203,7 @@ rule dapr_train_table1_paper:
     wildcard_constraints:
         da_paper_arm="mlp|mlp_dropout|dapr_noise|dapr_noise_dropout|dapr_informative",
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     resources:
         **train_resources(mem_mb=2000, runtime=30),
@@ -245,7 +245,7 @@ rule dapr_table1_paper:
         f"{LOGS}/dapr_table1_paper.log",
     localrule: True
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     script:
         "../scripts/dapr_table1_paper.py"
@@ -269,7 +269,7 @@ rule dapr_explain_prior:
         f"{LOGS}/dapr_explain_prior/{{da_table}}.log",
     localrule: True
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     params:
         explain=DA_CFG["explain"],

@@ -27,7 +27,7 @@ rule dna_consistency_download:
         f"{LOGS}/dna_consistency_download.log",
     localrule: True
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     params:
         name=DNAC_CFG["data"]["download"]["registry"],
@@ -43,7 +43,7 @@ rule dna_consistency_data:
     log:
         f"{LOGS}/dna_consistency_data.log",
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     resources:
         mem_mb=4000,
@@ -69,7 +69,7 @@ rule dna_consistency_train_cnn:
     benchmark:
         f"{BENCH}/dna_consistency_train_cnn/{{dnac_model}}/trial{{dnac_trial}}.tsv"
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     resources:
         **train_resources(),
@@ -93,7 +93,7 @@ rule dna_consistency_attributions:
     log:
         f"{LOGS}/dna_consistency_attributions/{{dnac_method}}/{{dnac_model}}/trial{{dnac_trial}}.log",
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     resources:
         mem_mb=3000,
@@ -138,7 +138,7 @@ rule dna_consistency_table_selection:
         f"{LOGS}/dna_consistency_table_selection.log",
     localrule: True
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     params:
         methods=DNAC_CFG["attribution"]["methods"],
@@ -160,7 +160,7 @@ rule dna_consistency_figure_vs_snr:
         f"{LOGS}/dna_consistency_figure_vs_snr.log",
     localrule: True
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     params:
         method=DNAC_CFG["selection"]["method"],
@@ -182,7 +182,7 @@ rule dna_consistency_figure_generalization_vs_snr:
         f"{LOGS}/dna_consistency_figure_generalization_vs_snr.log",
     localrule: True
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     params:
         method=DNAC_CFG["selection"]["method"],
@@ -208,7 +208,7 @@ rule dna_consistency_figure_logos:
         f"{LOGS}/dna_consistency_figure_logos.log",
     localrule: True
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     params:
         method=DNAC_CFG["selection"]["method"],
@@ -232,7 +232,7 @@ rule dna_consistency_figure_training_curves:
         f"{LOGS}/dna_consistency_figure_training_curves.log",
     localrule: True
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     script:
         "../scripts/dna_consistency_figure_training_curves.py"

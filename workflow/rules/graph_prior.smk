@@ -36,7 +36,7 @@ rule graph_prior_train_lasso:
     benchmark:
         f"{BENCH}/graph_prior_train_lasso/seed{{gp_seed}}.tsv"
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     resources:
         **train_resources(),
@@ -62,7 +62,7 @@ rule graph_prior_tune_mlp:
     benchmark:
         f"{BENCH}/graph_prior_tune_mlp/{{gp_tune}}.tsv"
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     resources:
         **train_resources(),
@@ -92,7 +92,7 @@ rule graph_prior_train_network:
     benchmark:
         f"{BENCH}/graph_prior_train_network/{{gp_net}}/seed{{gp_seed}}.tsv"
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     resources:
         **train_resources(),
@@ -124,7 +124,7 @@ rule graph_prior_finetune:
     benchmark:
         f"{BENCH}/graph_prior_finetune/{{gp_ft}}/seed{{gp_seed}}.tsv"
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     resources:
         **train_resources(),
@@ -154,7 +154,7 @@ rule graph_prior_finetune_paper:
     benchmark:
         f"{BENCH}/graph_prior_finetune_paper/seed{{gp_seed}}.tsv"
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     resources:
         **train_resources(),
@@ -186,7 +186,7 @@ rule graph_prior_select_paper:
     log:
         f"{LOGS}/graph_prior_select_paper.log",
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     resources:
         mem_mb=4000,
@@ -245,7 +245,7 @@ rule graph_prior_randomization:
     log:
         f"{LOGS}/graph_prior_randomization/{{gp_model}}.log",
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     resources:
         mem_mb=4000,
@@ -301,7 +301,7 @@ rule graph_prior_figures:
         f"{LOGS}/graph_prior_figures.log",
     localrule: True
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     params:
         explain=GP_CFG["explain"],
@@ -318,7 +318,7 @@ rule graph_prior_sweep_cell:
     benchmark:
         f"{BENCH}/graph_prior_sweep_cell/{{loadings}}/noise{{noise}}_precision{{precision}}.tsv"
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     resources:
         **train_resources(),
@@ -356,7 +356,7 @@ rule graph_prior_sweep_figure:
         f"{LOGS}/graph_prior_sweep_figure.log",
     localrule: True
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     script:
         "../scripts/graph_prior_sweep_figure.py"

@@ -23,7 +23,7 @@ rule ig_limits_simulate:
     wildcard_constraints:
         igl_dataset="SIMU1|SIMU2",
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     resources:
         mem_mb=4000,
@@ -45,7 +45,7 @@ rule ig_limits_tcga:
     log:
         f"{LOGS}/ig_limits_tcga.log",
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     resources:
         mem_mb=24000,
@@ -69,7 +69,7 @@ rule ig_limits_train:
     benchmark:
         f"{BENCH}/ig_limits_train/{{igl_dataset}}/{{igl_model}}/seed{{igl_seed}}.tsv"
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     resources:
         **train_resources(),
@@ -100,7 +100,7 @@ rule ig_limits_explain:
     benchmark:
         f"{BENCH}/ig_limits_explain/{{igl_dataset}}/{{igl_model}}/seed{{igl_seed}}.tsv"
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     resources:
         **train_resources(mem_mb=4000, runtime=60),
@@ -125,7 +125,7 @@ rule ig_limits_topk_overlap:
         f"{LOGS}/ig_limits_topk_overlap/{{igl_dataset}}.log",
     localrule: True
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     params:
         runs=ig_limits_run_keys(),
@@ -184,7 +184,7 @@ rule ig_limits_tables:
         f"{LOGS}/ig_limits_tables.log",
     localrule: True
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     params:
         report_k=IGL_CFG["evaluation"]["report_k"],
@@ -208,7 +208,7 @@ rule ig_limits_figure_topk_accuracy:
         f"{LOGS}/ig_limits_figure_topk_accuracy.log",
     localrule: True
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     script:
         "../scripts/ig_limits_figure_topk_accuracy.py"
@@ -230,7 +230,7 @@ rule ig_limits_figure_topk_overlap:
         f"{LOGS}/ig_limits_figure_topk_overlap.log",
     localrule: True
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     script:
         "../scripts/ig_limits_figure_topk_overlap.py"

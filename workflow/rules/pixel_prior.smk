@@ -23,7 +23,7 @@ rule pixel_prior_download_mnist:
         f"{LOGS}/pixel_prior_download_mnist.log",
     localrule: True
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     script:
         "../scripts/pixel_prior_download_mnist.py"
@@ -41,7 +41,7 @@ rule pixel_prior_data:
     log:
         f"{LOGS}/pixel_prior_data.log",
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     resources:
         mem_mb=2000,
@@ -68,7 +68,7 @@ rule pixel_prior_train_cnn:
         lam_index=r"\d+",
         trial=r"\d+",
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     resources:
         **train_resources(),
@@ -96,7 +96,7 @@ rule pixel_prior_evaluate_cnn:
         lam_index=r"\d+",
         trial=r"\d+",
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     resources:
         mem_mb=4000,
@@ -127,7 +127,7 @@ rule pixel_prior_summary:
         f"{LOGS}/pixel_prior_summary.log",
     localrule: True
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     params:
         max_accuracy_drop=PP_CFG["evaluation"]["max_val_accuracy_drop"],
@@ -150,7 +150,7 @@ rule pixel_prior_figure_tv_error:
         f"{LOGS}/pixel_prior_figure_tv_error.log",
     localrule: True
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     script:
         "../scripts/pixel_prior_figure_tv_error.py"
@@ -177,7 +177,7 @@ rule pixel_prior_figure_maps:
         f"{LOGS}/pixel_prior_figure_maps.log",
     localrule: True
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     script:
         "../scripts/pixel_prior_figure_maps.py"
@@ -199,7 +199,7 @@ rule pixel_prior_figure_noise:
         f"{LOGS}/pixel_prior_figure_noise.log",
     localrule: True
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     params:
         seed=config["seed"],

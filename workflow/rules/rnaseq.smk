@@ -39,7 +39,7 @@ rule rnaseq_download:
         f"{LOGS}/rnaseq_download/{{resource}}.log",
     localrule: True
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     params:
         name=lambda wc: wc.resource,
@@ -119,7 +119,7 @@ rule rnaseq_splits:
         f"{LOGS}/rnaseq_splits.log",
     localrule: True
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     params:
         splits=RNA_CFG["splits"],

@@ -36,7 +36,7 @@ rule sparsity_prior_download_nhanes:
         f"{LOGS}/sparsity_prior_download_nhanes.log",
     localrule: True
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     script:
         "../scripts/sparsity_prior_download_nhanes.py"
@@ -56,7 +56,7 @@ rule sparsity_prior_data:
     wildcard_constraints:
         sp_dataset="|".join(SP_DATASETS),
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     resources:
         mem_mb=2000,
@@ -83,7 +83,7 @@ rule sparsity_prior_train_mlp:
         sp_dataset="|".join(SP_DATASETS),
         sp_penalty="|".join(SP_GRIDS),
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     resources:
         **train_resources(),
@@ -129,7 +129,7 @@ rule sparsity_prior_summary:
         sp_dataset="|".join(SP_DATASETS),
     localrule: True
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     params:
         auc_tolerance=SP_CFG["auc_tolerance"],
@@ -155,7 +155,7 @@ rule sparsity_prior_figure_gini_auc:
         f"{LOGS}/sparsity_prior_figure_gini_auc/{{sp_dataset}}.log",
     localrule: True
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     script:
         "../scripts/sparsity_prior_figure_gini_auc.py"
@@ -182,7 +182,7 @@ rule sparsity_prior_figure_lorenz:
         f"{LOGS}/sparsity_prior_figure_lorenz/{{sp_dataset}}.log",
     localrule: True
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     script:
         "../scripts/sparsity_prior_figure_lorenz.py"
@@ -205,7 +205,7 @@ rule sparsity_prior_figure_sweep:
         f"{LOGS}/sparsity_prior_figure_sweep/{{sp_dataset}}.log",
     localrule: True
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     script:
         "../scripts/sparsity_prior_figure_sweep.py"
@@ -224,7 +224,7 @@ rule sparsity_prior_small_data:
         sp_dataset="|".join(SP_DATASETS),
         sp_block=r"\d+",
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     resources:
         **train_resources(),
@@ -275,7 +275,7 @@ rule sparsity_prior_small_data_summary:
         sp_dataset="|".join(SP_DATASETS),
     localrule: True
     conda:
-        "../../envs/torch.yaml"
+        TORCH_ENV
     threads: 1
     params:
         reference=SP_CFG["small_data"]["penalties"][0],
