@@ -1,12 +1,11 @@
-"""The conda envs parse and pin the same versions as pyproject.toml; every rule names one, and that env provides
+"""The conda envs parse and pin the same versions as requirements/constraints.txt; every rule names one, and that env provides
 every package the rule's script can import. The envs are not built here (no conda channel is reachable from the
-build machine): what is checked is the envs' package lists against the code's imports and pyproject's pins."""
+build machine): what is checked is the envs' package lists against the code's imports and the constraints' pins."""
 
 import ast
 import functools
 import re
 import sys
-import tomllib
 from importlib.metadata import packages_distributions
 from pathlib import Path
 
@@ -16,13 +15,13 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _pyproject_pins() -> dict[str, str]:
-    data = tomllib.loads((REPO / "pyproject.toml").read_text())
-    deps = data["project"]["dependencies"] + sum(data["project"]["optional-dependencies"].values(), [])
+def _constraint_pins() -> dict[str, str]:
+    """The exact versions the pipeline runs with (requirements/constraints.txt, which `make` installs with)."""
     pins = {}
-    for d in deps:
-        name, version = d.split("==")
-        pins[name.lower().replace("_", "-")] = version
+    for line in (REPO / "requirements" / "constraints.txt").read_text().splitlines():
+        if "==" in line and not line.lstrip().startswith("#"):
+            name, version = line.split("==")
+            pins[name.strip().lower().replace("_", "-")] = version.split("+")[0].strip()
     return pins
 
 
@@ -38,16 +37,16 @@ def _env_pins(path: Path) -> dict[str, str]:
     return pins
 
 
-def test_envs_parse_and_match_pyproject():
-    pins = _pyproject_pins()
+def test_envs_parse_and_match_the_constraints():
+    pins = _constraint_pins()
     envs = sorted((REPO / "envs").glob("*.yaml"))
     assert envs
     for env in envs:
         env_pins = _env_pins(env)
         assert env_pins, env
         for name, version in env_pins.items():
-            assert name in pins, f"{env.name}: {name} is not a dependency in pyproject.toml"
-            assert pins[name] == version, f"{env.name}: {name}={version} but pyproject pins {pins[name]}"
+            assert name in pins, f"{env.name}: {name} is not pinned in requirements/constraints.txt"
+            assert pins[name] == version, f"{env.name}: {name}={version} but the constraints pin {pins[name]}"
 
 
 RULES = REPO / "workflow" / "rules"
