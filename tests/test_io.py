@@ -264,3 +264,10 @@ def test_intermediates_with_non_finite_values_are_named_before_use(tmp_path, val
     save_torch({**model_checkpoint_info({"type": "mlp", "hidden": [8]}, 4, 1), "state_dict": state}, tmp_path / "m.pt")
     with pytest.raises(CorruptFileError, match=rf"m.pt.*parameter '{re.escape(key)}' holds 1 non-finite"):
         load_model(tmp_path / "m.pt")
+
+
+def test_an_array_whose_shape_disagrees_with_the_config_is_named(tmp_path):
+    save_npz(tmp_path / "d.npz", split=np.zeros((3, 40)))
+    assert load_npz(tmp_path / "d.npz", ("split",), shapes={"split": (3, None)})["split"].shape == (3, 40)
+    with pytest.raises(CorruptFileError, match=r"array 'split' has shape \(3, 40\), the config implies \(5, 'any'\)"):
+        load_npz(tmp_path / "d.npz", ("split",), shapes={"split": (5, None)})

@@ -154,14 +154,16 @@ def save_npz(path: str | os.PathLike, **arrays: Any) -> None:
 
 
 def load_npz(path: str | os.PathLike, required: tuple[str, ...] = (),
-             may_be_nonfinite: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+             may_be_nonfinite: tuple[str, ...] = (),
+             shapes: Mapping[str, tuple[int | None, ...]] | None = None) -> dict[str, np.ndarray]:
     """Load an ``.npz`` into a dict; raise an error naming the file and the missing key.
 
     Values are checked, not only the format: every floating-point array named in ``required`` must be finite (NaN or
     inf in an intermediate is a bug upstream or a damaged file; ``may_be_nonfinite`` names arrays where NaN means
     "unknown", e.g. the true importance of real data), and arrays ``X<part>``/``y<part>`` (``X_train`` and
     ``y_train``, ``X`` and ``y``) must have as many rows as each other; else :class:`CorruptFileError` naming the file,
-    the array and how to regenerate it, before anything downstream is computed or written.
+    the array and how to regenerate it, before anything downstream is computed or written. ``shapes``: the shape
+    the config implies for an array (None: any size on that axis), e.g. ``{"split": (n_splits, None)}``.
     """
     path = _existing(path)
     try:
@@ -183,6 +185,12 @@ def load_npz(path: str | os.PathLike, required: tuple[str, ...] = (),
         if k[:1] == "X" and "y" + k[1:] in out and x.ndim and out["y" + k[1:]].ndim \
                 and len(x) != len(out["y" + k[1:]]):
             raise corrupt_file(path, ".npz file", f"{k} has {len(x)} rows but {'y' + k[1:]} {len(out['y' + k[1:]])}")
+    for k, want in (shapes or {}).items():
+        got = out[k].shape if k in out else None
+        if got is None or len(got) != len(want) or any(w is not None and w != g for w, g in zip(want, got)):
+            shown = tuple("any" if w is None else w for w in want)
+            raise corrupt_file(path, ".npz file", f"array {k!r} has shape {got}, the config implies {shown}: "
+                                                  "written under another config?")
     return out
 
 

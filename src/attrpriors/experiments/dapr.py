@@ -401,7 +401,7 @@ def train_table1_model(data: str, dataset: str, model: str, params: Mapping, see
     from ..evaluation import expected_gradients_explainer, randomization_sanity
 
     _threads(threads)
-    d = load_npz(data, TABLE1_KEYS, may_be_nonfinite=("importance",))
+    d = load_npz(data, TABLE1_KEYS, may_be_nonfinite=("importance",), shapes={"split": (params["n_splits"], None)})
     frames, priors, attributions, sanity = [], [], [], []
 
     def check(net, X_test, X_train):
@@ -513,7 +513,7 @@ def train_table1_paper(data: str, dataset: str, arm: str, params: Mapping, seed:
                        out_metrics: str, threads: int | None = None) -> None:
     """One job: one `paper` arm (:data:`PAPER_ARMS`) on every split of ``data`` (:func:`paper_run`)."""
     _threads(threads)
-    d = load_npz(data, TABLE1_KEYS, may_be_nonfinite=("importance",))
+    d = load_npz(data, TABLE1_KEYS, may_be_nonfinite=("importance",), shapes={"split": (params["n_splits"], None)})
     frames = [paper_run(d, dataset, arm, split, params, seed, device) for split in range(len(d["split"]))]
     save_table(pd.concat(frames, ignore_index=True), out_metrics)
 
