@@ -250,7 +250,9 @@ def feature_agreement(attributions, labels, ground_truth, *, absolute: bool = Fa
 
     Features are ranked by the signed attribution (evidence *for* the explained class, as the paper's public
     code does) or, with ``absolute=True``, by its magnitude. Pass attributions of correctly classified
-    samples only, L2-normalised (:func:`l2_normalize`) as in the paper; FA is invariant to per-sample scaling.
+    samples only, L2-normalised (:func:`l2_normalize`) as in the paper. Local FA is invariant to a per-sample
+    scaling; global FA is not (its ties are broken by the summed score, which a sample with a larger scale
+    dominates), hence the normalisation.
 
     Parameters
     ----------
@@ -312,7 +314,8 @@ def prediction_gaps(
     Features are removed cumulatively in the given ``order`` — ``important`` (decreasing attribution: PGI),
     ``unimportant`` (increasing attribution: PGU) or ``random`` (a random permutation per sample: PGR). After
     each removal of ``step`` features the drop ``f(x) − f(x_removed)`` of the explained output is recorded;
-    the gap is the mean of the positive drops over the ⌈p / step⌉ removals (the paper's sum of drops × step / p).
+    the gap is the sum of the positive drops × step / p, as the paper's public code computes it
+    (``get_prediction_gaps.py``; the mean over the ⌈p / step⌉ removals when step divides p).
     For faithful attributions PGI is large and PGU small, with PGR in between.
 
     Parameters
@@ -356,7 +359,7 @@ def prediction_gaps(
         cols = idx[:, start : start + int(step)]
         cur[rows, cols] = base[cols]
         drops.append(np.maximum(full - _target_output(predict, cur, target), 0.0))
-    return np.mean(drops, axis=0)
+    return np.sum(drops, axis=0) * int(step) / p  # the original code's Σ drops × step / p
 
 
 def topk_accuracy_curve(

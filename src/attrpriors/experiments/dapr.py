@@ -385,6 +385,12 @@ def table1_run(d: Mapping, dataset: str, model: str, split: int, params: Mapping
     return df[["experiment", "dataset", "model", "seed", "metric", "value"]], saved, phibar
 
 
+def _split_shape(params: Mapping) -> dict | None:
+    """The split matrix the config implies (one row per ``n_splits``), when the parameters say (the rules pass
+    the whole dapr.table1 block)."""
+    return {"split": (int(params["n_splits"]), None)} if "n_splits" in params else None
+
+
 def train_table1_model(data: str, dataset: str, model: str, params: Mapping, seed: int, device: str,
                        out_metrics: str, out_prior: str | None = None, out_attributions: str | None = None,
                        threads: int | None = None, out_randomization: str | None = None,
@@ -401,7 +407,7 @@ def train_table1_model(data: str, dataset: str, model: str, params: Mapping, see
     from ..evaluation import expected_gradients_explainer, randomization_sanity
 
     _threads(threads)
-    d = load_npz(data, TABLE1_KEYS, may_be_nonfinite=("importance",), shapes={"split": (params["n_splits"], None)})
+    d = load_npz(data, TABLE1_KEYS, may_be_nonfinite=("importance",), shapes=_split_shape(params))
     frames, priors, attributions, sanity = [], [], [], []
 
     def check(net, X_test, X_train):
@@ -513,7 +519,7 @@ def train_table1_paper(data: str, dataset: str, arm: str, params: Mapping, seed:
                        out_metrics: str, threads: int | None = None) -> None:
     """One job: one `paper` arm (:data:`PAPER_ARMS`) on every split of ``data`` (:func:`paper_run`)."""
     _threads(threads)
-    d = load_npz(data, TABLE1_KEYS, may_be_nonfinite=("importance",), shapes={"split": (params["n_splits"], None)})
+    d = load_npz(data, TABLE1_KEYS, may_be_nonfinite=("importance",), shapes=_split_shape(params))
     frames = [paper_run(d, dataset, arm, split, params, seed, device) for split in range(len(d["split"]))]
     save_table(pd.concat(frames, ignore_index=True), out_metrics)
 
