@@ -104,11 +104,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{variant}] {walls[variant]:.0f} s: " + ", ".join(
             f"{v} {n}" for v, n in results[variant]["verdict"].value_counts().items()), flush=True)
 
-    # the main folder's claims table carries each experiment's configuration key (attrpriors.claims.config_key of
-    # the blocks the experiment depends on, experiment_config_blocks)
-    subprocess.run(snakemake_cmd(here, args.configfile, 1, ["results/tables/claims.csv"]), cwd=here, check=True)
-    claims = read_table(here / "results/tables/claims.csv")
-    keys = dict(zip(claims["experiment"].astype(str), claims["config_key"].astype(str)))
+    # each experiment's configuration key (attrpriors.claims.config_key of the blocks it depends on), as the claims
+    # table computes it from the same config (config.yaml + the overlays)
+    from attrpriors.claims import experiment_config_keys
+    from attrpriors.config_check import load_config
+
+    keys = experiment_config_keys(load_config(*args.configfile), REPO / "workflow" / "rules", claimed)
     commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True).stdout.strip() or "unknown"
     dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
@@ -131,8 +132,13 @@ def main(argv: list[str] | None = None) -> int:
     with atomic_path(out_csv.with_suffix(".md")) as tmp:
         tmp.write_text(stability_markdown(record) + "\n")
     print(f"wrote {out_csv} and .md")
-    # rebuild this folder's claims table with the record (its input changed)
-    subprocess.run(snakemake_cmd(here, args.configfile, 1, ["results/tables/claims.csv"]), cwd=here, check=True)
+    # rebuild this folder's claims table with the record (its input changed), if this folder holds a whole run
+    # (building one here only for the table would run every experiment)
+    if (here / "results/tables/claims.csv").exists():
+        subprocess.run(snakemake_cmd(here, args.configfile, 1, ["results/tables/claims.csv"]), cwd=here, check=True)
+    else:
+        print("no results/tables/claims.csv here (no whole run in this folder): the claims table was not rebuilt",
+              flush=True)
     if args.publish:
         for suffix in (".csv", ".md"):
             (REPO / "docs" / f"claims_stability{suffix}").write_bytes(out_csv.with_suffix(suffix).read_bytes())
