@@ -65,3 +65,22 @@ def test_gpu_is_requested_only_with_use_gpu(tmp_path):
         assert name in training or not any("gpu=" in line for line in lines), (name, lines[:2])
     for name, lines in off.items():  # use_gpu: false, no GPU anywhere
         assert not any("gpu=" in line for line in lines), (name, lines[:2])
+
+
+def test_a_library_that_fails_to_import_is_named_by_the_profile(tmp_path):
+    """The workflow profile imports the config pre-check; a library broken by an edit (any error, not only a
+    missing package) is reported with its error instead of YTE's "Error processing template"."""
+    import os
+    import subprocess
+    import sys
+
+    fake = tmp_path / "attrpriors"
+    fake.mkdir()
+    (fake / "__init__.py").write_text("")
+    (fake / "config_check.py").write_text("x = undefined_name\n")
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--configfile",
+                           str(REPO / "tests/configs/tiny.yaml")], capture_output=True, text=True, cwd=REPO,
+                          env={**os.environ, "PYTHONPATH": str(tmp_path)}, timeout=300)
+    out = proc.stdout + proc.stderr
+    assert "the config pre-check failed to import (NameError: name 'undefined_name' is not defined)" in out
+    assert "Error processing template" not in out
