@@ -80,9 +80,17 @@ def test_pyproject_declares_ranges_that_the_pinned_set_satisfies():
 def _wheel_and_venv(tmp_path: Path, borrow_site_packages: bool) -> tuple[Path, Path]:
     """The library built as a wheel, and a fresh virtual environment (optionally reading the test environment's
     site-packages after its own, through a .pth file, so that nothing big needs installing)."""
+    import shutil
+
+    # built from a copy: setuptools writes build/ and *.egg-info next to the sources it builds
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy2(REPO / name, source / name)
+    shutil.copytree(REPO / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     wheels = tmp_path / "wheels"
     build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-                            "-w", str(wheels), str(REPO)], capture_output=True, text=True, timeout=600)
+                            "-w", str(wheels), str(source)], capture_output=True, text=True, timeout=600)
     assert build.returncode == 0, build.stderr[-3000:]
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
