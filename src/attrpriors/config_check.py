@@ -632,8 +632,10 @@ def _local_meta_feature_names(path: Any) -> list[str] | None:
     folder check names that)."""
     import pandas as pd
 
+    from .data.download import local_path
+
     try:
-        f = Path(os.path.expandvars(os.path.expanduser(str(path)))) / "meta_features.tsv"
+        f = local_path(path, "dapr.table1.<dataset>.local.path") / "meta_features.tsv"
         return [str(c) for c in pd.read_csv(f, sep="\t", nrows=0).columns if c != "gene"]
     except (OSError, ValueError, UnicodeDecodeError):
         return None
@@ -650,10 +652,11 @@ def check_names(cfg: Mapping) -> list[str]:
                        f"{_did_you_mean(ds, known_ds)} (known: {_listing(known_ds)})")
         elif t1[ds].get("source") == "local":  # the path here; the folder's files in semantic_problems(read_data)
             from .data.download import local_path
+            from .data.drug_response import LOCAL_DESCRIPTION
 
             try:
                 local_path((t1[ds].get("local") or {}).get("path"), f"dapr.table1.{ds}.local.path",
-                           "this data set (a folder of expression.tsv, phenotype.tsv, meta_features.tsv)")
+                           LOCAL_DESCRIPTION)
             except FileNotFoundError as err:
                 out.append(str(err))
     sp = _get(cfg, "sparsity_prior", {}) or {}

@@ -151,21 +151,32 @@ class ActiveRunError(RuntimeError):
     """Another run of this workflow (or a job process of a killed one) is alive in this folder."""
 
 
-def _holder_record(**extra: Any) -> str:
+def _write_record(fh, **extra: Any) -> None:
+    """Record this process (pid, host, start, command, ``extra``) in the lock file ``fh`` it holds."""
     import json
     import socket
 
-    return json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime("%Y-%m-%d %H:%M:%S"),
-                       "command": " ".join(sys.argv), **extra}) + "\n"
+    fh.seek(0)
+    fh.truncate()
+    fh.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": time.strftime(
+        "%Y-%m-%d %H:%M:%S"), "command": " ".join(sys.argv), **extra}) + "\n")
+    fh.flush()
 
 
-def _describe(path: Path) -> str:
-    """What a lock file says about its holder: pid, host, rule, start and command (as recorded when taken)."""
+def _read_record(path: Path) -> dict:
+    """What a lock file says about its holder ({} if unreadable)."""
     import json
 
     try:
-        rec = json.loads(path.read_text().splitlines()[0])
+        return json.loads(path.read_text().splitlines()[0])
     except (OSError, ValueError, IndexError):
+        return {}
+
+
+def _describe(path: Path) -> str:
+    """A lock's holder in words: pid, host, rule, start and command (as recorded when taken)."""
+    rec = _read_record(path)
+    if not rec:
         return f"a process (its record {path} is unreadable)"
     what = f"process {rec.get('pid')} on {rec.get('host')}"
     if rec.get("rule"):
@@ -203,10 +214,7 @@ def hold_job_lock(rule: str, wildcards: str = "", workdir: str | Path = ".") -> 
     fh = _try_flock(path)
     if fh is None:
         return None
-    fh.seek(0)
-    fh.truncate()
-    fh.write(_holder_record(rule=rule, wildcards=wildcards))
-    fh.flush()
+    _write_record(fh, rule=rule, wildcards=wildcards)
     _RUN_LOCKS[path] = fh
     atexit.register(lambda: path.unlink(missing_ok=True))
     return path
@@ -249,11 +257,9 @@ def release_stale_locks(workdir: str | Path = ".") -> list[Path]:
         if fh is None:
             raise ActiveRunError(
                 f"Another run of this workflow is active in {state.parent}: {_describe(state / RUN_LOCK)}. Wait for "
-                f"it to finish or stop it (kill {_pid(state / RUN_LOCK)}), then run this command again.")
-        fh.seek(0)
-        fh.truncate()
-        fh.write(_holder_record())
-        fh.flush()
+                f"it to finish or stop it (kill {_read_record(state / RUN_LOCK).get('pid', '<pid>')}), then run this "
+                f"command again.")
+        _write_record(fh)
         _RUN_LOCKS[state] = fh
     alive = live_jobs(state.parent)
     if alive:
@@ -267,15 +273,6 @@ def release_stale_locks(workdir: str | Path = ".") -> list[Path]:
     for lock in locks:
         lock.unlink(missing_ok=True)
     return locks
-
-
-def _pid(path: Path) -> str:
-    import json
-
-    try:
-        return str(json.loads(path.read_text().splitlines()[0])["pid"])
-    except (OSError, ValueError, IndexError, KeyError):
-        return "<pid>"
 
 
 #: command-line flags of Snakemake modes that do not execute or plan jobs (a live run does not block them)

@@ -127,6 +127,7 @@ def beat_aml_drug_response(expression: str, drug_response: str, merge_features: 
 
 #: the files of a local Table 1 folder (source: local) and the columns each must have
 LOCAL_FILES = {"expression.tsv": ("sample",), "phenotype.tsv": ("sample", "value"), "meta_features.tsv": ("gene",)}
+LOCAL_DESCRIPTION = "this data set (a folder of expression.tsv, phenotype.tsv, meta_features.tsv)"
 MIN_LOCAL_ROWS = 10  # fewest samples with a phenotype, and genes with meta-features, a local folder must share
 _SHOWN = 3  # ids quoted in a message
 
@@ -166,7 +167,7 @@ def read_local_folder(path: str | None, config_key: str, meta_features=None) -> 
 
     from .download import local_path
 
-    root = local_path(path, config_key, "this data set (a folder of expression.tsv, phenotype.tsv, meta_features.tsv)")
+    root = local_path(path, config_key, LOCAL_DESCRIPTION)
     problems: list[str] = []
     if not root.is_dir():
         return {"root": root}, [f"{root} (config key `{config_key}`) is a file: it must be a folder holding "
